@@ -1,0 +1,24 @@
+# The README's test command is `make test`; CI runs it through .ci/run.
+GO ?= go
+
+.PHONY: test models check bench
+
+# Tests that use the pretrained models need them in the model directory
+# ($FACEREC_MODELS or the user cache dir): fetch them once, first.
+models:
+	@$(GO) run ./cmd/facerec models verify >/dev/null 2>&1 || $(GO) run ./cmd/facerec models pull >/dev/null
+
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build ./...
+
+test: models check
+	$(GO) test ./...
+	# Packages with concurrency, again under the race detector (short mode
+	# keeps the heavy numeric cases out of the ~10x slower race build).
+	$(GO) test -race -short ./tensor/gemm/ ./face/
+
+bench: models
+	$(GO) test -run '^$$' -bench . -cpu 1 ./tensor/gemm/ ./face/
+	$(GO) run ./cmd/facerec bench

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/tensor"
+	"github.com/spf13/cobra"
+)
+
+// loadEmbedder loads the descriptor network, pulling the models on first use.
+func loadEmbedder(cmd *cobra.Command) (*face.Embedder, error) {
+	dir, err := modelDir(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return face.LoadEmbedder(cmd.Context(), dir, os.Stderr)
+}
+
+// readCrop decodes an image file into an RGB tensor.
+func readCrop(path string) (*tensor.Tensor, error) {
+	img, _, err := photo.DecodeFile(path, photo.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return photo.ToTensor(img), nil
+}
+
+// requireCrop refuses to run without --crop until face detection exists.
+func requireCrop(crop bool) error {
+	if !crop {
+		return errors.New("only --crop is supported so far: inputs must be ready face crops (detection comes with the pipeline)")
+	}
+	return nil
+}
+
+func embedCmd() *cobra.Command {
+	var crop bool
+	cmd := &cobra.Command{
+		Use:   "embed --crop IMAGE...",
+		Short: "Print the 128-d descriptor of each face image, one JSON line per file",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireCrop(crop); err != nil {
+				return err
+			}
+			emb, err := loadEmbedder(cmd)
+			if err != nil {
+				return err
+			}
+			// Decode everything first so bad files are reported and skipped,
+			// then embed the good ones on all cores.
+			var crops []*tensor.Tensor
+			var names []string
+			failed := false
+			for _, path := range args {
+				t, err := readCrop(path)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err) // photo errors name the file
+					failed = true
+					continue
+				}
+				crops = append(crops, t)
+				names = append(names, path)
+			}
+			ds, errs := emb.EmbedCrops(crops)
+			enc := json.NewEncoder(os.Stdout)
+			for i, d := range ds {
+				if errs[i] != nil {
+					fmt.Fprintf(os.Stderr, "%s: %v\n", names[i], errs[i])
+					failed = true
+					continue
+				}
+				if err := enc.Encode(struct {
+					File      string    `json:"file"`
+					Embedding []float32 `json:"embedding"`
+				}{names[i], d[:]}); err != nil {
+					return err
+				}
+			}
+			if failed {
+				return errReported
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&crop, "crop", false, "inputs are ready face crops (no detection)")
+	return cmd
+}
+
+func distanceCmd() *cobra.Command {
+	var crop bool
+	cmd := &cobra.Command{
+		Use:   "distance --crop A B",
+		Short: "Print the Euclidean distance between the descriptors of two face images",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireCrop(crop); err != nil {
+				return err
+			}
+			var crops [2]*tensor.Tensor
+			for i, path := range args {
+				t, err := readCrop(path)
+				if err != nil {
+					return err
+				}
+				crops[i] = t
+			}
+			emb, err := loadEmbedder(cmd)
+			if err != nil {
+				return err
+			}
+			ds, errs := emb.EmbedCrops(crops[:])
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{
+				"a": args[0], "b": args[1], "distance": face.Distance(ds[0], ds[1]),
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&crop, "crop", false, "inputs are ready face crops (no detection)")
+	return cmd
+}

@@ -1,0 +1,191 @@
+package face
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/tensor"
+)
+
+// Alignment names how a detected face is cut out for the descriptor.
+type Alignment string
+
+const (
+	// AlignDlib warps the face with a similarity transform (rotation, scale,
+	// shift) that puts the eyes, nose and mouth where dlib's mean face has
+	// them, on a 150×150 chip with 0.25 padding: how dlib cut the training
+	// chips of the descriptor network.
+	AlignDlib Alignment = "dlib"
+	// AlignFaceAPI reproduces face-api's axis-aligned square crop around the
+	// eyes and mouth (no rotation), for parity with the reference.
+	AlignFaceAPI Alignment = "faceapi"
+)
+
+// ParseAlignment checks an alignment name.
+func ParseAlignment(s string) (Alignment, error) {
+	switch a := Alignment(s); a {
+	case AlignDlib, AlignFaceAPI:
+		return a, nil
+	}
+	return "", fmt.Errorf("face: unknown alignment %q (want dlib or faceapi)", s)
+}
+
+// chipPadding is dlib's padding for descriptor chips (get_face_chip with 0.25).
+const chipPadding = 0.25
+
+// dlibMeanFace is dlib's mean face shape (image_transforms/interpolation.h)
+// for the 68-point landmarks 17..67, in a unit square.
+var dlibMeanFace = [51][2]float64{
+	{0.000213256, 0.106454}, {0.0752622, 0.038915}, {0.18113, 0.0187482}, {0.29077, 0.0344891}, {0.393397, 0.0773906},
+	{0.586856, 0.0773906}, {0.689483, 0.0344891}, {0.799124, 0.0187482}, {0.904991, 0.038915}, {0.98004, 0.106454},
+	{0.490127, 0.203352}, {0.490127, 0.307009}, {0.490127, 0.409805}, {0.490127, 0.515625}, {0.36688, 0.587326},
+	{0.426036, 0.609345}, {0.490127, 0.628106}, {0.554217, 0.609345}, {0.613373, 0.587326}, {0.121737, 0.216423},
+	{0.187122, 0.178758}, {0.265825, 0.179852}, {0.334606, 0.231733}, {0.260918, 0.245099}, {0.182743, 0.244077},
+	{0.645647, 0.231733}, {0.714428, 0.179852}, {0.793132, 0.178758}, {0.858516, 0.216423}, {0.79751, 0.244077},
+	{0.719335, 0.245099}, {0.254149, 0.780233}, {0.340985, 0.745405}, {0.428858, 0.727388}, {0.490127, 0.742578},
+	{0.551395, 0.727388}, {0.639268, 0.745405}, {0.726104, 0.780233}, {0.642159, 0.864805}, {0.556721, 0.902192},
+	{0.490127, 0.909281}, {0.423532, 0.902192}, {0.338094, 0.864805}, {0.290379, 0.784792}, {0.428096, 0.778746},
+	{0.490127, 0.785343}, {0.552157, 0.778746}, {0.689874, 0.784792}, {0.553364, 0.824182}, {0.490127, 0.831803},
+	{0.42689, 0.824182},
+}
+
+// similarity is x' = [a −b; b a]·x + t: rotation, uniform scale and shift.
+type similarity struct{ a, b, tx, ty float64 }
+
+func (s similarity) apply(x, y float64) (float64, float64) {
+	return s.a*x - s.b*y + s.tx, s.b*x + s.a*y + s.ty
+}
+
+// fitSimilarity is the least-squares similarity transform taking from[i]
+// to to[i] (the closed form of Umeyama's method in 2-D).
+func fitSimilarity(from, to [][2]float64) similarity {
+	n := float64(len(from))
+	var fx, fy, tx, ty float64
+	for i := range from {
+		fx += from[i][0]
+		fy += from[i][1]
+		tx += to[i][0]
+		ty += to[i][1]
+	}
+	fx, fy, tx, ty = fx/n, fy/n, tx/n, ty/n
+	var num1, num2, den float64
+	for i := range from {
+		px, py := from[i][0]-fx, from[i][1]-fy
+		qx, qy := to[i][0]-tx, to[i][1]-ty
+		num1 += px*qx + py*qy
+		num2 += px*qy - py*qx
+		den += px*px + py*py
+	}
+	s := similarity{a: num1 / den, b: num2 / den}
+	s.tx = tx - (s.a*fx - s.b*fy)
+	s.ty = ty - (s.b*fx + s.a*fy)
+	return s
+}
+
+// dlibChipTransform maps chip pixel coordinates to image coordinates for a
+// size×size chip, from 68 landmarks, as dlib's get_face_chip_details does:
+// it fits the mean face to the landmarks 17..67 without the eyebrows
+// (17..26) and the lower lip (55..59, 65..67), which vary most with
+// expression.
+func dlibChipTransform(pts *[68]model.Point, size int, padding float64) similarity {
+	var from, to [][2]float64
+	for i := 17; i < 68; i++ {
+		if i <= 26 || (55 <= i && i <= 59) || (65 <= i && i <= 67) {
+			continue
+		}
+		m := dlibMeanFace[i-17]
+		from = append(from, [2]float64{
+			(padding + m[0]) / (2*padding + 1) * float64(size),
+			(padding + m[1]) / (2*padding + 1) * float64(size),
+		})
+		to = append(to, [2]float64{pts[i].X, pts[i].Y})
+	}
+	return fitSimilarity(from, to)
+}
+
+// AlignedChip cuts the dlib-aligned 150×150 chip [150, 150, 3] out of img
+// [H, W, 3] given the face's 68 landmarks in image pixels.
+func AlignedChip(arena *tensor.Arena, img *tensor.Tensor, pts *[68]model.Point) *tensor.Tensor {
+	size := model.RecognitionInput
+	return warp(arena, img, dlibChipTransform(pts, size, chipPadding), size)
+}
+
+// warp samples img at T(x, y) for every chip pixel with bilinear
+// interpolation, zero outside the image. When the chip shrinks the face by
+// more than 1.5×, each chip pixel averages an n×n grid of samples so that
+// big photos do not alias.
+func warp(arena *tensor.Arena, img *tensor.Tensor, t similarity, size int) *tensor.Tensor {
+	h, w := img.Shape[0], img.Shape[1]
+	out := arena.NewUninit(size, size, 3)
+	scale := math.Hypot(t.a, t.b)
+	n := 1
+	if scale > 1.5 {
+		n = int(math.Ceil(scale))
+	}
+	inv := 1 / float64(n*n)
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			var acc [3]float64
+			for sy := 0; sy < n; sy++ {
+				for sx := 0; sx < n; sx++ {
+					// Sub-sample offsets centred on the pixel (0 when n == 1).
+					fx := float64(x) + (float64(sx)+0.5)/float64(n) - 0.5
+					fy := float64(y) + (float64(sy)+0.5)/float64(n) - 0.5
+					ix, iy := t.apply(fx, fy)
+					bilinearAdd(&acc, img.Data, h, w, ix, iy)
+				}
+			}
+			o := (y*size + x) * 3
+			for c := 0; c < 3; c++ {
+				out.Data[o+c] = float32(acc[c] * inv)
+			}
+		}
+	}
+	return out
+}
+
+// bilinearAdd adds the bilinear sample of an HWC RGB image at (x, y) to acc;
+// pixels outside the image count as black.
+func bilinearAdd(acc *[3]float64, data []float32, h, w int, x, y float64) {
+	x0f, y0f := math.Floor(x), math.Floor(y)
+	x0, y0 := int(x0f), int(y0f)
+	fx, fy := x-x0f, y-y0f
+	for dy := 0; dy < 2; dy++ {
+		yy := y0 + dy
+		if yy < 0 || yy >= h {
+			continue
+		}
+		wy := fy
+		if dy == 0 {
+			wy = 1 - fy
+		}
+		for dx := 0; dx < 2; dx++ {
+			xx := x0 + dx
+			if xx < 0 || xx >= w {
+				continue
+			}
+			wx := fx
+			if dx == 0 {
+				wx = 1 - fx
+			}
+			p := (yy*w + xx) * 3
+			wt := wx * wy
+			acc[0] += wt * float64(data[p])
+			acc[1] += wt * float64(data[p+1])
+			acc[2] += wt * float64(data[p+2])
+		}
+	}
+}
+
+// Flip mirrors an HWC image left to right (test-time augmentation).
+func Flip(arena *tensor.Arena, img *tensor.Tensor) *tensor.Tensor {
+	h, w, c := img.Shape[0], img.Shape[1], img.Shape[2]
+	out := arena.NewUninit(h, w, c)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			copy(out.Data[(y*w+x)*c:(y*w+x+1)*c], img.Data[(y*w+w-1-x)*c:(y*w+w-x)*c])
+		}
+	}
+	return out
+}

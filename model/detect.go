@@ -1,0 +1,149 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/facerec/facerec/nn"
+	"github.com/facerec/facerec/tensor"
+)
+
+// Rect is an axis-aligned rectangle in image pixels (or, inside the
+// detectors, in units of the image size): top-left corner X, Y and size W, H.
+// Coordinates are float64 because face-api does its box arithmetic in
+// JavaScript numbers.
+type Rect struct{ X, Y, W, H float64 }
+
+// Right is X + W.
+func (r Rect) Right() float64 { return r.X + r.W }
+
+// Bottom is Y + H.
+func (r Rect) Bottom() float64 { return r.Y + r.H }
+
+// Area is W·H.
+func (r Rect) Area() float64 { return r.W * r.H }
+
+// Point is a 2-D position in image pixels.
+type Point struct{ X, Y float64 }
+
+// Detection is one face found by a detector: its box in image pixels and the
+// detector's confidence in (0, 1).
+type Detection struct {
+	Box   Rect
+	Score float64
+}
+
+// IoU is the intersection over union of two rectangles, 0 when they do not
+// overlap or when either is empty.
+func IoU(a, b Rect) float64 {
+	iw := math.Max(0, math.Min(a.Right(), b.Right())-math.Max(a.X, b.X))
+	ih := math.Max(0, math.Min(a.Bottom(), b.Bottom())-math.Max(a.Y, b.Y))
+	inter := iw * ih
+	union := a.Area() + b.Area() - inter
+	if a.Area() <= 0 || b.Area() <= 0 || union <= 0 {
+		return 0
+	}
+	return inter / union
+}
+
+// NMS is greedy non-maximum suppression: it visits the detections from the
+// highest score down and keeps one unless it overlaps an already kept one
+// with IoU > iouThreshold. At most maxResults are kept (no limit when
+// maxResults ≤ 0). The result is sorted by descending score, detections of
+// equal score in their input order. dets is not modified.
+func NMS(dets []Detection, iouThreshold float64, maxResults int) []Detection {
+	order := make([]int, len(dets))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(dets[b].Score, dets[a].Score)
+	})
+	var keep []Detection
+	for _, i := range order {
+		if maxResults > 0 && len(keep) >= maxResults {
+			break
+		}
+		d := dets[i]
+		suppressed := false
+		for _, k := range keep {
+			if IoU(d.Box, k.Box) > iouThreshold {
+				suppressed = true
+				break
+			}
+		}
+		if !suppressed {
+			keep = append(keep, d)
+		}
+	}
+	return keep
+}
+
+// imageDims checks that img is an RGB image [H, W, 3] (or [1, H, W, 3]) and
+// returns it as a batch of one with its height and width.
+func imageDims(img *tensor.Tensor) (x *tensor.Tensor, h, w int, err error) {
+	if img == nil {
+		return nil, 0, 0, fmt.Errorf("model: nil image")
+	}
+	x = img
+	if len(x.Shape) == 3 {
+		x = &tensor.Tensor{Shape: []int{1, x.Shape[0], x.Shape[1], x.Shape[2]}, Data: x.Data}
+	}
+	if len(x.Shape) != 4 || x.Shape[0] != 1 || x.Shape[3] != 3 || x.Shape[1] < 1 || x.Shape[2] < 1 {
+		return nil, 0, 0, fmt.Errorf("model: an image must be [H, W, 3] RGB, got shape %v", img.Shape)
+	}
+	if len(x.Data) != tensor.Numel(x.Shape) {
+		return nil, 0, 0, fmt.Errorf("model: image of shape %v has %d values", img.Shape, len(x.Data))
+	}
+	return x, x.Shape[1], x.Shape[2], nil
+}
+
+// toSquareInput is face-api's NetInput.toBatchTensor for one image tensor:
+// zero padding to a square (centred, or all at the end), then a tfjs bilinear
+// resize to size×size unless the square already has that size.
+func toSquareInput(arena *tensor.Arena, x *tensor.Tensor, size int, centred bool) *tensor.Tensor {
+	x = nn.PadToSquare(arena, x, centred)
+	if x.Shape[1] != size || x.Shape[2] != size {
+		x = nn.ResizeBilinear(arena, x, size, size)
+	}
+	return x
+}
+
+// normalizeMean returns (x - mean[c]) / 255 per channel of an RGB tensor, in
+// that order of float32 operations (subtract, then divide, as tfjs does).
+func normalizeMean(arena *tensor.Arena, x *tensor.Tensor, mean [3]float32) *tensor.Tensor {
+	out := arena.NewUninit(x.Shape...)
+	for i := 0; i+3 <= len(x.Data); i += 3 {
+		out.Data[i] = (x.Data[i] - mean[0]) / 255
+		out.Data[i+1] = (x.Data[i+1] - mean[1]) / 255
+		out.Data[i+2] = (x.Data[i+2] - mean[2]) / 255
+	}
+	return out
+}
+
+// reshapedDims is face-api's computeReshapedDimensions: the size the image
+// takes inside the inputSize square, rounded as JavaScript's Math.round.
+func reshapedDims(h, w, inputSize int) (rh, rw float64) {
+	s := float64(inputSize) / float64(max(h, w))
+	return jsRound(float64(h) * s), jsRound(float64(w) * s)
+}
+
+// clipBox is face-api's Box.clipAtImageBorders: the part of r inside a
+// w×h image, with all four numbers floored. It is all zeros when that part
+// is empty (narrower or lower than one pixel).
+func clipBox(r Rect, w, h int) (x, y, cw, ch int) {
+	x0 := math.Max(r.X, 0)
+	y0 := math.Max(r.Y, 0)
+	nw := math.Min(r.Right()-x0, float64(w)-x0)
+	nh := math.Min(r.Bottom()-y0, float64(h)-y0)
+	if !(nw >= 1 && nh >= 1) { // empty after flooring; also keeps huge or NaN values out of the int conversions
+		return 0, 0, 0, 0
+	}
+	return int(math.Floor(x0)), int(math.Floor(y0)), int(math.Floor(nw)), int(math.Floor(nh))
+}
+
+// sigmoid is the logistic function in float64, as face-api computes it on
+// the head values in JavaScript.
+func sigmoid(v float64) float64 { return 1 / (1 + math.Exp(-v)) }

@@ -1,0 +1,196 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/facerec/facerec/nn"
+	"github.com/facerec/facerec/tensor"
+)
+
+// RecognitionName is the weight file of the face descriptor network.
+const RecognitionName = "face_recognition_model"
+
+// DescriptorSize is the length of a face descriptor.
+const DescriptorSize = 128
+
+// RecognitionInput is the side of the square crop the descriptor network reads.
+const RecognitionInput = 150
+
+// recognitionMean is the per-channel (R, G, B) mean face-api subtracts.
+var recognitionMean = [3]float32{122.782, 117.001, 104.298}
+
+// RecognitionNet is face-api's FaceRecognitionNet: a 29-layer ResNet ported
+// from dlib's dlib_face_recognition_resnet_model_v1 that maps a 150×150 RGB
+// face crop to a 128-d descriptor; two faces of one person lie closer than
+// about 0.6 in Euclidean distance. The layer structure follows
+// shared/oracle/ARCH.md §1 exactly (including the odd zero-padding of the
+// last two downsampling blocks).
+//
+// A RecognitionNet is read-only after construction and safe for concurrent
+// use; each goroutine passes its own arena to Forward.
+type RecognitionNet struct {
+	stem   *nn.Conv2D // conv32_down: 7×7 stride 2, ReLU
+	blocks []resBlock
+	fc     *nn.Dense // 256 → 128, no bias
+}
+
+type resBlock struct {
+	name         string
+	down         bool
+	conv1, conv2 *nn.Conv2D
+}
+
+// recognitionBlocks lists the residual blocks in order; true marks a
+// downsampling block.
+var recognitionBlocks = []struct {
+	name string
+	down bool
+}{
+	{"conv32_1", false}, {"conv32_2", false}, {"conv32_3", false},
+	{"conv64_down", true}, {"conv64_1", false}, {"conv64_2", false}, {"conv64_3", false},
+	{"conv128_down", true}, {"conv128_1", false}, {"conv128_2", false},
+	{"conv256_down", true}, {"conv256_1", false}, {"conv256_2", false},
+	{"conv256_down_out", true},
+}
+
+// NewRecognitionNet builds the network from its tfjs weights.
+func NewRecognitionNet(w Weights) (*RecognitionNet, error) {
+	stem, err := affineConv(w, "conv32_down", 2, nn.Valid, nn.ReLU)
+	if err != nil {
+		return nil, err
+	}
+	net := &RecognitionNet{stem: stem}
+	for _, b := range recognitionBlocks {
+		stride, mode := 1, nn.Same
+		if b.down {
+			stride, mode = 2, nn.Valid
+		}
+		c1, err := affineConv(w, b.name+"/conv1", stride, mode, nn.ReLU)
+		if err != nil {
+			return nil, err
+		}
+		c2, err := affineConv(w, b.name+"/conv2", 1, nn.Same, nn.Linear)
+		if err != nil {
+			return nil, err
+		}
+		net.blocks = append(net.blocks, resBlock{name: b.name, down: b.down, conv1: c1, conv2: c2})
+	}
+	fcw, err := w.Get("fc", 256, DescriptorSize)
+	if err != nil {
+		return nil, err
+	}
+	if net.fc, err = nn.NewDense(fcw, nil); err != nil {
+		return nil, err
+	}
+	return net, nil
+}
+
+// affineConv builds face-api's convLayer: conv (no bias inside) + conv bias
+// + scale + shift + activation, from the tensors under prefix.
+func affineConv(w Weights, prefix string, stride int, mode nn.PadMode, act nn.Activation) (*nn.Conv2D, error) {
+	filters, err := w.Get(prefix + "/conv/filters")
+	if err != nil {
+		return nil, err
+	}
+	if len(filters.Shape) != 4 {
+		return nil, fmt.Errorf("model: %s/conv/filters has shape %v, want 4-D", prefix, filters.Shape)
+	}
+	cout := filters.Shape[3]
+	var vecs [3]*tensor.Tensor
+	for i, name := range []string{"/conv/bias", "/scale/weights", "/scale/biases"} {
+		if vecs[i], err = w.Get(prefix+name, cout); err != nil {
+			return nil, err
+		}
+	}
+	c, err := nn.NewConv2D(filters, stride, mode)
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", prefix, err)
+	}
+	c.Bias, c.Scale, c.Shift, c.Act = vecs[0].Data, vecs[1].Data, vecs[2].Data, act
+	return c, nil
+}
+
+// Preprocess turns a face crop [H, W, 3] (or [1, H, W, 3]) of RGB values in
+// 0..255 into the network input [1, 150, 150, 3]: centred zero padding to a
+// square, tfjs bilinear resize when the square is not 150×150, then
+// (x - mean) / 255 per channel.
+func Preprocess(arena *tensor.Arena, crop *tensor.Tensor) (*tensor.Tensor, error) {
+	x := crop
+	if len(x.Shape) == 3 {
+		x = x.Reshape(1, x.Shape[0], x.Shape[1], x.Shape[2])
+	}
+	if len(x.Shape) != 4 || x.Shape[0] != 1 || x.Shape[3] != 3 || x.Shape[1] < 1 || x.Shape[2] < 1 {
+		return nil, fmt.Errorf("model: a face crop must be [H, W, 3] RGB, got %v", crop.Shape)
+	}
+	x = nn.PadToSquare(arena, x, true)
+	if x.Shape[1] != RecognitionInput {
+		x = nn.ResizeBilinear(arena, x, RecognitionInput, RecognitionInput)
+	}
+	out := arena.NewUninit(x.Shape...)
+	for i := 0; i < len(x.Data); i += 3 {
+		for c := 0; c < 3; c++ {
+			// Subtract, then divide (not multiply by 1/255): the reference does.
+			out.Data[i+c] = (x.Data[i+c] - recognitionMean[c]) / 255
+		}
+	}
+	return out, nil
+}
+
+// Forward runs the network on a preprocessed input [N, 150, 150, 3] and
+// returns the descriptors [N, 128]. Intermediate tensors come from arena.
+func (net *RecognitionNet) Forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
+	return net.forward(arena, x, nil)
+}
+
+// forward is Forward with an optional hook that sees every named
+// intermediate (tests compare them with the oracle's golden tensors).
+func (net *RecognitionNet) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(name string, t *tensor.Tensor)) *tensor.Tensor {
+	if hook == nil {
+		hook = func(string, *tensor.Tensor) {}
+	}
+	h := net.stem.Forward(arena, x)
+	hook("conv32_down", h)
+	h = nn.MaxPool(arena, h, nn.Window{KH: 3, KW: 3, Stride: 2, Mode: nn.Valid})
+	hook("maxpool", h)
+	for _, b := range net.blocks {
+		h = b.forward(arena, h, hook)
+	}
+	g := nn.GlobalAvgPool(arena, h)
+	hook("global_avg_pool", g)
+	d := net.fc.Forward(arena, g)
+	hook("fc", d)
+	return d
+}
+
+// forward applies one residual block: relu(conv2(conv1(x)) + skip(x)). In a
+// downsampling block the skip is a 2×2 average pool with the missing
+// channels zero, and when the strided 3×3 VALID conv comes out one smaller
+// than the pool (8→3 vs 4, 4→1 vs 2) the conv branch is zero-padded at the
+// bottom and right, as face-api does.
+func (b *resBlock) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
+	a := b.conv1.Forward(arena, x)
+	hook(b.name+"/conv1", a)
+	y := b.conv2.Forward(arena, a)
+	hook(b.name+"/conv2", y)
+	if !b.down {
+		nn.AddInPlace(y, x)
+		nn.ReLUInPlace(y)
+		hook(b.name+"/out", y)
+		return y
+	}
+	s := nn.AvgPool(arena, x, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Valid})
+	hook(b.name+"/avgpool", s)
+	if dh, dw := s.Shape[1]-y.Shape[1], s.Shape[2]-y.Shape[2]; dh > 0 || dw > 0 {
+		y = nn.PadSpatial(arena, y, nn.Padding{Bottom: dh, Right: dw})
+		hook(b.name+"/conv2_zeropad_bottom_right", y)
+	}
+	if extra := y.Shape[3] - s.Shape[3]; extra > 0 {
+		s = nn.PadChannels(arena, s, extra)
+		hook(b.name+"/avgpool_channelpad", s)
+	}
+	// s + y, not y + s: float addition commutes, so the order is free.
+	nn.AddInPlace(y, s)
+	nn.ReLUInPlace(y)
+	hook(b.name+"/out", y)
+	return y
+}

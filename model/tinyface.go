@@ -1,0 +1,220 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/facerec/facerec/nn"
+	"github.com/facerec/facerec/tensor"
+)
+
+// TinyFaceDetectorName is the weight file of the tiny face detector.
+const TinyFaceDetectorName = "tiny_face_detector_model"
+
+// TinyOptions tunes TinyFaceDetector.Detect. The zero value means face-api's
+// defaults.
+type TinyOptions struct {
+	// InputSize is the side of the square the image is resized to: a
+	// multiple of 32 (128, 160, 224, 320, 416, 512, 608 are usual). Larger
+	// finds smaller faces and costs quadratically more. 0 means 416.
+	InputSize int
+	// ScoreThreshold drops detections scoring at or below it. 0 means 0.5.
+	ScoreThreshold float64
+}
+
+// Defaults of TinyOptions, and the IoU above which non-maximum suppression
+// drops the weaker of two boxes.
+const (
+	DefaultTinyInputSize      = 416
+	DefaultTinyScoreThreshold = 0.5
+	tinyIoUThreshold          = 0.4
+	maxTinyInputSize          = 4096 // far above any useful size; bounds memory
+)
+
+// tinyMean is the per-channel (R, G, B) mean the tiny detector subtracts.
+var tinyMean = [3]float32{117.001, 114.697, 97.404}
+
+// tinyAnchors are the five box priors, in grid cells (width, height).
+var tinyAnchors = [5][2]float64{
+	{1.603231, 2.094468},
+	{6.041143, 7.080126},
+	{2.882459, 3.518061},
+	{4.266906, 5.178857},
+	{9.041765, 10.66308},
+}
+
+// TinyFaceDetector is face-api's TinyFaceDetector: a Tiny-YOLOv2 with
+// depthwise-separable convolutions and a single class, predicting five
+// anchor boxes per cell of an (InputSize/32)² grid. It is built as
+// shared/oracle/ARCH.md §2 describes.
+//
+// A TinyFaceDetector is read-only after construction and safe for
+// concurrent use; each goroutine passes its own arena.
+type TinyFaceDetector struct {
+	conv0 *nn.Conv2D // 3×3 VALID, 3 → 16, leaky
+	sep   [5]separable
+	head  *nn.Conv2D // conv8: 1×1, 512 → 25, no activation
+}
+
+// separable is a depthwise 3×3 convolution followed by a 1×1 convolution
+// that carries the bias and activation.
+type separable struct {
+	dw *nn.DepthwiseConv2D
+	pw *nn.Conv2D
+}
+
+func (s *separable) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
+	return s.pw.Forward(arena, s.dw.ForwardFast(arena, x))
+}
+
+// NewTinyFaceDetector builds the detector from its tfjs weights.
+func NewTinyFaceDetector(w Weights) (*TinyFaceDetector, error) {
+	d := &TinyFaceDetector{}
+	var err error
+	if d.conv0, err = biasConv(w, "conv0/filters", "conv0/bias", []int{3, 3, 3, 16}, 1, nn.Valid, nn.Leaky); err != nil {
+		return nil, err
+	}
+	cin := 16
+	for i := range d.sep {
+		cout := cin * 2
+		p := fmt.Sprintf("conv%d", i+1)
+		// face-api pads one zero on every side and convolves VALID, which for
+		// a 3×3 stride-1 window is exactly SAME.
+		if d.sep[i], err = separableConv(w, p, cin, cout, 1, nn.Same, nn.Leaky); err != nil {
+			return nil, err
+		}
+		cin = cout
+	}
+	if d.head, err = biasConv(w, "conv8/filters", "conv8/bias", []int{1, 1, 512, 25}, 1, nn.Valid, nn.Linear); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// biasConv builds conv + bias + activation from a filter and a bias tensor.
+func biasConv(w Weights, filters, bias string, shape []int, stride int, mode nn.PadMode, act nn.Activation) (*nn.Conv2D, error) {
+	f, err := w.Get(filters, shape...)
+	if err != nil {
+		return nil, err
+	}
+	b, err := w.Get(bias, shape[3])
+	if err != nil {
+		return nil, err
+	}
+	c, err := nn.NewConv2D(f, stride, mode)
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", filters, err)
+	}
+	c.Bias, c.Act = b.Data, act
+	return c, nil
+}
+
+// separableConv builds <prefix>/{depthwise_filter, pointwise_filter, bias}:
+// a 3×3 depthwise convolution with the given stride and padding, then a
+// 1×1 convolution + bias + act.
+func separableConv(w Weights, prefix string, cin, cout, stride int, mode nn.PadMode, act nn.Activation) (separable, error) {
+	dwf, err := w.Get(prefix+"/depthwise_filter", 3, 3, cin, 1)
+	if err != nil {
+		return separable{}, err
+	}
+	dw, err := nn.NewDepthwiseConv2D(dwf, stride, mode)
+	if err != nil {
+		return separable{}, fmt.Errorf("model: %s: %w", prefix, err)
+	}
+	pw, err := biasConv(w, prefix+"/pointwise_filter", prefix+"/bias", []int{1, 1, cin, cout}, 1, nn.Valid, act)
+	if err != nil {
+		return separable{}, err
+	}
+	return separable{dw: dw, pw: pw}, nil
+}
+
+// Detect finds faces in img, an RGB image [H, W, 3] (or [1, H, W, 3]) with
+// values 0..255, and returns them sorted by descending score with boxes in
+// image pixels. Boxes may reach past the image borders. Intermediate tensors
+// come from arena (nil: the heap); Detect does not Reset it.
+func (d *TinyFaceDetector) Detect(arena *tensor.Arena, img *tensor.Tensor, opt TinyOptions) ([]Detection, error) {
+	size := opt.InputSize
+	if size == 0 {
+		size = DefaultTinyInputSize
+	}
+	if size < 32 || size%32 != 0 || size > maxTinyInputSize {
+		return nil, fmt.Errorf("model: tiny detector input size %d is not a positive multiple of 32 up to %d", size, maxTinyInputSize)
+	}
+	thr := opt.ScoreThreshold
+	if thr == 0 {
+		thr = DefaultTinyScoreThreshold
+	}
+	if math.IsNaN(thr) || thr < 0 || thr >= 1 {
+		return nil, fmt.Errorf("model: tiny detector score threshold %v is outside [0, 1)", opt.ScoreThreshold)
+	}
+	x, h, w, err := imageDims(img)
+	if err != nil {
+		return nil, err
+	}
+	in := normalizeMean(arena, toSquareInput(arena, x, size, false), tinyMean)
+	head := d.forward(arena, in, nil)
+	return decodeTiny(head.Data, size/32, size, h, w, thr), nil
+}
+
+// forward runs the network on a normalised input [1, S, S, 3] and returns the
+// head [1, S/32, S/32, 25]; hook (optional) sees every named intermediate.
+func (d *TinyFaceDetector) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
+	if hook == nil {
+		hook = func(string, *tensor.Tensor) {}
+	}
+	h := d.conv0.Forward(arena, x)
+	hook("conv0", h)
+	for i := range d.sep {
+		h = nn.MaxPool(arena, h, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Same})
+		hook(fmt.Sprintf("maxpool%d", i), h)
+		h = d.sep[i].forward(arena, h)
+		hook(fmt.Sprintf("conv%d", i+1), h)
+	}
+	h = nn.MaxPool(arena, h, nn.Window{KH: 2, KW: 2, Stride: 1, Mode: nn.Same})
+	hook("maxpool5_stride1", h)
+	h = d.head.Forward(arena, h)
+	hook("conv8=head", h)
+	return h
+}
+
+// decodeTiny turns the head (g×g cells × 5 anchors × (tx, ty, tw, th,
+// score)) into boxes in image pixels, keeping scores above thr, and
+// suppresses overlaps (ARCH.md §2.3). The arithmetic is float64, as in
+// face-api's JavaScript.
+func decodeTiny(head []float32, g, size, h, w int, thr float64) []Detection {
+	rh, rw := reshapedDims(h, w, size)
+	// The image fills only rw×rh of the end-padded square: stretch the
+	// coordinates back to the image.
+	cx, cy := float64(size)/rw, float64(size)/rh
+	gf := float64(g)
+	var cands []Detection
+	for row := 0; row < g; row++ {
+		for col := 0; col < g; col++ {
+			for a, anchor := range tinyAnchors {
+				v := head[((row*g+col)*len(tinyAnchors)+a)*5:][:5]
+				score := sigmoid(float64(v[4]))
+				if !(score > thr) {
+					continue
+				}
+				ctX := (float64(col) + sigmoid(float64(v[0]))) / gf * cx
+				ctY := (float64(row) + sigmoid(float64(v[1]))) / gf * cy
+				bw := math.Exp(float64(v[2])) * anchor[0] / gf * cx
+				bh := math.Exp(float64(v[3])) * anchor[1] / gf * cy
+				cands = append(cands, Detection{Box: Rect{X: ctX - bw/2, Y: ctY - bh/2, W: bw, H: bh}, Score: score})
+			}
+		}
+	}
+	// face-api sorts by ascending score and pops from the end, so of equal
+	// scores the last candidate comes first: reverse, and NMS's stable order
+	// does the same. IoU does not change when both boxes are scaled alike,
+	// so face-api's rescaling to the input size before NMS is left out.
+	slices.Reverse(cands)
+	kept := NMS(cands, tinyIoUThreshold, 0)
+	for i := range kept {
+		b := &kept[i].Box
+		b.X, b.W = b.X*float64(w), b.W*float64(w)
+		b.Y, b.H = b.Y*float64(h), b.H*float64(h)
+	}
+	return kept
+}
