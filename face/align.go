@@ -189,3 +189,59 @@ func Flip(arena *tensor.Arena, img *tensor.Tensor) *tensor.Tensor {
 	}
 	return out
 }
+
+// rectInt is an integer pixel rectangle.
+type rectInt struct{ x, y, w, h int }
+
+// clipFloor is face-api's Rect.clipAtImageBorders: clip to the image, then
+// floor all four numbers.
+func clipFloor(r model.Rect, imgW, imgH int) rectInt {
+	x0 := math.Max(r.X, 0)
+	y0 := math.Max(r.Y, 0)
+	w := math.Min(r.X+r.W-x0, float64(imgW)-x0)
+	h := math.Min(r.Y+r.H-y0, float64(imgH)-y0)
+	return rectInt{int(math.Floor(x0)), int(math.Floor(y0)), int(math.Floor(w)), int(math.Floor(h))}
+}
+
+// centre is face-api's getCenterPoint: the sum of the points, then divided.
+func centre(pts []model.Point) model.Point {
+	var c model.Point
+	for _, p := range pts {
+		c.X += p.X
+		c.Y += p.Y
+	}
+	return model.Point{X: c.X / float64(len(pts)), Y: c.Y / float64(len(pts))}
+}
+
+// faceAPICropRect is the rectangle face-api feeds to the descriptor network
+// (shared/oracle/ARCH.md §1.5 step 4): a square around the eyes and mouth
+// sized from the eye-to-mouth distance, clipped and floored.
+func faceAPICropRect(pts *[model.NumLandmarks]model.Point, box model.Rect, imgW, imgH int) (rectInt, error) {
+	lm := clipFloor(box, imgW, imgH) // the landmark crop
+	le, re, mo := centre(pts[36:42]), centre(pts[42:48]), centre(pts[48:68])
+	dist := func(a, b model.Point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
+	eyeToMouth := (dist(mo, le) + dist(mo, re)) / 2
+	size := math.Floor(eyeToMouth / 0.45)
+	ref := model.Point{X: (0 + le.X + re.X + mo.X) / 3, Y: (0 + le.Y + re.Y + mo.Y) / 3}
+	x := math.Floor(math.Max(0, ref.X-0.5*size))
+	y := math.Floor(math.Max(0, ref.Y-0.43*size))
+	// Upstream adds the landmark crop's size where the image's was meant;
+	// kept for parity (in practice both are larger than size).
+	r := model.Rect{X: x, Y: y, W: math.Min(size, float64(lm.w)+x), H: math.Min(size, float64(lm.h)+y)}
+	c := clipFloor(r, imgW, imgH)
+	if c.w <= 0 || c.h <= 0 {
+		return c, fmt.Errorf("face: landmarks give an empty face crop %+v", c)
+	}
+	return c, nil
+}
+
+// sliceHWC copies the rectangle r out of an HWC image.
+func sliceHWC(arena *tensor.Arena, img *tensor.Tensor, r rectInt) *tensor.Tensor {
+	w, c := img.Shape[1], img.Shape[2]
+	out := arena.NewUninit(r.h, r.w, c)
+	for y := 0; y < r.h; y++ {
+		src := img.Data[((r.y+y)*w+r.x)*c:]
+		copy(out.Data[y*r.w*c:(y+1)*r.w*c], src[:r.w*c])
+	}
+	return out
+}

@@ -64,12 +64,17 @@ func LoadEmbedder(ctx context.Context, dir string, log io.Writer) (*Embedder, er
 // values 0..255. The crop is padded to a square and resized to 150×150 as
 // face-api does; it should span the face from the eyebrows to the chin.
 func (e *Embedder) EmbedCrop(crop *tensor.Tensor) (Descriptor, error) {
-	var d Descriptor
 	arena := e.arenas.Get().(*tensor.Arena)
 	defer func() {
 		arena.Reset()
 		e.arenas.Put(arena)
 	}()
+	return e.embed(arena, crop)
+}
+
+// embed is EmbedCrop with the caller's arena.
+func (e *Embedder) embed(arena *tensor.Arena, crop *tensor.Tensor) (Descriptor, error) {
+	var d Descriptor
 	x, err := model.Preprocess(arena, crop)
 	if err != nil {
 		return d, fmt.Errorf("face: %w", err)

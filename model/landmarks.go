@@ -198,23 +198,21 @@ func (b *denseBlock) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(st
 	}
 	hook(b.name+"/out1", out1)
 	out2 := b.convs[0].forward(arena, out1)
-	in3 := nn.Add(arena, out1, out2)
-	nn.ReLUInPlace(in3)
+	in3 := nn.AddReLU(arena, out1, out2)
 	out3 := b.convs[1].forward(arena, in3)
-	var r *tensor.Tensor
 	if len(b.convs) == 2 {
-		r = nn.Add(arena, out2, out3)
-	} else {
-		in4 := nn.Add(arena, out2, out3)
-		nn.AddInPlace(in4, out1)
-		nn.ReLUInPlace(in4)
-		out4 := b.convs[2].forward(arena, in4)
-		r = out4
-		nn.AddInPlace(r, out3) // out3 + out4
-		nn.AddInPlace(r, out2) // out2 + (out3 + out4)
+		r := out3
+		nn.AddInPlace(r, out2)     // out2 + out3
+		nn.AddReLUInPlace(r, out1) // relu(out1 + (out2 + out3))
+		hook(b.name+"/out", r)
+		return r
 	}
-	nn.AddInPlace(r, out1)
-	nn.ReLUInPlace(r)
+	in4 := nn.Add(arena, out2, out3)
+	nn.AddReLUInPlace(in4, out1)
+	r := b.convs[2].forward(arena, in4)
+	nn.AddInPlace(r, out3)     // out3 + out4
+	nn.AddInPlace(r, out2)     // out2 + (out3 + out4)
+	nn.AddReLUInPlace(r, out1) // relu(out1 + (out2 + (out3 + out4)))
 	hook(b.name+"/out", r)
 	return r
 }

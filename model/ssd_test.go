@@ -33,6 +33,9 @@ func TestSSDOracleParity(t *testing.T) {
 		t.Skip("ssd on 66 images takes a while; skipped in short mode")
 	}
 	d := testSSD(t)
+	// Two files hold the same images (with the two landmark nets): detect
+	// once per image.
+	cache := map[string][]Detection{}
 	for _, c := range []struct{ file, landmarks string }{
 		{"oracle_ssd_250.jsonl", LandmarkName},
 		{"oracle_ssd_tinylm_250.jsonl", LandmarkTinyName},
@@ -47,9 +50,13 @@ func TestSSDOracleParity(t *testing.T) {
 			if img.Shape[0] != im.Height || img.Shape[1] != im.Width {
 				t.Fatalf("%s: image is %v, oracle saw %d×%d", im.File, img.Shape, im.Width, im.Height)
 			}
-			dets, err := d.Detect(nil, img, SSDOptions{})
-			if err != nil {
-				t.Fatal(err)
+			dets, ok := cache[im.File]
+			if !ok {
+				var err error
+				if dets, err = d.Detect(nil, img, SSDOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				cache[im.File] = dets
 			}
 			b, l, s := checkDetections(t, im, img, dets, lm)
 			worstBox, worstLm, worstScore = math.Max(worstBox, b), math.Max(worstLm, l), math.Max(worstScore, s)
@@ -59,6 +66,50 @@ func TestSSDOracleParity(t *testing.T) {
 			t.Errorf("%s: the oracle found no face at all; the comparison is empty", c.file)
 		}
 		t.Logf("%s: %d faces; worst |Δbox| %.2g px, |Δlandmark| %.2g px, |Δscore| %.2g", c.file, faces, worstBox, worstLm, worstScore)
+	}
+}
+
+// TestSSDOracleJPEG compares with the oracle on the full-size demo photos,
+// decoded by Go (so within looser bounds, see checkJPEGs).
+func TestSSDOracleJPEG(t *testing.T) {
+	d := testSSD(t)
+	checkJPEGs(t, "oracle_ssd_jpeg.jsonl", func(img *tensor.Tensor) ([]Detection, error) {
+		return d.Detect(nil, img, SSDOptions{})
+	}, testLandmarkNet(t, LandmarkName))
+}
+
+// TestGoldenPipeline checks golden.json's end-to-end case (computed on the
+// oracle's cpu backend, the other tests use its wasm backend): both
+// detectors and both landmark nets on one 250×250 crop.
+func TestGoldenPipeline(t *testing.T) {
+	g := readGoldenNets(t)
+	p := g.Pipeline
+	if p.File == "" || len(p.SSD) == 0 || len(p.Tiny416) == 0 || len(p.SSDTinyLandmarks) == 0 {
+		t.Fatalf("golden.json has no pipeline case: %+v", p)
+	}
+	img := loadPNG(t, sharedtest.Path(t, "oracle", p.File))
+	ssd, err := testSSD(t).Detect(nil, img, SSDOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny, err := testTinyDetector(t).Detect(nil, img, TinyOptions{InputSize: 416})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, lmTiny := testLandmarkNet(t, LandmarkName), testLandmarkNet(t, LandmarkTinyName)
+	for _, c := range []struct {
+		name  string
+		faces []oracleFace
+		dets  []Detection
+		lm    *LandmarkNet
+	}{
+		{"ssd", p.SSD, ssd, lm},
+		{"tiny416", p.Tiny416, tiny, lm},
+		{"ssdTinyLandmarks", p.SSDTinyLandmarks, ssd, lmTiny},
+	} {
+		im := oracleImage{File: p.File + " " + c.name, Faces: c.faces}
+		b, l, s := checkDetections(t, im, img, c.dets, c.lm)
+		t.Logf("%s: |Δbox| %.2g px, |Δlandmark| %.2g px, |Δscore| %.2g", c.name, b, l, s)
 	}
 }
 

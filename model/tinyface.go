@@ -35,6 +35,12 @@ const (
 // tinyMean is the per-channel (R, G, B) mean the tiny detector subtracts.
 var tinyMean = [3]float32{117.001, 114.697, 97.404}
 
+// Names of the layers in golden.json, for the tests' hook.
+var (
+	tinyLayerNames = [6]string{"conv0", "conv1", "conv2", "conv3", "conv4", "conv5"}
+	tinyPoolNames  = [6]string{"maxpool0", "maxpool1", "maxpool2", "maxpool3", "maxpool4", "maxpool5_stride1"}
+)
+
 // tinyAnchors are the five box priors, in grid cells (width, height).
 var tinyAnchors = [5][2]float64{
 	{1.603231, 2.094468},
@@ -51,10 +57,16 @@ var tinyAnchors = [5][2]float64{
 //
 // A TinyFaceDetector is read-only after construction and safe for
 // concurrent use; each goroutine passes its own arena.
+//
+// Every leaky layer is followed by a max pool. Bias add and leaky ReLU are
+// both monotonic (in float32 too), so they commute with the max: the
+// detector pools the raw convolution output and applies bias and leaky to
+// the pooled map, a quarter of the values, with a bit-identical result.
 type TinyFaceDetector struct {
-	conv0 *nn.Conv2D // 3×3 VALID, 3 → 16, leaky
+	conv0 *nn.Conv2D // 3×3 VALID, 3 → 16; bias and leaky come after the pool
 	sep   [5]separable
-	head  *nn.Conv2D // conv8: 1×1, 512 → 25, no activation
+	bias  [6][]float32 // of conv0 and conv1..5, applied after their pools
+	head  *nn.Conv2D   // conv8: 1×1, 512 → 25, no activation
 }
 
 // separable is a depthwise 3×3 convolution followed by a 1×1 convolution
@@ -72,7 +84,7 @@ func (s *separable) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tenso
 func NewTinyFaceDetector(w Weights) (*TinyFaceDetector, error) {
 	d := &TinyFaceDetector{}
 	var err error
-	if d.conv0, err = biasConv(w, "conv0/filters", "conv0/bias", []int{3, 3, 3, 16}, 1, nn.Valid, nn.Leaky); err != nil {
+	if d.conv0, err = biasConv(w, "conv0/filters", "conv0/bias", []int{3, 3, 3, 16}, 1, nn.Valid, nn.Linear); err != nil {
 		return nil, err
 	}
 	cin := 16
@@ -81,10 +93,15 @@ func NewTinyFaceDetector(w Weights) (*TinyFaceDetector, error) {
 		p := fmt.Sprintf("conv%d", i+1)
 		// face-api pads one zero on every side and convolves VALID, which for
 		// a 3×3 stride-1 window is exactly SAME.
-		if d.sep[i], err = separableConv(w, p, cin, cout, 1, nn.Same, nn.Leaky); err != nil {
+		if d.sep[i], err = separableConv(w, p, cin, cout, 1, nn.Same, nn.Linear); err != nil {
 			return nil, err
 		}
 		cin = cout
+	}
+	// Move the biases out of the convolutions to after the pools.
+	d.bias[0], d.conv0.Bias = d.conv0.Bias, nil
+	for i := range d.sep {
+		d.bias[i+1], d.sep[i].pw.Bias = d.sep[i].pw.Bias, nil
 	}
 	if d.head, err = biasConv(w, "conv8/filters", "conv8/bias", []int{1, 1, 512, 25}, 1, nn.Valid, nn.Linear); err != nil {
 		return nil, err
@@ -160,19 +177,35 @@ func (d *TinyFaceDetector) Detect(arena *tensor.Arena, img *tensor.Tensor, opt T
 // forward runs the network on a normalised input [1, S, S, 3] and returns the
 // head [1, S/32, S/32, 25]; hook (optional) sees every named intermediate.
 func (d *TinyFaceDetector) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
+	observe := hook != nil
 	if hook == nil {
 		hook = func(string, *tensor.Tensor) {}
 	}
-	h := d.conv0.Forward(arena, x)
-	hook("conv0", h)
-	for i := range d.sep {
-		h = nn.MaxPool(arena, h, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Same})
-		hook(fmt.Sprintf("maxpool%d", i), h)
-		h = d.sep[i].forward(arena, h)
-		hook(fmt.Sprintf("conv%d", i+1), h)
+	// poolAct is max pool, then the layer's bias and leaky ReLU (see the
+	// type's comment).
+	poolAct := func(h *tensor.Tensor, layer int, win nn.Window) *tensor.Tensor {
+		if observe {
+			// The reference's unpooled layer output, computed aside for tests.
+			v := h.Clone()
+			nn.ChannelAffine(v, d.bias[layer], nil, nil)
+			nn.Activate(v, nn.Leaky)
+			hook(tinyLayerNames[layer], v)
+		}
+		p := nn.MaxPoolFast(arena, h, win)
+		nn.ChannelAffine(p, d.bias[layer], nil, nil)
+		nn.Activate(p, nn.Leaky)
+		hook(tinyPoolNames[layer], p)
+		return p
 	}
-	h = nn.MaxPool(arena, h, nn.Window{KH: 2, KW: 2, Stride: 1, Mode: nn.Same})
-	hook("maxpool5_stride1", h)
+	pool2 := nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Same}
+	h := poolAct(d.conv0.Forward(arena, x), 0, pool2)
+	for i := range d.sep {
+		win := pool2
+		if i == len(d.sep)-1 {
+			win.Stride = 1 // the last pool keeps the 13×13 grid
+		}
+		h = poolAct(d.sep[i].forward(arena, h), i+1, win)
+	}
 	h = d.head.Forward(arena, h)
 	hook("conv8=head", h)
 	return h

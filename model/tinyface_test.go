@@ -90,6 +90,15 @@ func TestTinyOracleParity(t *testing.T) {
 	}
 }
 
+// TestTinyOracleJPEG compares with the oracle on the full-size demo photos,
+// decoded by Go (so within looser bounds, see checkJPEGs).
+func TestTinyOracleJPEG(t *testing.T) {
+	d := testTinyDetector(t)
+	checkJPEGs(t, "oracle_tiny_jpeg.jsonl", func(img *tensor.Tensor) ([]Detection, error) {
+		return d.Detect(nil, img, TinyOptions{})
+	}, testLandmarkNet(t, LandmarkName))
+}
+
 // TestTinyDetectBadInput checks that wrong images and options are errors.
 func TestTinyDetectBadInput(t *testing.T) {
 	d := testTinyDetector(t)

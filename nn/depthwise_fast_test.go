@@ -12,6 +12,7 @@ import (
 // same sums in the same order) and the float64 definition, over strides,
 // paddings, odd sizes, an image narrower than the kernel and the epilogue.
 func TestDepthwiseFastMatchesForward(t *testing.T) {
+	defer func(v bool) { useDW8 = v }(useDW8)
 	r := rand.New(rand.NewPCG(5, 6))
 	cases := []struct {
 		n, h, w, c, stride int
@@ -48,24 +49,45 @@ func TestDepthwiseFastMatchesForward(t *testing.T) {
 		d.Act = ReLU6
 
 		want := d.Forward(nil, x)
-		var arena tensor.Arena
-		for round := 0; round < 2; round++ { // the second round reuses (dirty) arena memory
-			got := d.ForwardFast(&arena, x)
-			if !tensor.SameShape(got.Shape, want.Shape) {
-				t.Fatalf("%s: shape %v, want %v", name, got.Shape, want.Shape)
+		for _, asm := range kernelChoices() {
+			useDW8 = asm
+			var arena tensor.Arena
+			for round := 0; round < 2; round++ { // the second round reuses (dirty) arena memory
+				got := d.ForwardFast(&arena, x)
+				if !tensor.SameShape(got.Shape, want.Shape) {
+					t.Fatalf("%s: shape %v, want %v", name, got.Shape, want.Shape)
+				}
+				// The Go loops sum as Forward does; the FMA kernel rounds less.
+				tol := 0.0
+				if asm {
+					tol = 1e-5
+				}
+				if diff := tensor.MaxAbsDiff(got.Data, want.Data); diff > tol {
+					t.Fatalf("%s asm=%v round %d: max |Δ| vs Forward = %g", name, asm, round, diff)
+				}
+				arena.Reset()
 			}
-			if diff := tensor.MaxAbsDiff(got.Data, want.Data); diff > 1e-5 {
-				t.Fatalf("%s round %d: max |Δ| vs Forward = %g", name, round, diff)
-			}
-			arena.Reset()
 		}
 
 		// And the definition, without the epilogue.
 		d.Bias, d.Scale, d.Shift, d.Act = nil, nil, nil, Linear
 		_, _, pad := d.OutSize(c.h, c.w)
 		ref, shape := naiveConv(x, w, c.stride, pad, true)
-		closeTo(t, name, d.ForwardFast(nil, x), ref, shape, 1e-5)
+		for _, asm := range kernelChoices() {
+			useDW8 = asm
+			closeTo(t, fmt.Sprintf("%s asm=%v", name, asm), d.ForwardFast(nil, x), ref, shape, 1e-5)
+		}
 	}
+}
+
+// kernelChoices lists the values of useDW8 to test: the portable loops and,
+// where the CPU has it, the assembly kernel. It restores useDW8 at the end
+// of the test.
+func kernelChoices() []bool {
+	if !haveDW8 {
+		return []bool{false}
+	}
+	return []bool{false, true}
 }
 
 // TestDepthwiseFastOtherKernel checks that non-3×3 kernels still work (they

@@ -13,6 +13,7 @@ import (
 // bit over strides, padding modes and odd sizes, including NaN and signed
 // zeros.
 func TestMaxPoolFastMatchesMaxPool(t *testing.T) {
+	defer func(v bool) { useMax8 = v }(useMax8)
 	r := rand.New(rand.NewPCG(11, 12))
 	cases := []struct {
 		n, h, w, c int
@@ -30,26 +31,43 @@ func TestMaxPoolFastMatchesMaxPool(t *testing.T) {
 	for _, c := range cases {
 		name := fmt.Sprintf("%dx%dx%dx%d_%+v", c.n, c.h, c.w, c.c, c.win)
 		x := randTensor(r, c.n, c.h, c.w, c.c)
-		x.Data[0], x.Data[1] = float32(math.NaN()), float32(math.Copysign(0, -1))
-		if len(x.Data) > 5 {
-			x.Data[5] = 0
+		// A NaN, and signed zeros meeting in one window: channel 1 has -0,
+		// +0, -0, -0 (max +0), channel 2 four -0 (max -0).
+		negZero := float32(math.Copysign(0, -1))
+		x.Data[0] = float32(math.NaN())
+		if c.h >= 2 && c.w >= 2 && c.c >= 3 {
+			at := func(y, xx, ch int) *float32 { return &x.Data[(y*c.w+xx)*c.c+ch] }
+			*at(0, 0, 1), *at(0, 1, 1), *at(1, 0, 1), *at(1, 1, 1) = negZero, 0, negZero, negZero
+			*at(0, 0, 2), *at(0, 1, 2), *at(1, 0, 2), *at(1, 1, 2) = negZero, negZero, negZero, negZero
 		}
 		want := MaxPool(nil, x, c.win)
-		var arena tensor.Arena
-		for round := 0; round < 2; round++ {
-			got := MaxPoolFast(&arena, x, c.win)
-			if !tensor.SameShape(got.Shape, want.Shape) {
-				t.Fatalf("%s: shape %v, want %v", name, got.Shape, want.Shape)
-			}
-			for i := range want.Data {
-				g, w := got.Data[i], want.Data[i]
-				bothNaN := g != g && w != w
-				if !bothNaN && math.Float32bits(g) != math.Float32bits(w) { // bits: tells -0 from +0
-					t.Fatalf("%s: element %d = %v, want %v", name, i, got.Data[i], want.Data[i])
-				}
-			}
-			arena.Reset()
+		asms := []bool{false}
+		if haveMax8 {
+			asms = append(asms, true)
 		}
+		for _, asm := range asms {
+			useMax8 = asm
+			checkMaxPool(t, fmt.Sprintf("%s asm=%v", name, asm), x, c.win, want)
+		}
+	}
+}
+
+func checkMaxPool(t *testing.T, name string, x *tensor.Tensor, win Window, want *tensor.Tensor) {
+	t.Helper()
+	var arena tensor.Arena
+	for round := 0; round < 2; round++ { // the second round reuses (dirty) arena memory
+		got := MaxPoolFast(&arena, x, win)
+		if !tensor.SameShape(got.Shape, want.Shape) {
+			t.Fatalf("%s: shape %v, want %v", name, got.Shape, want.Shape)
+		}
+		for i := range want.Data {
+			g, w := got.Data[i], want.Data[i]
+			bothNaN := g != g && w != w
+			if !bothNaN && math.Float32bits(g) != math.Float32bits(w) { // bits: tells -0 from +0
+				t.Fatalf("%s: element %d = %v, want %v", name, i, got.Data[i], want.Data[i])
+			}
+		}
+		arena.Reset()
 	}
 }
 

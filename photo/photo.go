@@ -20,13 +20,14 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"os"
 )
 
 // DefaultMaxPixels is the pixel limit used when Options.MaxPixels is zero.
-// Forty megapixels is above any phone camera in common use, while the decoded
-// image (4 bytes a pixel, plus the decoder's own buffers) stays well under a
-// gigabyte.
+// Forty megapixels is above the output of phone cameras in common use, while
+// the memory to decode one (4 bytes a pixel for the result, plus the
+// decoder's own buffers) stays within about a gigabyte.
 const DefaultMaxPixels = 40_000_000
 
 // DefaultMaxBytes is the input size limit used when Options.MaxBytes is zero.
@@ -59,7 +60,8 @@ func (o Options) withDefaults() Options {
 // dimensions, the underlying decoder error), so test them with errors.Is.
 var (
 	// ErrTooLarge means the input has more bytes, or the image more pixels,
-	// than the Options allow.
+	// than the Options allow, or that decoding it would take unreasonable
+	// work (a JPEG with hundreds of scans).
 	ErrTooLarge = errors.New("image too large")
 	// ErrUnknownFormat means the input is not an image in a supported format
 	// (or uses an unsupported feature of one, such as 12-bit JPEG).
@@ -126,7 +128,11 @@ func decode(r io.Reader, opt Options) (*image.RGBA, string, error) {
 	}
 	// Read at most one byte past the limit: that is enough to know the input
 	// is too long without buffering an attacker's endless stream.
-	data, err := io.ReadAll(io.LimitReader(r, opt.MaxBytes+1))
+	limit := opt.MaxBytes
+	if limit < math.MaxInt64 {
+		limit++
+	}
+	data, err := io.ReadAll(io.LimitReader(r, limit))
 	if err != nil {
 		return nil, "", fmt.Errorf("reading input: %w", err)
 	}

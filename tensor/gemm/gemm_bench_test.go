@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -90,5 +91,32 @@ func BenchmarkMatMulTB(b *testing.B) {
 			}
 			reportFlops(b, m, k, n)
 		})
+	}
+}
+
+// BenchmarkMatMulParallel times MatMulParallel and MatMulPackedParallel
+// with the dispatched kernel and one worker per GOMAXPROCS.
+func BenchmarkMatMulParallel(b *testing.B) {
+	for _, packed := range []bool{false, true} {
+		for _, s := range benchShapes {
+			m, k, n := s[0], s[1], s[2]
+			name := "MatMul"
+			if packed {
+				name = "Packed"
+			}
+			b.Run(fmt.Sprintf("%s/%s/%dx%dx%d", name, Kernel(), m, k, n), func(b *testing.B) {
+				x, y, z := benchOperands(m, k, n)
+				p := PackB(k, n, y, n)
+				workers := runtime.GOMAXPROCS(0)
+				for b.Loop() {
+					if packed {
+						MatMulPackedParallel(workers, m, x, k, p, z, n, false)
+					} else {
+						MatMulParallel(workers, m, n, k, x, k, y, n, z, n, false)
+					}
+				}
+				reportFlops(b, m, k, n)
+			})
+		}
 	}
 }

@@ -30,7 +30,7 @@ var variants = []variant{
 	}},
 	{name: "TB", transB: true, run: func(kern *kernel, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 		checkArgs("test", m, n, k, a, lda, false, b, ldb, true, c, ldc)
-		run(kern, m, n, k, a, lda, 1, bMatrix{b: b, ld: ldb, trans: true}, c, ldc, acc)
+		runTB(kern, m, n, k, a, lda, b, ldb, c, ldc, acc)
 	}},
 	{name: "Packed", run: func(kern *kernel, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 		p := packWith(kern, k, n, b, ldb)
@@ -61,7 +61,7 @@ var testShapes = []shape{
 	{6, 16, 10, 0}, {7, 17, 10, 0}, {5, 15, 10, 4},
 	{13, 15, 257, 0}, {40, 70, 513, 3}, {30, 40, 256, 0},
 	{5, 600, 20, 0}, {50, 1030, 7, 1},
-	{1, 256, 300, 0}, {9, 256, 100, 0}, {100, 25, 60, 0},
+	{1, 256, 300, 0}, {9, 256, 100, 0}, {100, 25, 60, 0}, {30, 300, 40, 1}, {40, 500, 300, 0},
 	{7, 9, 0, 0}, {7, 9, 0, 2}, {0, 5, 5, 0}, {5, 0, 5, 0},
 }
 

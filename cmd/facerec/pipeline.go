@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+
+	"github.com/facerec/facerec/face"
+	"github.com/spf13/cobra"
+)
+
+// pipelineFlags are the options of every command that finds faces.
+type pipelineFlags struct {
+	detector, align string
+	inputSize       int
+	minScore        float64
+	fallback        float64
+	minSize         float64
+	tinyLandmarks   bool
+	flip            bool
+}
+
+func (f *pipelineFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.detector, "detector", "tiny", "face detector: tiny (fast) or ssd (accurate)")
+	fl.StringVar(&f.align, "align", string(face.AlignDlib), "crop for the descriptor: dlib (similarity transform) or faceapi (face-api's axis-aligned crop)")
+	fl.IntVar(&f.inputSize, "input-size", 416, "tiny detector input size (multiple of 32)")
+	fl.Float64Var(&f.minScore, "min-score", 0.5, "minimum detector score")
+	fl.Float64Var(&f.fallback, "fallback-score", face.DefaultFallbackScore, "when no face reaches --min-score, take the best one above this (negative: off)")
+	fl.Float64Var(&f.minSize, "min-face-size", 0, "ignore faces smaller than this many pixels")
+	fl.BoolVar(&f.tinyLandmarks, "tiny-landmarks", false, "use the tiny 68-point landmark net")
+	fl.BoolVar(&f.flip, "flip", false, "average the descriptors of the face and its mirror image")
+}
+
+func (f *pipelineFlags) options() face.Options {
+	return face.Options{
+		Detector: face.Detector(f.detector), Align: face.Alignment(f.align), InputSize: f.inputSize,
+		MinScore: f.minScore, FallbackScore: f.fallback, MinFaceSize: f.minSize,
+		TinyLandmarks: f.tinyLandmarks, Flip: f.flip,
+	}
+}
+
+// load builds the pipeline, pulling the models on first use.
+func (f *pipelineFlags) load(cmd *cobra.Command) (*face.Pipeline, error) {
+	dir, err := modelDir(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return face.Load(cmd.Context(), dir, f.options(), os.Stderr)
+}

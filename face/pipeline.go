@@ -1,0 +1,296 @@
+package face
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/tensor"
+)
+
+// Detector names a face detector.
+type Detector string
+
+const (
+	// DetectorTiny is face-api's tiny_face_detector: fast (a few ms on a
+	// small photo), good on faces that fill a fair part of the frame.
+	DetectorTiny Detector = "tiny"
+	// DetectorSSD is face-api's ssd_mobilenetv1: slower, finds more faces,
+	// small ones included.
+	DetectorSSD Detector = "ssd"
+)
+
+// Options configures a Pipeline. The zero value is usable: every zero field
+// means the documented default.
+type Options struct {
+	// Detector is DetectorTiny (default) or DetectorSSD.
+	Detector Detector
+	// InputSize is the tiny detector's input side, a multiple of 32
+	// (default 416). Larger finds smaller faces.
+	InputSize int
+	// MinScore drops detections scoring below it (default 0.5).
+	MinScore float64
+	// MinFaceSize drops faces whose box is smaller than this many pixels on
+	// its shorter side (default 0: keep all).
+	MinFaceSize float64
+	// FallbackScore: when no face scores MinScore, the tiny detector looks
+	// again at smaller input sizes (big faces in tight crops), and if that
+	// fails too, the single best detection scoring at least FallbackScore is
+	// taken. 0 means DefaultFallbackScore; negative turns both off.
+	FallbackScore float64
+	// TinyLandmarks uses face_landmark_68_tiny instead of face_landmark_68.
+	TinyLandmarks bool
+	// Align is the crop for the descriptor: AlignDlib (default) or AlignFaceAPI.
+	Align Alignment
+	// Flip averages the descriptors of the chip and its mirror image.
+	Flip bool
+}
+
+// DefaultFallbackScore is the lowest detector score accepted when nothing
+// scores MinScore.
+const DefaultFallbackScore = 0.2
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Detector == "" {
+		o.Detector = DetectorTiny
+	}
+	if o.Detector != DetectorTiny && o.Detector != DetectorSSD {
+		return o, fmt.Errorf("face: unknown detector %q (want tiny or ssd)", o.Detector)
+	}
+	if o.InputSize == 0 {
+		o.InputSize = model.DefaultTinyInputSize
+	}
+	if o.InputSize%32 != 0 || o.InputSize < 32 {
+		return o, fmt.Errorf("face: detector input size %d is not a positive multiple of 32", o.InputSize)
+	}
+	if o.MinScore == 0 {
+		o.MinScore = 0.5
+	}
+	if o.FallbackScore == 0 {
+		o.FallbackScore = DefaultFallbackScore
+	}
+	if o.Align == "" {
+		o.Align = AlignDlib
+	}
+	if _, err := ParseAlignment(string(o.Align)); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// Face is one face found in a photo.
+type Face struct {
+	Box        model.Rect // in image pixels
+	Score      float64    // detector confidence in (0, 1)
+	Landmarks  [model.NumLandmarks]model.Point
+	Descriptor Descriptor
+}
+
+// Pipeline finds every face in a photo and computes its descriptor:
+// detect → 68 landmarks → align → embed. It is safe for concurrent use.
+type Pipeline struct {
+	opt    Options
+	tiny   *model.TinyFaceDetector
+	ssd    *model.SSDMobilenetV1
+	marks  *model.LandmarkNet
+	emb    *Embedder
+	arenas sync.Pool
+}
+
+// Load builds a pipeline from the models in dir (see model.Dir), pulling
+// them first if they are missing; progress goes to log (may be nil).
+func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipeline, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := model.Ensure(ctx, dir, log); err != nil {
+		return nil, err
+	}
+	p := &Pipeline{opt: opt, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}
+	if p.emb, err = LoadEmbedder(ctx, dir, nil); err != nil {
+		return nil, err
+	}
+	load := func(name string) (model.Weights, error) { return model.LoadWeights(dir, name) }
+	if opt.Detector == DetectorTiny {
+		w, err := load(model.TinyFaceDetectorName)
+		if err != nil {
+			return nil, err
+		}
+		if p.tiny, err = model.NewTinyFaceDetector(w); err != nil {
+			return nil, err
+		}
+	} else {
+		w, err := load(model.SSDName)
+		if err != nil {
+			return nil, err
+		}
+		if p.ssd, err = model.NewSSDMobilenetV1(w); err != nil {
+			return nil, err
+		}
+	}
+	lmName := model.LandmarkName
+	if opt.TinyLandmarks {
+		lmName = model.LandmarkTinyName
+	}
+	w, err := load(lmName)
+	if err != nil {
+		return nil, err
+	}
+	if p.marks, err = model.NewLandmarkNet(w); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Options returns the pipeline's options with defaults filled in.
+func (p *Pipeline) Options() Options { return p.opt }
+
+// Embedder returns the descriptor network the pipeline uses.
+func (p *Pipeline) Embedder() *Embedder { return p.emb }
+
+// detect runs the detector at a tiny-detector input size with a minimum
+// score, dropping faces under MinFaceSize.
+func (p *Pipeline) detect(arena *tensor.Arena, img *tensor.Tensor, size int, minScore float64) ([]model.Detection, error) {
+	var dets []model.Detection
+	var err error
+	if p.tiny != nil {
+		dets, err = p.tiny.Detect(arena, img, model.TinyOptions{InputSize: size, ScoreThreshold: minScore})
+	} else {
+		dets, err = p.ssd.Detect(arena, img, model.SSDOptions{MinConfidence: minScore})
+	}
+	if err != nil || p.opt.MinFaceSize <= 0 {
+		return dets, err
+	}
+	return slices.DeleteFunc(dets, func(d model.Detection) bool {
+		return math.Min(d.Box.W, d.Box.H) < p.opt.MinFaceSize
+	}), nil
+}
+
+// retrySizes are the smaller tiny-detector inputs tried when nothing is
+// found: a face filling much of a tight crop (LFW's 250×250 images, a
+// selfie) is seen better at a coarser scale.
+var retrySizes = []int{320, 224, 160}
+
+// detectWithRetry is the detection policy: the configured detector first;
+// if it finds nothing and the fallback is on, the tiny detector at smaller
+// input sizes, then the single best detection scoring FallbackScore at any
+// of those sizes. It never invents a box: every face comes from a detector.
+func (p *Pipeline) detectWithRetry(arena *tensor.Arena, img *tensor.Tensor) ([]model.Detection, error) {
+	dets, err := p.detect(arena, img, p.opt.InputSize, p.opt.MinScore)
+	if err != nil || len(dets) > 0 || p.opt.FallbackScore <= 0 || p.opt.FallbackScore >= p.opt.MinScore {
+		return dets, err
+	}
+	sizes := []int{p.opt.InputSize}
+	if p.tiny != nil {
+		for _, s := range retrySizes {
+			if s < p.opt.InputSize {
+				sizes = append(sizes, s)
+			}
+		}
+		for _, s := range sizes[1:] {
+			if dets, err = p.detect(arena, img, s, p.opt.MinScore); err != nil || len(dets) > 0 {
+				return dets, err
+			}
+		}
+	}
+	var best []model.Detection
+	for _, s := range sizes {
+		dets, err := p.detect(arena, img, s, p.opt.FallbackScore)
+		if err != nil {
+			return nil, err
+		}
+		if len(dets) > 0 && (best == nil || dets[0].Score > best[0].Score) {
+			best = dets[:1]
+		}
+	}
+	return best, nil
+}
+
+// Detect finds the faces in img [H, W, 3] (RGB 0..255) with their
+// landmarks, without descriptors, ordered by descending score.
+func (p *Pipeline) Detect(img *tensor.Tensor) ([]Face, error) {
+	arena := p.arenas.Get().(*tensor.Arena)
+	defer func() { arena.Reset(); p.arenas.Put(arena) }()
+	return p.detectFaces(arena, img)
+}
+
+func (p *Pipeline) detectFaces(arena *tensor.Arena, img *tensor.Tensor) ([]Face, error) {
+	if len(img.Shape) != 3 || img.Shape[2] != 3 || img.Shape[0] < 1 || img.Shape[1] < 1 {
+		return nil, fmt.Errorf("face: an image must be [H, W, 3] RGB, got %v", img.Shape)
+	}
+	dets, err := p.detectWithRetry(arena, img)
+	if err != nil {
+		return nil, err
+	}
+	faces := make([]Face, len(dets))
+	for i, d := range dets {
+		faces[i].Box, faces[i].Score = d.Box, d.Score
+		if faces[i].Landmarks, err = p.marks.Landmarks(arena, img, d.Box); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortStableFunc(faces, func(a, b Face) int { return cmp.Compare(b.Score, a.Score) })
+	return faces, nil
+}
+
+// Faces finds every face in img [H, W, 3] (RGB 0..255) and computes its
+// descriptor. Faces are ordered by descending detector score; an image
+// without a face gives an empty slice and no error.
+func (p *Pipeline) Faces(img *tensor.Tensor) ([]Face, error) {
+	arena := p.arenas.Get().(*tensor.Arena)
+	defer func() { arena.Reset(); p.arenas.Put(arena) }()
+	faces, err := p.detectFaces(arena, img)
+	if err != nil {
+		return nil, err
+	}
+	for i := range faces {
+		if faces[i].Descriptor, err = p.describe(arena, img, &faces[i]); err != nil {
+			return nil, err
+		}
+	}
+	return faces, nil
+}
+
+// Chip returns the crop the descriptor network sees for a detected face:
+// the dlib-aligned 150×150 chip, or face-api's axis-aligned crop.
+func (p *Pipeline) Chip(img *tensor.Tensor, f *Face) (*tensor.Tensor, error) {
+	return p.chip(nil, img, f)
+}
+
+func (p *Pipeline) chip(arena *tensor.Arena, img *tensor.Tensor, f *Face) (*tensor.Tensor, error) {
+	if p.opt.Align == AlignDlib {
+		return AlignedChip(arena, img, &f.Landmarks), nil
+	}
+	r, err := faceAPICropRect(&f.Landmarks, f.Box, img.Shape[1], img.Shape[0])
+	if err != nil {
+		return nil, err
+	}
+	return sliceHWC(arena, img, r), nil
+}
+
+// describe computes a face's descriptor (averaged with the mirror image's
+// when Flip is set).
+func (p *Pipeline) describe(arena *tensor.Arena, img *tensor.Tensor, f *Face) (Descriptor, error) {
+	chip, err := p.chip(arena, img, f)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	d, err := p.emb.embed(arena, chip)
+	if err != nil || !p.opt.Flip {
+		return d, err
+	}
+	m, err := p.emb.embed(arena, Flip(arena, chip))
+	if err != nil {
+		return d, err
+	}
+	for i := range d {
+		d[i] = (d[i] + m[i]) / 2
+	}
+	return d, nil
+}

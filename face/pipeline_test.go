@@ -1,0 +1,156 @@
+package face
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/facerec/facerec/internal/sharedtest"
+	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/tensor"
+)
+
+func testPipeline(t testing.TB, opt Options) *Pipeline {
+	t.Helper()
+	dir, err := model.Dir()
+	if err == nil {
+		err = model.Verify(dir)
+	}
+	sharedtest.Need(t, "pretrained models (run `facerec models pull`)", err)
+	p, err := Load(context.Background(), dir, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// oracleFace is one line of the oracle's expected_batch_*.jsonl.
+type oracleFace struct {
+	File  string   `json:"file"`
+	Score *float64 `json:"score"`
+	Box   *struct {
+		X, Y, Width, Height float64
+	} `json:"box"`
+	DescriptorCrop *struct {
+		X, Y, Width, Height int
+	} `json:"descriptorCrop"`
+	Landmarks  [][2]float64 `json:"landmarks"`
+	Descriptor []float64    `json:"descriptor"`
+}
+
+func readOracleBatch(t *testing.T, name string) []oracleFace {
+	t.Helper()
+	f, err := os.Open(sharedtest.Path(t, "oracle", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []oracleFace
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var o oracleFace
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func readPNGTensor(t *testing.T, path string) *tensor.Tensor {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	out := tensor.New(b.Dy(), b.Dx(), 3)
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			i := (y*b.Dx() + x) * 3
+			out.Data[i], out.Data[i+1], out.Data[i+2] = float32(r>>8), float32(g>>8), float32(bl>>8)
+		}
+	}
+	return out
+}
+
+// TestPipelineMatchesFaceAPI runs face-api's own chain (tiny detector at
+// 416, 68 landmarks, face-api's crop) on the oracle's 250×250 PNG crops and
+// compares the box, the integer descriptor crop and the descriptor with
+// what face-api computed.
+func TestPipelineMatchesFaceAPI(t *testing.T) {
+	p := testPipeline(t, Options{Detector: DetectorTiny, Align: AlignFaceAPI, FallbackScore: -1})
+	dir := sharedtest.Path(t, "oracle", "testdata", "crops")
+	checked := 0
+	for _, o := range readOracleBatch(t, "expected_batch_tiny_wasm.jsonl") {
+		if !strings.HasSuffix(o.File, "_250.png") {
+			continue
+		}
+		img := readPNGTensor(t, filepath.Join(dir, o.File))
+		faces, err := p.Faces(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Box == nil {
+			if len(faces) != 0 {
+				t.Errorf("%s: found %d faces, face-api found none", o.File, len(faces))
+			}
+			continue
+		}
+		if len(faces) == 0 {
+			t.Errorf("%s: no face, face-api found one scoring %v", o.File, *o.Score)
+			continue
+		}
+		// The oracle keeps the best-scoring detection (detectSingleFace).
+		f := faces[0]
+		if d := math.Max(math.Max(math.Abs(f.Box.X-o.Box.X), math.Abs(f.Box.Y-o.Box.Y)),
+			math.Max(math.Abs(f.Box.W-o.Box.Width), math.Abs(f.Box.H-o.Box.Height))); d > 1 {
+			t.Errorf("%s: box %+v differs by %.3g px from %+v", o.File, f.Box, d, *o.Box)
+		}
+		if math.Abs(f.Score-*o.Score) > 1e-3 {
+			t.Errorf("%s: score %v, want %v", o.File, f.Score, *o.Score)
+		}
+		worst := 0.0
+		for i, pt := range o.Landmarks {
+			worst = math.Max(worst, math.Hypot(f.Landmarks[i].X-pt[0], f.Landmarks[i].Y-pt[1]))
+		}
+		if worst > 0.5 {
+			t.Errorf("%s: landmarks off by up to %.3g px", o.File, worst)
+		}
+		r, err := faceAPICropRect(&f.Landmarks, f.Box, img.Shape[1], img.Shape[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := o.DescriptorCrop
+		if r != (rectInt{c.X, c.Y, c.Width, c.Height}) {
+			t.Errorf("%s: descriptor crop %+v, face-api %+v", o.File, r, *c)
+			continue
+		}
+		want := make([]float32, len(o.Descriptor))
+		for i, v := range o.Descriptor {
+			want[i] = float32(v)
+		}
+		if diff := tensor.MaxAbsDiff(f.Descriptor[:], want); diff > 1e-4 {
+			t.Errorf("%s: descriptor max |Δ| = %.3g", o.File, diff)
+		}
+		checked++
+	}
+	// face-api's tiny detector finds a face in 14 of the 22 crops.
+	if checked < 14 {
+		t.Fatalf("only %d faces compared end to end", checked)
+	}
+	t.Logf("%d faces: box, landmarks, crop and descriptor match face-api", checked)
+}
