@@ -92,9 +92,12 @@ type PairsResult struct {
 	// Head is the k-fold result of the logistic head, when asked for.
 	Head *FoldResult `json:"head,omitempty"`
 
-	Distances []float64 `json:"-"`
-	Same      []bool    `json:"-"`
-	Fold      []int     `json:"-"`
+	// Distances, Same, Fold and Features (|f(a) − f(b)|, nil where a face
+	// is missing) are per pair.
+	Distances []float64   `json:"-"`
+	Features  [][]float32 `json:"-"`
+	Same      []bool      `json:"-"`
+	Fold      []int       `json:"-"`
 }
 
 // EvaluatePairs embeds every image of a pairs file under root (each image
@@ -156,6 +159,7 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 			return nil, err
 		}
 	}
+	res.Features = features
 	if res.Summary, err = Summarize(res.Distances, res.Same, res.Fold); err != nil {
 		return nil, err
 	}

@@ -109,3 +109,8 @@ func (e *Embedder) EmbedCrops(crops []*tensor.Tensor) (ds []Descriptor, errs []e
 	wg.Wait()
 	return ds, errs
 }
+
+// DefaultThreshold is the distance below which two descriptors are taken to
+// be the same person. It was chosen on LFW View 1 (see the README); face-api
+// uses 0.6.
+const DefaultThreshold = 0.6

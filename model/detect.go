@@ -38,14 +38,13 @@ type Detection struct {
 // IoU is the intersection over union of two rectangles, 0 when they do not
 // overlap or when either is empty.
 func IoU(a, b Rect) float64 {
+	if !(a.W > 0 && a.H > 0 && b.W > 0 && b.H > 0) { // also false for NaN
+		return 0
+	}
 	iw := math.Max(0, math.Min(a.Right(), b.Right())-math.Max(a.X, b.X))
 	ih := math.Max(0, math.Min(a.Bottom(), b.Bottom())-math.Max(a.Y, b.Y))
 	inter := iw * ih
-	union := a.Area() + b.Area() - inter
-	if a.Area() <= 0 || b.Area() <= 0 || union <= 0 {
-		return 0
-	}
-	return inter / union
+	return inter / (a.Area() + b.Area() - inter)
 }
 
 // NMS is greedy non-maximum suppression: it visits the detections from the
@@ -81,6 +80,69 @@ func NMS(dets []Detection, iouThreshold float64, maxResults int) []Detection {
 	return keep
 }
 
+// convLayer is a convolution followed by a per-channel bias and an
+// activation. They are applied by nn.AffineActInPlace, one vectorised pass,
+// rather than by the convolution's own epilogue, which makes two scalar
+// passes (a large share of the detectors' time).
+type convLayer struct {
+	conv *nn.Conv2D // without Bias and Act
+	bias []float32
+	act  nn.Activation
+}
+
+func (l *convLayer) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
+	y := l.conv.ForwardFast(arena, x)
+	nn.AffineActInPlace(y, l.bias, nil, nil, l.act)
+	return y
+}
+
+// separable is a depthwise 3×3 convolution followed by a 1×1 convolution
+// that carries the bias and activation.
+type separable struct {
+	dw *nn.DepthwiseConv2D
+	pw convLayer
+}
+
+func (s *separable) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
+	return s.pw.forward(arena, s.dw.ForwardFast(arena, x))
+}
+
+// biasConv builds conv + bias + activation from a filter and a bias tensor.
+func biasConv(w Weights, filters, bias string, shape []int, stride int, mode nn.PadMode, act nn.Activation) (convLayer, error) {
+	f, err := w.Get(filters, shape...)
+	if err != nil {
+		return convLayer{}, err
+	}
+	b, err := w.Get(bias, shape[3])
+	if err != nil {
+		return convLayer{}, err
+	}
+	c, err := nn.NewConv2D(f, stride, mode)
+	if err != nil {
+		return convLayer{}, fmt.Errorf("model: %s: %w", filters, err)
+	}
+	return convLayer{conv: c, bias: b.Data, act: act}, nil
+}
+
+// separableConv builds <prefix>/{depthwise_filter, pointwise_filter, bias}:
+// a 3×3 depthwise convolution with the given stride and padding, then a
+// 1×1 convolution + bias + act.
+func separableConv(w Weights, prefix string, cin, cout, stride int, mode nn.PadMode, act nn.Activation) (separable, error) {
+	dwf, err := w.Get(prefix+"/depthwise_filter", 3, 3, cin, 1)
+	if err != nil {
+		return separable{}, err
+	}
+	dw, err := nn.NewDepthwiseConv2D(dwf, stride, mode)
+	if err != nil {
+		return separable{}, fmt.Errorf("model: %s: %w", prefix, err)
+	}
+	pw, err := biasConv(w, prefix+"/pointwise_filter", prefix+"/bias", []int{1, 1, cin, cout}, 1, nn.Valid, act)
+	if err != nil {
+		return separable{}, err
+	}
+	return separable{dw: dw, pw: pw}, nil
+}
+
 // imageDims checks that img is an RGB image [H, W, 3] (or [1, H, W, 3]) and
 // returns it as a batch of one with its height and width.
 func imageDims(img *tensor.Tensor) (x *tensor.Tensor, h, w int, err error) {
@@ -102,13 +164,20 @@ func imageDims(img *tensor.Tensor) (x *tensor.Tensor, h, w int, err error) {
 
 // toSquareInput is face-api's NetInput.toBatchTensor for one image tensor:
 // zero padding to a square (centred, or all at the end), then a tfjs bilinear
-// resize to size×size unless the square already has that size.
+// resize to size×size unless the square already has that size. The padded
+// square of a large photo is never built: the resize reads zeros for it.
 func toSquareInput(arena *tensor.Arena, x *tensor.Tensor, size int, centred bool) *tensor.Tensor {
-	x = nn.PadToSquare(arena, x, centred)
-	if x.Shape[1] != size || x.Shape[2] != size {
-		x = nn.ResizeBilinear(arena, x, size, size)
+	h, w := x.Shape[1], x.Shape[2]
+	pad := nn.SquarePadding(h, w, centred)
+	switch {
+	case max(h, w) == size && pad == (nn.Padding{}):
+		return x
+	case max(h, w) == size:
+		return nn.PadSpatial(arena, x, pad)
+	case pad == (nn.Padding{}):
+		return nn.ResizeBilinear(arena, x, size, size) // the faster loop
 	}
-	return x
+	return nn.ResizeBilinearPadded(arena, x, pad, size, size)
 }
 
 // normalizeMean returns (x - mean[c]) / 255 per channel of an RGB tensor, in

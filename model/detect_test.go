@@ -28,6 +28,7 @@ func TestIoU(t *testing.T) {
 		{Rect{-5, -5, 10, 10}, Rect{0, 0, 10, 10}, 25.0 / 175}, // negative origin
 		{Rect{0, 0, 0, 10}, Rect{0, 0, 10, 10}, 0},             // empty
 		{Rect{0, 0, -4, 10}, Rect{-4, 0, 10, 10}, 0},           // negative size
+		{Rect{4, 10, -4, -10}, Rect{0, 0, 10, 10}, 0},          // both sizes negative
 	}
 	for _, c := range cases {
 		if got := IoU(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
@@ -308,16 +309,16 @@ func checkJPEGs(t *testing.T, name string, detect func(*tensor.Tensor) ([]Detect
 	t.Logf("%s: %d faces; worst |Δbox| %.2g px, mean |Δlandmark| %.2g px, |Δscore| %.2g", name, faces, worstBox, worstLm, worstScore)
 }
 
-func loadJPEG(t *testing.T, path string) *tensor.Tensor {
-	t.Helper()
+func loadJPEG(tb testing.TB, path string) *tensor.Tensor {
+	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	img, err := jpeg.Decode(f)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return rgbTensor(img)
 }

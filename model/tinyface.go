@@ -63,28 +63,16 @@ var tinyAnchors = [5][2]float64{
 // detector pools the raw convolution output and applies bias and leaky to
 // the pooled map, a quarter of the values, with a bit-identical result.
 type TinyFaceDetector struct {
-	conv0 *nn.Conv2D // 3×3 VALID, 3 → 16; bias and leaky come after the pool
+	conv0 convLayer // 3×3 VALID, 3 → 16, leaky
 	sep   [5]separable
-	bias  [6][]float32 // of conv0 and conv1..5, applied after their pools
-	head  *nn.Conv2D   // conv8: 1×1, 512 → 25, no activation
-}
-
-// separable is a depthwise 3×3 convolution followed by a 1×1 convolution
-// that carries the bias and activation.
-type separable struct {
-	dw *nn.DepthwiseConv2D
-	pw *nn.Conv2D
-}
-
-func (s *separable) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
-	return s.pw.Forward(arena, s.dw.ForwardFast(arena, x))
+	head  convLayer // conv8: 1×1, 512 → 25, no activation
 }
 
 // NewTinyFaceDetector builds the detector from its tfjs weights.
 func NewTinyFaceDetector(w Weights) (*TinyFaceDetector, error) {
 	d := &TinyFaceDetector{}
 	var err error
-	if d.conv0, err = biasConv(w, "conv0/filters", "conv0/bias", []int{3, 3, 3, 16}, 1, nn.Valid, nn.Linear); err != nil {
+	if d.conv0, err = biasConv(w, "conv0/filters", "conv0/bias", []int{3, 3, 3, 16}, 1, nn.Valid, nn.Leaky); err != nil {
 		return nil, err
 	}
 	cin := 16
@@ -93,57 +81,15 @@ func NewTinyFaceDetector(w Weights) (*TinyFaceDetector, error) {
 		p := fmt.Sprintf("conv%d", i+1)
 		// face-api pads one zero on every side and convolves VALID, which for
 		// a 3×3 stride-1 window is exactly SAME.
-		if d.sep[i], err = separableConv(w, p, cin, cout, 1, nn.Same, nn.Linear); err != nil {
+		if d.sep[i], err = separableConv(w, p, cin, cout, 1, nn.Same, nn.Leaky); err != nil {
 			return nil, err
 		}
 		cin = cout
-	}
-	// Move the biases out of the convolutions to after the pools.
-	d.bias[0], d.conv0.Bias = d.conv0.Bias, nil
-	for i := range d.sep {
-		d.bias[i+1], d.sep[i].pw.Bias = d.sep[i].pw.Bias, nil
 	}
 	if d.head, err = biasConv(w, "conv8/filters", "conv8/bias", []int{1, 1, 512, 25}, 1, nn.Valid, nn.Linear); err != nil {
 		return nil, err
 	}
 	return d, nil
-}
-
-// biasConv builds conv + bias + activation from a filter and a bias tensor.
-func biasConv(w Weights, filters, bias string, shape []int, stride int, mode nn.PadMode, act nn.Activation) (*nn.Conv2D, error) {
-	f, err := w.Get(filters, shape...)
-	if err != nil {
-		return nil, err
-	}
-	b, err := w.Get(bias, shape[3])
-	if err != nil {
-		return nil, err
-	}
-	c, err := nn.NewConv2D(f, stride, mode)
-	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", filters, err)
-	}
-	c.Bias, c.Act = b.Data, act
-	return c, nil
-}
-
-// separableConv builds <prefix>/{depthwise_filter, pointwise_filter, bias}:
-// a 3×3 depthwise convolution with the given stride and padding, then a
-// 1×1 convolution + bias + act.
-func separableConv(w Weights, prefix string, cin, cout, stride int, mode nn.PadMode, act nn.Activation) (separable, error) {
-	dwf, err := w.Get(prefix+"/depthwise_filter", 3, 3, cin, 1)
-	if err != nil {
-		return separable{}, err
-	}
-	dw, err := nn.NewDepthwiseConv2D(dwf, stride, mode)
-	if err != nil {
-		return separable{}, fmt.Errorf("model: %s: %w", prefix, err)
-	}
-	pw, err := biasConv(w, prefix+"/pointwise_filter", prefix+"/bias", []int{1, 1, cin, cout}, 1, nn.Valid, act)
-	if err != nil {
-		return separable{}, err
-	}
-	return separable{dw: dw, pw: pw}, nil
 }
 
 // Detect finds faces in img, an RGB image [H, W, 3] (or [1, H, W, 3]) with
@@ -181,32 +127,31 @@ func (d *TinyFaceDetector) forward(arena *tensor.Arena, x *tensor.Tensor, hook f
 	if hook == nil {
 		hook = func(string, *tensor.Tensor) {}
 	}
-	// poolAct is max pool, then the layer's bias and leaky ReLU (see the
-	// type's comment).
-	poolAct := func(h *tensor.Tensor, layer int, win nn.Window) *tensor.Tensor {
+	// poolAct is max pool, then the bias and activation of the layer l whose
+	// raw convolution output h is (see the type's comment).
+	poolAct := func(h *tensor.Tensor, l *convLayer, i int, win nn.Window) *tensor.Tensor {
 		if observe {
 			// The reference's unpooled layer output, computed aside for tests.
 			v := h.Clone()
-			nn.ChannelAffine(v, d.bias[layer], nil, nil)
-			nn.Activate(v, nn.Leaky)
-			hook(tinyLayerNames[layer], v)
+			nn.AffineActInPlace(v, l.bias, nil, nil, l.act)
+			hook(tinyLayerNames[i], v)
 		}
 		p := nn.MaxPoolFast(arena, h, win)
-		nn.ChannelAffine(p, d.bias[layer], nil, nil)
-		nn.Activate(p, nn.Leaky)
-		hook(tinyPoolNames[layer], p)
+		nn.AffineActInPlace(p, l.bias, nil, nil, l.act)
+		hook(tinyPoolNames[i], p)
 		return p
 	}
 	pool2 := nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Same}
-	h := poolAct(d.conv0.Forward(arena, x), 0, pool2)
+	h := poolAct(d.conv0.conv.ForwardFast(arena, x), &d.conv0, 0, pool2)
 	for i := range d.sep {
 		win := pool2
 		if i == len(d.sep)-1 {
 			win.Stride = 1 // the last pool keeps the 13×13 grid
 		}
-		h = poolAct(d.sep[i].forward(arena, h), i+1, win)
+		s := &d.sep[i]
+		h = poolAct(s.pw.conv.ForwardFast(arena, s.dw.ForwardFast(arena, h)), &s.pw, i+1, win)
 	}
-	h = d.head.Forward(arena, h)
+	h = d.head.forward(arena, h)
 	hook("conv8=head", h)
 	return h
 }

@@ -1,7 +1,9 @@
 package model
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 
@@ -131,6 +133,56 @@ func TestTinyDetectBadInput(t *testing.T) {
 	}
 }
 
+// TestTinyAndLandmarksConcurrent runs the detector and the landmark net from
+// several goroutines (each with its own arena, as documented) and checks
+// they agree with a serial run; under -race it also checks for data races.
+func TestTinyAndLandmarksConcurrent(t *testing.T) {
+	d := testTinyDetector(t)
+	lm := testLandmarkNet(t, LandmarkTinyName)
+	img := loadPNG(t, sharedtest.Path(t, "oracle", "testdata", "crops", "sample6_face3_250.png"))
+	run := func(arena *tensor.Arena) ([]Detection, [NumLandmarks]Point, error) {
+		dets, err := d.Detect(arena, img, TinyOptions{InputSize: 160})
+		if err != nil || len(dets) == 0 {
+			return dets, [NumLandmarks]Point{}, err
+		}
+		pts, err := lm.Landmarks(arena, img, dets[0].Box)
+		return dets, pts, err
+	}
+	wantDets, wantPts, err := run(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wantDets) == 0 {
+		t.Fatal("no face found; the comparison would be empty")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var arena tensor.Arena
+			for i := 0; i < 3; i++ {
+				arena.Reset()
+				dets, pts, err := run(&arena)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !slices.Equal(dets, wantDets) || pts != wantPts {
+					errs <- fmt.Errorf("concurrent run differs: %v vs %v", dets, wantDets)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 // TestDecodeTiny checks the head decoding on a hand-made head: one cell with
 // a confident anchor, on a non-square image whose end padding must be
 // undone.
@@ -166,6 +218,21 @@ func TestDecodeTiny(t *testing.T) {
 func BenchmarkTinyDetector416(b *testing.B) {
 	d := testTinyDetector(b)
 	img := loadPNG(b, sharedtest.Path(b, "oracle", "testdata", "crops", "sample1_face0_250.png"))
+	var arena tensor.Arena
+	b.ReportAllocs()
+	for b.Loop() {
+		arena.Reset()
+		if _, err := d.Detect(&arena, img, TinyOptions{InputSize: 416}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTinyDetector416Photo is BenchmarkTinyDetector416 on a 1920×1280
+// demo photo, where padding to a square and shrinking cost more.
+func BenchmarkTinyDetector416Photo(b *testing.B) {
+	d := testTinyDetector(b)
+	img := loadJPEG(b, sharedtest.Path(b, "oracle", "testdata", "sample1.jpg"))
 	var arena tensor.Arena
 	b.ReportAllocs()
 	for b.Loop() {

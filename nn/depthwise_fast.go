@@ -81,8 +81,7 @@ func (d *DepthwiseConv2D) ForwardFast(arena *tensor.Arena, x *tensor.Tensor) *te
 			}
 		}
 	}
-	channelAffine(out.Data, c, d.Bias, d.Scale, d.Shift)
-	activate(out.Data, d.Act)
+	affineActFast(out.Data, c, d.Bias, d.Scale, d.Shift, d.Act)
 	return out
 }
 

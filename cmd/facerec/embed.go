@@ -30,57 +30,42 @@ func readCrop(path string) (*tensor.Tensor, error) {
 	return photo.ToTensor(img), nil
 }
 
-// requireCrop refuses to run without --crop until face detection exists.
-func requireCrop(crop bool) error {
-	if !crop {
-		return errors.New("only --crop is supported so far: inputs must be ready face crops (detection comes with the pipeline)")
-	}
-	return nil
-}
-
 func embedCmd() *cobra.Command {
-	var crop bool
+	var (
+		crop bool
+		pf   pipelineFlags
+	)
 	cmd := &cobra.Command{
-		Use:   "embed --crop IMAGE...",
-		Short: "Print the 128-d descriptor of each face image, one JSON line per file",
+		Use:   "embed IMAGE...",
+		Short: "Find every face and print its 128-d descriptor, one JSON line per image (--crop: inputs are ready face crops)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireCrop(crop); err != nil {
-				return err
+			if crop {
+				return embedCrops(cmd, args)
 			}
-			emb, err := loadEmbedder(cmd)
+			p, err := pf.load(cmd)
 			if err != nil {
 				return err
 			}
-			// Decode everything first so bad files are reported and skipped,
-			// then embed the good ones on all cores.
-			var crops []*tensor.Tensor
-			var names []string
-			failed := false
-			for _, path := range args {
-				t, err := readCrop(path)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, err) // photo errors name the file
-					failed = true
-					continue
-				}
-				crops = append(crops, t)
-				names = append(names, path)
-			}
-			ds, errs := emb.EmbedCrops(crops)
 			enc := json.NewEncoder(os.Stdout)
-			for i, d := range ds {
-				if errs[i] != nil {
-					fmt.Fprintf(os.Stderr, "%s: %v\n", names[i], errs[i])
+			failed := false
+			err = forEachImage(p, args, true, func(i int, r imageResult) error {
+				if r.err != nil {
+					fmt.Fprintln(os.Stderr, r.err)
 					failed = true
-					continue
+					return nil
 				}
-				if err := enc.Encode(struct {
-					File      string    `json:"file"`
-					Embedding []float32 `json:"embedding"`
-				}{names[i], d[:]}); err != nil {
-					return err
+				out := struct {
+					File  string     `json:"file"`
+					Faces []faceJSON `json:"faces"`
+				}{File: args[i], Faces: []faceJSON{}}
+				for k := range r.faces {
+					out.Faces = append(out.Faces, toJSON(&r.faces[k], true))
 				}
+				return enc.Encode(out)
+			})
+			if err != nil {
+				return err
 			}
 			if failed {
 				return errReported
@@ -88,8 +73,51 @@ func embedCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&crop, "crop", false, "inputs are ready face crops (no detection)")
+	pf.register(cmd)
+	cmd.Flags().BoolVar(&crop, "crop", false, "inputs are ready face crops (no detection): prints {file, embedding}")
 	return cmd
+}
+
+// embedCrops embeds ready face crops, one JSON line {file, embedding} each.
+func embedCrops(cmd *cobra.Command, args []string) error {
+	emb, err := loadEmbedder(cmd)
+	if err != nil {
+		return err
+	}
+	// Decode everything first so bad files are reported and skipped, then
+	// embed the good ones on all cores.
+	var crops []*tensor.Tensor
+	var names []string
+	failed := false
+	for _, path := range args {
+		t, err := readCrop(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err) // photo errors name the file
+			failed = true
+			continue
+		}
+		crops = append(crops, t)
+		names = append(names, path)
+	}
+	ds, errs := emb.EmbedCrops(crops)
+	enc := json.NewEncoder(os.Stdout)
+	for i, d := range ds {
+		if errs[i] != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", names[i], errs[i])
+			failed = true
+			continue
+		}
+		if err := enc.Encode(struct {
+			File      string    `json:"file"`
+			Embedding []float32 `json:"embedding"`
+		}{names[i], d[:]}); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return errReported
+	}
+	return nil
 }
 
 func distanceCmd() *cobra.Command {
@@ -99,8 +127,8 @@ func distanceCmd() *cobra.Command {
 		Short: "Print the Euclidean distance between the descriptors of two face images",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireCrop(crop); err != nil {
-				return err
+			if !crop {
+				return errors.New("distance compares ready face crops: pass --crop (for photos use verify)")
 			}
 			var crops [2]*tensor.Tensor
 			for i, path := range args {

@@ -152,12 +152,12 @@ func split(kern *kernel, workers, m, n, k int, f func(i0, i1, j0, j1 int)) {
 	if w := 2 * m * n * k / minParallelFlops; w < workers {
 		workers = w
 	}
-	rowTiles := (m + kern.mr - 1) / kern.mr
-	colTiles := (n + kern.nr - 1) / kern.nr
-	if workers <= 1 || (rowTiles < 2 && colTiles < 2) {
+	if workers <= 1 {
 		f(0, m, 0, n)
 		return
 	}
+	rowTiles := (m + kern.mr - 1) / kern.mr
+	colTiles := (n + kern.nr - 1) / kern.nr
 	var wg sync.WaitGroup
 	// Rows are preferred: each worker then reads a disjoint part of A and
 	// writes whole rows of C. Columns are used when there are fewer row
@@ -169,6 +169,10 @@ func split(kern *kernel, workers, m, n, k int, f func(i0, i1, j0, j1 int)) {
 	}
 	if workers > tiles {
 		workers = tiles
+	}
+	if workers <= 1 {
+		f(0, m, 0, n)
+		return
 	}
 	for w := 0; w < workers; w++ {
 		lo := tiles * w / workers * size

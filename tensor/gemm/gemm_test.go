@@ -389,6 +389,14 @@ func TestZeroK(t *testing.T) {
 				t.Fatalf("acc=%v: C = %v, want %v", acc, c, want)
 			}
 		}
+		var empty PackedB // a 0×0 matrix: nothing to do, nothing written
+		MatMulPackedParallel(4, 2, nil, 0, &empty, c, 3, acc)
+		MatMulPacked(2, nil, 0, &empty, c, 3, acc)
+		for i := range c {
+			if c[i] != want[i] {
+				t.Fatalf("empty PackedB changed C to %v", c)
+			}
+		}
 		p := PackB(0, 2, nil, 2)
 		c = []float32{1, 2, 3, 4, 5, 6}
 		MatMulPackedParallel(4, 2, nil, 0, p, c, 3, acc)

@@ -1,7 +1,8 @@
 package gemm
 
-// genericKernel is the portable micro-kernel in plain Go: a 4×4 register
-// tile, the most the Go compiler keeps in registers without spilling much.
+// genericKernel is the portable micro-kernel in plain Go: a 4×4 tile of
+// scalar accumulators, small enough for the Go compiler to keep them in
+// registers.
 var genericKernel = &kernel{
 	name:    "generic",
 	mr:      4,

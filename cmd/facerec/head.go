@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/facerec/facerec/eval"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func trainHeadCmd() *cobra.Command {
+	var (
+		pf                   pipelineFlags
+		root, pairsPath, out string
+	)
+	cmd := &cobra.Command{
+		Use:   "train-head --root DIR --pairs FILE --out HEAD.json",
+		Short: "Learn the binary Siamese head σ(Σ w_k |f(a)_k − f(b)_k| + b) on labelled pairs, on top of the frozen pretrained encoder",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := os.Open(pairsPath)
+			if err != nil {
+				return err
+			}
+			pairs, err := eval.ParsePairs(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", pairsPath, err)
+			}
+			p, err := pf.load(cmd)
+			if err != nil {
+				return err
+			}
+			var bar *progressbar.ProgressBar
+			res, err := eval.EvaluatePairs(cmd.Context(), p, root, pairs, true, func(done, total int) {
+				if bar == nil {
+					bar = newBar(total, "embedding")
+				}
+				bar.Set(done)
+			})
+			if err != nil {
+				return err
+			}
+			head, err := eval.TrainLogisticHead(res.Features, res.Same, eval.LogisticOptions{})
+			if err != nil {
+				return err
+			}
+			w, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			if err := head.Save(w); err != nil {
+				w.Close()
+				return err
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "head saved to %s; k-fold accuracy of the head %.2f%% (threshold on distance: %.2f%%)\n",
+				out, 100*res.Head.MeanAccuracy, 100*res.MeanAccuracy)
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{
+				"head": out, "pairs": res.Pairs, "kfold_head_accuracy": res.Head.MeanAccuracy,
+				"kfold_threshold_accuracy": res.MeanAccuracy, "images_no_face": res.ImagesNoFace,
+			})
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&root, "root", "", "image folder of the pairs file")
+	cmd.Flags().StringVar(&pairsPath, "pairs", "", "labelled pairs in LFW format (e.g. pairsDevTrain.txt)")
+	cmd.Flags().StringVar(&out, "out", "head.json", "where to write the head")
+	cmd.MarkFlagRequired("root")
+	cmd.MarkFlagRequired("pairs")
+	return cmd
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/facerec/facerec/eval"
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/photo"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func evalOneShotCmd() *cobra.Command {
+	var (
+		pf        pipelineFlags
+		root, out string
+		crop      bool
+		strangers float64
+		seed      uint64
+		threshold float64
+	)
+	cmd := &cobra.Command{
+		Use:   "oneshot --root DIR",
+		Short: "One-shot identification on <person>/<photos>: enrol one photo each, probe with the rest, some people left out as strangers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var embed eval.EmbedFunc
+			if crop {
+				emb, err := loadEmbedder(cmd)
+				if err != nil {
+					return err
+				}
+				embed = func(path string) ([]float32, bool, error) {
+					t, err := readCrop(path)
+					if err != nil {
+						return nil, false, err
+					}
+					d, err := emb.EmbedCrop(t)
+					return d[:], err == nil, err
+				}
+			} else {
+				p, err := pf.load(cmd)
+				if err != nil {
+					return err
+				}
+				embed = func(path string) ([]float32, bool, error) {
+					img, _, err := photo.DecodeFile(path, photo.Options{})
+					if err != nil {
+						return nil, false, err
+					}
+					faces, err := p.Faces(photo.ToTensor(img))
+					if err != nil || len(faces) == 0 {
+						return nil, false, err
+					}
+					d := prominent(faces).Descriptor
+					return d[:], true, nil
+				}
+			}
+			var bar *progressbar.ProgressBar
+			res, err := eval.OneShot(cmd.Context(), root, embed, eval.OneShotConfig{Strangers: strangers, Seed: seed, Threshold: threshold},
+				func(done, total int) {
+					if bar == nil {
+						bar = newBar(total, "embedding")
+					}
+					bar.Set(done)
+				})
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return err
+				}
+				if err := eval.PlotOpenSet(filepath.Join(out, "openset.png"), res.Points); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(os.Stderr, "rank-1 %.2f%% over %d known probes; at τ=%.3f: %.2f%% identified, %.2f%% of %d stranger probes falsely accepted\n",
+				100*res.Rank1, res.Known, res.Threshold, 100*res.DIRAtTau, 100*res.FARAtTau, res.Strangers)
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&root, "root", "", "folder of <person>/<photos>")
+	cmd.Flags().StringVar(&out, "out", "", "folder for openset.png")
+	cmd.Flags().BoolVar(&crop, "crop", false, "photos are ready face crops (no detection), e.g. AT&T")
+	cmd.Flags().Float64Var(&strangers, "strangers", 0.2, "share of people never enrolled (their photos probe as strangers)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for choosing the strangers")
+	cmd.Flags().Float64Var(&threshold, "threshold", face.DefaultThreshold, "operating point to report")
+	cmd.MarkFlagRequired("root")
+	return cmd
+}

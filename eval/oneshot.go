@@ -1,0 +1,198 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// EmbedFunc computes the descriptor of the face in one image file; found is
+// false when the image holds no face.
+type EmbedFunc func(path string) (desc []float32, found bool, err error)
+
+// OneShotConfig is the one-shot identification scenario on a folder of
+// <person>/<photos>.
+type OneShotConfig struct {
+	// Strangers is the share of people left out of the gallery (their
+	// photos probe as strangers). Default 0.2; negative means none.
+	Strangers float64
+	// Seed picks the strangers (deterministically).
+	Seed uint64
+	// Threshold is the operating point reported besides the curve.
+	Threshold float64
+}
+
+// OneShotResult is what OneShot measured.
+type OneShotResult struct {
+	OpenSetResult
+	People       int     `json:"people"`
+	Enrolled     int     `json:"enrolled"`
+	Images       int     `json:"images"`
+	Threshold    float64 `json:"threshold"`
+	DIRAtTau     float64 `json:"dir_at_threshold"`
+	FARAtTau     float64 `json:"far_at_threshold"`
+	NotEnrolable int     `json:"people_without_enrolable_photo"`
+}
+
+// OneShot enrols one photo per person (the first by name that has a face),
+// probes with all their other photos, and treats a share of the people as
+// strangers who are never enrolled: rank-1 accuracy on known probes, and the
+// open-set curve (right person found below a threshold vs false alarms on
+// strangers).
+func OneShot(ctx context.Context, root string, embed EmbedFunc, cfg OneShotConfig, progress func(done, total int)) (*OneShotResult, error) {
+	if cfg.Strangers == 0 {
+		cfg.Strangers = 0.2
+	}
+	people, err := listPeople(root)
+	if err != nil {
+		return nil, err
+	}
+	if len(people) < 2 {
+		return nil, fmt.Errorf("eval: %s holds %d people folders; need at least 2", root, len(people))
+	}
+	var files []string
+	for _, p := range people {
+		files = append(files, p.files...)
+	}
+	descs, found, err := embedAll(ctx, files, embed, progress)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(people))
+	for i, p := range people {
+		names[i] = p.name
+	}
+	strangers := map[string]bool{}
+	if cfg.Strangers > 0 {
+		r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+		perm := r.Perm(len(names))
+		n := int(float64(len(names))*cfg.Strangers + 0.5)
+		for _, i := range perm[:n] {
+			strangers[names[i]] = true
+		}
+	}
+	res := &OneShotResult{People: len(people), Images: len(files), Threshold: cfg.Threshold}
+	var gallery []Identity
+	var probes []Probe
+	k := 0
+	for _, p := range people {
+		enrolled := -1
+		if !strangers[p.name] {
+			for j := range p.files {
+				if found[k+j] {
+					enrolled = j
+					gallery = append(gallery, Identity{Name: p.name, Embedding: descs[k+j]})
+					break
+				}
+			}
+			if enrolled < 0 {
+				res.NotEnrolable++
+			}
+		}
+		for j := range p.files {
+			if j != enrolled {
+				probes = append(probes, Probe{Name: p.name, Embedding: descs[k+j]})
+			}
+		}
+		k += len(p.files)
+	}
+	res.Enrolled = len(gallery)
+	osr, err := OpenSet(gallery, probes, nil)
+	if err != nil {
+		return nil, err
+	}
+	res.OpenSetResult = *osr
+	for _, pt := range osr.Points {
+		if pt.Threshold < cfg.Threshold {
+			res.DIRAtTau, res.FARAtTau = pt.DIR, pt.FAR
+		}
+	}
+	return res, nil
+}
+
+type personFiles struct {
+	name  string
+	files []string
+}
+
+// listPeople reads <root>/<person>/<files>, sorted by name.
+func listPeople(root string) ([]personFiles, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	var out []personFiles
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		sub, err := os.ReadDir(filepath.Join(root, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("eval: %w", err)
+		}
+		p := personFiles{name: e.Name()}
+		for _, f := range sub {
+			if f.Type().IsRegular() && !strings.HasPrefix(f.Name(), ".") {
+				p.files = append(p.files, filepath.Join(root, e.Name(), f.Name()))
+			}
+		}
+		slices.Sort(p.files)
+		if len(p.files) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// embedAll runs embed over files on all cores.
+func embedAll(ctx context.Context, files []string, embed EmbedFunc, progress func(done, total int)) ([][]float32, []bool, error) {
+	descs := make([][]float32, len(files))
+	found := make([]bool, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				descs[i], found[i], errs[i] = embed(files[i])
+				if progress != nil {
+					mu.Lock()
+					done++
+					progress(done, len(files))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := range files {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, e := range errs {
+		if e != nil {
+			return nil, nil, fmt.Errorf("eval: %s: %w", files[i], e)
+		}
+	}
+	return descs, found, nil
+}
