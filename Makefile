@@ -17,7 +17,7 @@ test: models check
 	$(GO) test ./...
 	# Packages with concurrency, again under the race detector (short mode
 	# keeps the heavy numeric cases out of the ~10x slower race build).
-	$(GO) test -race -short ./tensor/gemm/ ./face/
+	$(GO) test -race -short ./tensor/gemm/ ./tensor/vec/ ./face/ ./gallery/ ./server/...
 
 bench: models
 	$(GO) test -run '^$$' -bench . -cpu 1 ./tensor/gemm/ ./face/

@@ -90,7 +90,7 @@ type PairsResult struct {
 	ImagesNoFace int     `json:"images_no_face"`
 	MissRate     float64 `json:"image_miss_rate"`
 	// Head is the k-fold result of the logistic head, when asked for.
-	Head *FoldResult `json:"head,omitempty"`
+	Head *HeadResult `json:"head,omitempty"`
 
 	// Distances, Same, Fold and Features (|f(a) − f(b)|, nil where a face
 	// is missing) are per pair.
@@ -98,6 +98,14 @@ type PairsResult struct {
 	Features  [][]float32 `json:"-"`
 	Same      []bool      `json:"-"`
 	Fold      []int       `json:"-"`
+}
+
+// HeadResult is the k-fold accuracy of the logistic head (trained on k−1
+// folds, tested on the remaining one).
+type HeadResult struct {
+	MeanAccuracy   float64   `json:"mean_accuracy"`
+	StdAccuracy    float64   `json:"std_accuracy"`
+	FoldAccuracies []float64 `json:"fold_accuracies"`
 }
 
 // EvaluatePairs embeds every image of a pairs file under root (each image
@@ -168,7 +176,10 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 		if err != nil {
 			return nil, err
 		}
-		res.Head = &h
+		res.Head = &HeadResult{MeanAccuracy: h.MeanAccuracy, StdAccuracy: h.StdAccuracy}
+		for _, f := range h.Folds {
+			res.Head.FoldAccuracies = append(res.Head.FoldAccuracies, f.Accuracy)
+		}
 	}
 	return res, nil
 }

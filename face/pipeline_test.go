@@ -64,7 +64,7 @@ func readOracleBatch(t *testing.T, name string) []oracleFace {
 	return out
 }
 
-func readPNGTensor(t *testing.T, path string) *tensor.Tensor {
+func readPNGTensor(t testing.TB, path string) *tensor.Tensor {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -153,4 +153,30 @@ func TestPipelineMatchesFaceAPI(t *testing.T) {
 		t.Fatalf("only %d faces compared end to end", checked)
 	}
 	t.Logf("%d faces: box, landmarks, crop and descriptor match face-api", checked)
+}
+
+// BenchmarkPipeline times the whole chain on a 250×250 photo (one face):
+// detect, landmarks, align, descriptor. The face-api variant is the chain
+// the oracle's bench.js times as "pipeline 250x250: tiny416 + lm68 +
+// descriptor".
+func BenchmarkPipeline(b *testing.B) {
+	img := readPNGTensor(b, sharedtest.Path(b, "oracle", "testdata", "crops", "sample1_face0_250.png"))
+	for _, c := range []struct {
+		name string
+		opt  Options
+	}{
+		{"default", Options{}},
+		{"faceapi", Options{Align: AlignFaceAPI}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p := testPipeline(b, c.opt)
+			for b.Loop() {
+				faces, err := p.Faces(img)
+				if err != nil || len(faces) != 1 {
+					b.Fatal(err, len(faces))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/photo")
+		})
+	}
 }

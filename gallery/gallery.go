@@ -3,22 +3,53 @@
 // in-memory index that is kept in step with every change.
 //
 // Store is the persistence interface; OpenSQLite gives the embedded
-// default and OpenPostgres a store several API nodes can share.
+// default and OpenPostgres a store several API nodes can share. Index is
+// the in-memory nearest-neighbour index, and Gallery ties a Store and an
+// Index together for one embedding model.
 package gallery
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // DescriptorSize is the length of a stored descriptor.
 const DescriptorSize = 128
 
+// Limits on what a store accepts. They keep one request from bloating the
+// database; they are far above what a real enrolment needs.
+const (
+	// MaxNameBytes is the longest person name, in bytes.
+	MaxNameBytes = 200
+	// MaxMetadataBytes is the largest metadata map, as JSON.
+	MaxMetadataBytes = 16 << 10
+	// MaxPhotoBytes is the largest kept photo.
+	MaxPhotoBytes = 32 << 20
+	// maxModelBytes is the longest model name.
+	maxModelBytes = 200
+	// maxIDBytes is the longest person ID Restore accepts.
+	maxIDBytes = 64
+)
+
 // Errors returned by stores; match them with errors.Is.
 var (
 	ErrNotFound      = errors.New("gallery: not found")
 	ErrModelMismatch = errors.New("gallery: descriptor made by another model version")
+	// ErrInvalid is wrapped by every error about bad input (an empty name, a
+	// descriptor of the wrong length, ...), so a server can answer 400.
+	ErrInvalid = errors.New("gallery: invalid argument")
+	// ErrExists is returned by Store.Restore (and so Gallery.Import) for a
+	// person ID that is already stored.
+	ErrExists = errors.New("gallery: already exists")
 )
 
 // Person is an enrolled identity.
@@ -48,6 +79,10 @@ type Face struct {
 
 // Store persists people and faces. Implementations are safe for concurrent
 // use, and a write that returned nil survives a crash of the process.
+//
+// Times are stored with microsecond precision; the values returned by the
+// writing methods are already truncated, so they equal what a later read
+// returns. Bad input gives an error wrapping ErrInvalid.
 type Store interface {
 	// Enroll creates a person with their first face in one transaction.
 	Enroll(ctx context.Context, name string, meta map[string]string, f Face) (Person, Face, error)
@@ -59,9 +94,340 @@ type Store interface {
 	People(ctx context.Context, limit, offset int) ([]Person, int, error)
 	// DeletePerson removes a person and every face and photo of theirs.
 	DeletePerson(ctx context.Context, id string) error
-	// Faces calls fn for every stored face (photos not loaded), e.g. to
-	// build the search index at start.
+	// Faces calls fn for every stored face (photos not loaded), in face ID
+	// order, e.g. to build the search index at start. It stops at the first
+	// error of fn and returns it. fn should be quick: the read stays open
+	// while it runs.
 	Faces(ctx context.Context, fn func(Face) error) error
+	// PersonFaces returns the faces of one person in the order they were
+	// added (ErrNotFound when the person is absent), with their photos when
+	// photos is true and the store kept them. Export and Reembed use it.
+	PersonFaces(ctx context.Context, personID string, photos bool) ([]Face, error)
+	// SetDescriptor replaces the descriptor of a face and the model that
+	// made it (ErrNotFound when the face is absent); Reembed uses it.
+	SetDescriptor(ctx context.Context, faceID int64, d []float32, model string) error
+	// Restore stores a person exactly as given — ID, name, metadata,
+	// creation time — with their faces, in one transaction; it moves
+	// people between stores and back from an export. The faces get new IDs
+	// (returned in order); their descriptors, models, scores, creation
+	// times and, with KeepPhotos, photos are kept. An ID already stored
+	// gives ErrExists; an empty ID or zero time is filled in as by Enroll.
+	Restore(ctx context.Context, p Person, faces []Face) (Person, []Face, error)
 	// Close releases the store.
 	Close() error
+}
+
+// Options configures a store.
+type Options struct {
+	// KeepPhotos stores the enrolment photo (Face.Photo) of every face, so
+	// the gallery can later be re-embedded by a new model (Gallery.Reembed).
+	// Without it photos are dropped and only descriptors are stored.
+	KeepPhotos bool
+}
+
+// CheckDescriptor reports whether d can be stored or searched for: it must
+// hold DescriptorSize finite values. The error wraps ErrInvalid.
+func CheckDescriptor(d []float32) error {
+	if len(d) != DescriptorSize {
+		return fmt.Errorf("%w: descriptor has %d values, want %d", ErrInvalid, len(d), DescriptorSize)
+	}
+	for i, v := range d {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%w: descriptor value %d is %v", ErrInvalid, i, v)
+		}
+	}
+	return nil
+}
+
+// checkName validates a person's name.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: name is empty", ErrInvalid)
+	case len(name) > MaxNameBytes:
+		return fmt.Errorf("%w: name is %d bytes long, the limit is %d", ErrInvalid, len(name), MaxNameBytes)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
+	}
+	return nil
+}
+
+// checkFace validates the parts of a face a caller supplies.
+func checkFace(f Face) error {
+	if err := CheckDescriptor(f.Descriptor); err != nil {
+		return err
+	}
+	switch {
+	case f.Model == "":
+		return fmt.Errorf("%w: face has no model name", ErrInvalid)
+	case len(f.Model) > maxModelBytes || !utf8.ValidString(f.Model):
+		return fmt.Errorf("%w: model name must be valid UTF-8 of at most %d bytes", ErrInvalid, maxModelBytes)
+	case math.IsNaN(f.Score) || math.IsInf(f.Score, 0):
+		return fmt.Errorf("%w: face score is %v", ErrInvalid, f.Score)
+	case len(f.Photo) > MaxPhotoBytes:
+		return fmt.Errorf("%w: photo is %d bytes, the limit is %d", ErrInvalid, len(f.Photo), MaxPhotoBytes)
+	}
+	return nil
+}
+
+// Gallery is the face gallery of one embedding model: a Store, and an
+// Index of the store's faces made by that model, kept in step with every
+// change made through the Gallery. Faces of other models are never
+// compared (see Open).
+//
+// A Gallery is safe for concurrent use. Each change is written to the
+// store first and to the index after, so the index never holds a face the
+// store lacks; changes to one person are serialized so that a face added
+// while the person is deleted cannot outlive them in the index.
+type Gallery struct {
+	store Store
+	model string
+	index *Index
+	// locks serializes the store-then-index updates of one person; the
+	// person ID picks the lock.
+	locks [64]sync.Mutex
+}
+
+// Open loads every face of store made by model into a new index.
+//
+// Faces made by another model cannot be compared with this model's
+// descriptors. When the store holds any, Open returns an error wrapping
+// ErrModelMismatch that says how many faces of which model there are,
+// together with a Gallery of this model's faces only. A caller that wants
+// to migrate uses that Gallery's Reembed (when the store kept photos) and
+// then opens again; any other caller treats the error as fatal. The other
+// way out is to delete and re-enrol those people.
+func Open(ctx context.Context, store Store, model string) (*Gallery, error) {
+	if model == "" {
+		return nil, fmt.Errorf("gallery: open: %w: empty model name", ErrInvalid)
+	}
+	g := &Gallery{store: store, model: model, index: NewIndex()}
+	others := map[string]int{}
+	err := store.Faces(ctx, func(f Face) error {
+		if f.Model != model {
+			others[f.Model]++
+			return nil
+		}
+		return g.index.Add(f)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gallery: open: load faces: %w", err)
+	}
+	if len(others) > 0 {
+		return g, mismatchError(model, others)
+	}
+	return g, nil
+}
+
+// mismatchError describes the faces of other models found by Open.
+func mismatchError(model string, others map[string]int) error {
+	names := slices.Sorted(maps.Keys(others))
+	parts := make([]string, len(names))
+	total := 0
+	for i, m := range names {
+		parts[i] = fmt.Sprintf("%d made by %q", others[m], m)
+		total += others[m]
+	}
+	return fmt.Errorf("%w: the store holds %d faces of other models (%s), but this gallery uses %q: "+
+		"re-enrol those people, or re-embed their kept photos with Gallery.Reembed",
+		ErrModelMismatch, total, strings.Join(parts, ", "), model)
+}
+
+// Model returns the model whose descriptors the gallery holds.
+func (g *Gallery) Model() string { return g.model }
+
+// lock returns the lock of a person.
+func (g *Gallery) lock(personID string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(personID))
+	return &g.locks[h.Sum32()%uint32(len(g.locks))]
+}
+
+// checkModel fills in an empty model and refuses another one.
+func (g *Gallery) checkModel(f *Face) error {
+	if f.Model == "" {
+		f.Model = g.model
+	}
+	if f.Model != g.model {
+		return fmt.Errorf("%w: face made by %q, gallery uses %q", ErrModelMismatch, f.Model, g.model)
+	}
+	return nil
+}
+
+// Enroll stores a new person with their first face and indexes it. An
+// empty f.Model means the gallery's model; another model is refused.
+func (g *Gallery) Enroll(ctx context.Context, name string, meta map[string]string, f Face) (Person, Face, error) {
+	if err := g.checkModel(&f); err != nil {
+		return Person{}, Face{}, fmt.Errorf("gallery: enroll: %w", err)
+	}
+	p, f, err := g.store.Enroll(ctx, name, meta, f)
+	if err != nil {
+		return Person{}, Face{}, err
+	}
+	mu := g.lock(p.ID)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := g.index.Add(f); err != nil {
+		return Person{}, Face{}, fmt.Errorf("gallery: enroll: stored, but not indexed: %w", err)
+	}
+	return p, f, nil
+}
+
+// AddFace stores another face of a person and indexes it (ErrNotFound when
+// the person is absent). An empty f.Model means the gallery's model.
+func (g *Gallery) AddFace(ctx context.Context, personID string, f Face) (Face, error) {
+	if err := g.checkModel(&f); err != nil {
+		return Face{}, fmt.Errorf("gallery: add face: %w", err)
+	}
+	mu := g.lock(personID)
+	mu.Lock()
+	defer mu.Unlock()
+	f, err := g.store.AddFace(ctx, personID, f)
+	if err != nil {
+		return Face{}, err
+	}
+	if err := g.index.Add(f); err != nil {
+		return Face{}, fmt.Errorf("gallery: add face: stored, but not indexed: %w", err)
+	}
+	return f, nil
+}
+
+// Person returns one person (ErrNotFound when absent).
+func (g *Gallery) Person(ctx context.Context, id string) (Person, error) {
+	return g.store.Person(ctx, id)
+}
+
+// People lists people in creation order, and the total count.
+func (g *Gallery) People(ctx context.Context, limit, offset int) ([]Person, int, error) {
+	return g.store.People(ctx, limit, offset)
+}
+
+// DeletePerson deletes a person with every face and photo of theirs from
+// the store, then from the index.
+func (g *Gallery) DeletePerson(ctx context.Context, id string) error {
+	mu := g.lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := g.store.DeletePerson(ctx, id); err != nil {
+		// A failed purge after a successful delete still deleted the rows:
+		// drop them from the index too, then report.
+		if !errors.Is(err, ErrNotFound) {
+			if _, perr := g.store.Person(ctx, id); errors.Is(perr, ErrNotFound) {
+				g.index.RemovePerson(id)
+			}
+		}
+		return err
+	}
+	g.index.RemovePerson(id)
+	return nil
+}
+
+// Identify searches the gallery for q. candidates are the k nearest people
+// (at least 1 is asked for), nearest first; best is the first of them when
+// its distance is below threshold, and nil ("unknown") otherwise. With
+// face-api descriptors a threshold of 0.6 is customary.
+//
+// q must pass CheckDescriptor: check it first, since a q that fails gives
+// no candidates, which reads as "unknown".
+func (g *Gallery) Identify(q []float32, k int, threshold float64) (best *Match, candidates []Match) {
+	candidates = g.index.Search(q, max(k, 1))
+	if len(candidates) > 0 && candidates[0].Distance < threshold {
+		m := candidates[0]
+		best = &m
+	}
+	return best, candidates
+}
+
+// Verify compares q with the faces of one person: distance is that of
+// their nearest face, and same reports whether it is below threshold. It
+// fails with ErrNotFound for an unknown person, ErrModelMismatch when the
+// person has no face of the gallery's model, and ErrInvalid for a q that
+// fails CheckDescriptor.
+func (g *Gallery) Verify(ctx context.Context, personID string, q []float32, threshold float64) (distance float64, same bool, err error) {
+	if err := CheckDescriptor(q); err != nil {
+		return 0, false, fmt.Errorf("gallery: verify: %w", err)
+	}
+	m, ok := g.index.Distance(personID, q)
+	if !ok {
+		if _, err := g.store.Person(ctx, personID); err != nil {
+			return 0, false, fmt.Errorf("gallery: verify: %w", err)
+		}
+		return 0, false, fmt.Errorf("gallery: verify %s: %w: the person has no face made by %q", personID, ErrModelMismatch, g.model)
+	}
+	return m.Distance, m.Distance < threshold, nil
+}
+
+// Size returns the number of people and faces in the index (this model's).
+func (g *Gallery) Size() (people, faces int) { return g.index.Len() }
+
+// Reembed replaces every stored descriptor made by another model with
+// fn(photo), the gallery model's descriptor of the kept enrolment photo, and
+// indexes it; it returns how many faces it re-embedded. It needs a store
+// opened with KeepPhotos: faces without a kept photo are left as they were
+// and reported by an error wrapping ErrModelMismatch (re-enrol those
+// people). An error from fn stops the work; what was done stays done, so
+// Reembed can be run again.
+func (g *Gallery) Reembed(ctx context.Context, fn func(photo []byte) ([]float32, error)) (int, error) {
+	// Collect first: the store is not written while Faces runs.
+	var people []string
+	seen := map[string]bool{}
+	err := g.store.Faces(ctx, func(f Face) error {
+		if f.Model != g.model && !seen[f.PersonID] {
+			seen[f.PersonID] = true
+			people = append(people, f.PersonID)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("gallery: reembed: %w", err)
+	}
+	done, noPhoto := 0, 0
+	for _, id := range people {
+		n, missing, err := g.reembedPerson(ctx, id, fn)
+		done += n
+		noPhoto += missing
+		if err != nil {
+			return done, fmt.Errorf("gallery: reembed person %s: %w", id, err)
+		}
+	}
+	if noPhoto > 0 {
+		return done, fmt.Errorf("gallery: reembed: %w: %d faces have no kept photo; re-enrol those people", ErrModelMismatch, noPhoto)
+	}
+	return done, nil
+}
+
+// reembedPerson re-embeds the faces of one person made by other models.
+func (g *Gallery) reembedPerson(ctx context.Context, id string, fn func([]byte) ([]float32, error)) (done, noPhoto int, err error) {
+	mu := g.lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	faces, err := g.store.PersonFaces(ctx, id, true)
+	if errors.Is(err, ErrNotFound) {
+		return 0, 0, nil // deleted meanwhile: nothing to do
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range faces {
+		if f.Model == g.model {
+			continue
+		}
+		if len(f.Photo) == 0 {
+			noPhoto++
+			continue
+		}
+		d, err := fn(f.Photo)
+		if err != nil {
+			return done, noPhoto, fmt.Errorf("face %d: %w", f.ID, err)
+		}
+		if err := g.store.SetDescriptor(ctx, f.ID, d, g.model); err != nil {
+			return done, noPhoto, err
+		}
+		f.Descriptor, f.Model, f.Photo = d, g.model, nil
+		if err := g.index.Add(f); err != nil {
+			return done, noPhoto, fmt.Errorf("face %d: stored, but not indexed: %w", f.ID, err)
+		}
+		done++
+	}
+	return done, noPhoto, nil
 }

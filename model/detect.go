@@ -80,48 +80,34 @@ func NMS(dets []Detection, iouThreshold float64, maxResults int) []Detection {
 	return keep
 }
 
-// convLayer is a convolution followed by a per-channel bias and an
-// activation. They are applied by nn.AffineActInPlace, one vectorised pass,
-// rather than by the convolution's own epilogue, which makes two scalar
-// passes (a large share of the detectors' time).
-type convLayer struct {
-	conv *nn.Conv2D // without Bias and Act
-	bias []float32
-	act  nn.Activation
-}
-
-func (l *convLayer) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
-	y := l.conv.ForwardFast(arena, x)
-	nn.AffineActInPlace(y, l.bias, nil, nil, l.act)
-	return y
-}
-
 // separable is a depthwise 3×3 convolution followed by a 1×1 convolution
 // that carries the bias and activation.
 type separable struct {
 	dw *nn.DepthwiseConv2D
-	pw convLayer
+	pw *nn.Conv2D
 }
 
 func (s *separable) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
-	return s.pw.forward(arena, s.dw.ForwardFast(arena, x))
+	return s.pw.Forward(arena, s.dw.Forward(arena, x))
 }
 
-// biasConv builds conv + bias + activation from a filter and a bias tensor.
-func biasConv(w Weights, filters, bias string, shape []int, stride int, mode nn.PadMode, act nn.Activation) (convLayer, error) {
+// biasConv builds a convolution from a filter and a bias tensor, its
+// epilogue adding the bias and applying act.
+func biasConv(w Weights, filters, bias string, shape []int, stride int, mode nn.PadMode, act nn.Activation) (*nn.Conv2D, error) {
 	f, err := w.Get(filters, shape...)
 	if err != nil {
-		return convLayer{}, err
+		return nil, err
 	}
 	b, err := w.Get(bias, shape[3])
 	if err != nil {
-		return convLayer{}, err
+		return nil, err
 	}
 	c, err := nn.NewConv2D(f, stride, mode)
 	if err != nil {
-		return convLayer{}, fmt.Errorf("model: %s: %w", filters, err)
+		return nil, fmt.Errorf("model: %s: %w", filters, err)
 	}
-	return convLayer{conv: c, bias: b.Data, act: act}, nil
+	c.Bias, c.Act = b.Data, act
+	return c, nil
 }
 
 // separableConv builds <prefix>/{depthwise_filter, pointwise_filter, bias}:
@@ -174,8 +160,6 @@ func toSquareInput(arena *tensor.Arena, x *tensor.Tensor, size int, centred bool
 		return x
 	case max(h, w) == size:
 		return nn.PadSpatial(arena, x, pad)
-	case pad == (nn.Padding{}):
-		return nn.ResizeBilinear(arena, x, size, size) // the faster loop
 	}
 	return nn.ResizeBilinearPadded(arena, x, pad, size, size)
 }

@@ -41,7 +41,7 @@ type LandmarkNet struct {
 // (DenseNet-style) into the inputs of the later ones.
 type denseBlock struct {
 	name  string
-	stem  *convLayer // first block only: 3×3 stride 2 conv + bias + ReLU
+	stem  *nn.Conv2D // first block only: 3×3 stride 2 conv + bias + ReLU
 	down  separable  // the other blocks: stride-2 separable conv + ReLU
 	convs []separable
 }
@@ -64,9 +64,7 @@ func NewLandmarkNet(w Weights) (*LandmarkNet, error) {
 		cout := 32 << i
 		var err error
 		if i == 0 {
-			var stem convLayer
-			stem, err = biasConv(w, b.name+"/conv0/filters", b.name+"/conv0/bias", []int{3, 3, 3, 32}, 2, nn.Same, nn.ReLU)
-			b.stem = &stem
+			b.stem, err = biasConv(w, b.name+"/conv0/filters", b.name+"/conv0/bias", []int{3, 3, 3, 32}, 2, nn.Same, nn.ReLU)
 		} else {
 			b.down, err = separableConv(w, b.name+"/conv0", cin, cout, 2, nn.Same, nn.ReLU)
 		}
@@ -194,7 +192,7 @@ func (n *LandmarkNet) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(s
 func (b *denseBlock) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
 	var out1 *tensor.Tensor
 	if b.stem != nil {
-		out1 = b.stem.forward(arena, x)
+		out1 = b.stem.Forward(arena, x)
 	} else {
 		out1 = b.down.forward(arena, x)
 	}

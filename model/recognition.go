@@ -173,8 +173,7 @@ func (b *resBlock) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(stri
 	y := b.conv2.Forward(arena, a)
 	hook(b.name+"/conv2", y)
 	if !b.down {
-		nn.AddInPlace(y, x)
-		nn.ReLUInPlace(y)
+		nn.AddReLUInPlace(y, x)
 		hook(b.name+"/out", y)
 		return y
 	}
@@ -189,8 +188,7 @@ func (b *resBlock) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(stri
 		hook(b.name+"/avgpool_channelpad", s)
 	}
 	// s + y, not y + s: float addition commutes, so the order is free.
-	nn.AddInPlace(y, s)
-	nn.ReLUInPlace(y)
+	nn.AddReLUInPlace(y, s)
 	hook(b.name+"/out", y)
 	return y
 }

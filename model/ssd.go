@@ -40,9 +40,9 @@ const (
 // An SSDMobilenetV1 is read-only after construction and safe for concurrent
 // use; each goroutine passes its own arena.
 type SSDMobilenetV1 struct {
-	conv0 convLayer   // 3×3 stride 2, 3 → 32, offset + ReLU6
+	conv0 *nn.Conv2D  // 3×3 stride 2, 3 → 32, offset + ReLU6
 	pairs [13]ssdPair // depthwise + batch norm + ReLU6, pointwise + offset + ReLU6
-	extra [8]convLayer
+	extra [8]*nn.Conv2D
 	boxes [6]ssdPredictor
 	// anchors are (ymin, xmin, ymax, xmax) per box, relative to the input.
 	anchors []float32
@@ -50,13 +50,13 @@ type SSDMobilenetV1 struct {
 
 type ssdPair struct {
 	dw *nn.DepthwiseConv2D
-	pw convLayer
+	pw *nn.Conv2D
 }
 
 // ssdPredictor holds the two 1×1 convolutions of one feature map: box
 // encodings (4 per anchor) and class logits (3 per anchor).
 type ssdPredictor struct {
-	box, class convLayer
+	box, class *nn.Conv2D
 }
 
 // ssdPairs lists, for the 13 depthwise/pointwise pairs, the output channels
@@ -125,7 +125,7 @@ func NewSSDMobilenetV1(w Weights) (*SSDMobilenetV1, error) {
 
 // offsetConv is face-api's pointwiseConvLayer: a SAME convolution, plus the
 // folded batch-norm offset, clipped to [0, 6].
-func offsetConv(w Weights, prefix string, shape []int, stride int) (convLayer, error) {
+func offsetConv(w Weights, prefix string, shape []int, stride int) (*nn.Conv2D, error) {
 	return biasConv(w, prefix+"/weights", prefix+"/convolution_bn_offset", shape, stride, nn.Same, nn.ReLU6)
 }
 
@@ -201,10 +201,10 @@ func (d *SSDMobilenetV1) Detect(arena *tensor.Arena, img *tensor.Tensor, opt SSD
 // face-api's anchor order (feature map by feature map, cell by cell, anchor
 // by anchor).
 func (d *SSDMobilenetV1) forward(arena *tensor.Arena, x *tensor.Tensor) (boxes, classes []float32) {
-	h := d.conv0.forward(arena, x)
+	h := d.conv0.Forward(arena, x)
 	var conv11 *tensor.Tensor
 	for i := range d.pairs {
-		h = d.pairs[i].pw.forward(arena, d.pairs[i].dw.ForwardFast(arena, h))
+		h = d.pairs[i].pw.Forward(arena, d.pairs[i].dw.Forward(arena, h))
 		if i+1 == 11 {
 			conv11 = h
 		}
@@ -214,7 +214,7 @@ func (d *SSDMobilenetV1) forward(arena *tensor.Arena, x *tensor.Tensor) (boxes, 
 	maps := [6]*tensor.Tensor{conv11, h}
 	e := h
 	for i := range d.extra {
-		e = d.extra[i].forward(arena, e)
+		e = d.extra[i].Forward(arena, e)
 		if i%2 == 1 {
 			maps[2+i/2] = e
 		}
@@ -222,8 +222,8 @@ func (d *SSDMobilenetV1) forward(arena *tensor.Arena, x *tensor.Tensor) (boxes, 
 	boxes = arena.Floats(ssdAnchors * 4)[:0]
 	classes = arena.Floats(ssdAnchors * 3)[:0]
 	for i, m := range maps {
-		boxes = append(boxes, d.boxes[i].box.forward(arena, m).Data...)
-		classes = append(classes, d.boxes[i].class.forward(arena, m).Data...)
+		boxes = append(boxes, d.boxes[i].box.Forward(arena, m).Data...)
+		classes = append(classes, d.boxes[i].class.Forward(arena, m).Data...)
 	}
 	return boxes, classes
 }

@@ -57,15 +57,10 @@ var tinyAnchors = [5][2]float64{
 //
 // A TinyFaceDetector is read-only after construction and safe for
 // concurrent use; each goroutine passes its own arena.
-//
-// Every leaky layer is followed by a max pool. Bias add and leaky ReLU are
-// both monotonic (in float32 too), so they commute with the max: the
-// detector pools the raw convolution output and applies bias and leaky to
-// the pooled map, a quarter of the values, with a bit-identical result.
 type TinyFaceDetector struct {
-	conv0 convLayer // 3×3 VALID, 3 → 16, leaky
+	conv0 *nn.Conv2D // 3×3 VALID, 3 → 16, leaky
 	sep   [5]separable
-	head  convLayer // conv8: 1×1, 512 → 25, no activation
+	head  *nn.Conv2D // conv8: 1×1, 512 → 25, no activation
 }
 
 // NewTinyFaceDetector builds the detector from its tfjs weights.
@@ -123,35 +118,25 @@ func (d *TinyFaceDetector) Detect(arena *tensor.Arena, img *tensor.Tensor, opt T
 // forward runs the network on a normalised input [1, S, S, 3] and returns the
 // head [1, S/32, S/32, 25]; hook (optional) sees every named intermediate.
 func (d *TinyFaceDetector) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
-	observe := hook != nil
 	if hook == nil {
 		hook = func(string, *tensor.Tensor) {}
 	}
-	// poolAct is max pool, then the bias and activation of the layer l whose
-	// raw convolution output h is (see the type's comment).
-	poolAct := func(h *tensor.Tensor, l *convLayer, i int, win nn.Window) *tensor.Tensor {
-		if observe {
-			// The reference's unpooled layer output, computed aside for tests.
-			v := h.Clone()
-			nn.AffineActInPlace(v, l.bias, nil, nil, l.act)
-			hook(tinyLayerNames[i], v)
-		}
-		p := nn.MaxPoolFast(arena, h, win)
-		nn.AffineActInPlace(p, l.bias, nil, nil, l.act)
-		hook(tinyPoolNames[i], p)
-		return p
-	}
 	pool2 := nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Same}
-	h := poolAct(d.conv0.conv.ForwardFast(arena, x), &d.conv0, 0, pool2)
+	h := d.conv0.Forward(arena, x)
+	hook(tinyLayerNames[0], h)
+	h = nn.MaxPool(arena, h, pool2)
+	hook(tinyPoolNames[0], h)
 	for i := range d.sep {
 		win := pool2
 		if i == len(d.sep)-1 {
 			win.Stride = 1 // the last pool keeps the 13×13 grid
 		}
-		s := &d.sep[i]
-		h = poolAct(s.pw.conv.ForwardFast(arena, s.dw.ForwardFast(arena, h)), &s.pw, i+1, win)
+		h = d.sep[i].forward(arena, h)
+		hook(tinyLayerNames[i+1], h)
+		h = nn.MaxPool(arena, h, win)
+		hook(tinyPoolNames[i+1], h)
 	}
-	h = d.head.forward(arena, h)
+	h = d.head.Forward(arena, h)
 	hook("conv8=head", h)
 	return h
 }

@@ -52,11 +52,27 @@ func (win Window) padding(h, w int) Padding {
 }
 
 // OutSize is the output size for an input of h×w, and the padding used.
+// A side is 0 when the window does not fit in the padded input at all.
 func (win Window) OutSize(h, w int) (oh, ow int, p Padding) {
 	p = win.padding(h, w)
-	oh = (h+p.Top+p.Bottom-win.KH)/win.Stride + 1
-	ow = (w+p.Left+p.Right-win.KW)/win.Stride + 1
-	return oh, ow, p
+	return outLen(h+p.Top+p.Bottom, win.KH, win.Stride), outLen(w+p.Left+p.Right, win.KW, win.Stride), p
+}
+
+// outLen is the number of positions of a window of size k moved by stride
+// over n cells.
+func outLen(n, k, stride int) int {
+	if n < k {
+		return 0
+	}
+	return (n-k)/stride + 1
+}
+
+// check panics when the window cannot slide: a programming error in the
+// layer's construction.
+func (win Window) check(op string) {
+	if win.KH < 1 || win.KW < 1 || win.Stride < 1 {
+		panic(fmt.Sprintf("nn: %s window %d×%d with stride %d", op, win.KH, win.KW, win.Stride))
+	}
 }
 
 // Activation is applied at the end of a fused layer.
@@ -115,27 +131,50 @@ func (c *Conv2D) Repack() {
 	c.packed = gemm.PackB(k, c.Cout, c.W.Data, c.Cout)
 }
 
-// im2colBlockBytes bounds the lowered input built at once, so it stays in
-// the L2 cache while the GEMM streams over it.
-const im2colBlockBytes = 512 << 10
-
 // Forward applies the layer to x [N, H, W, Cin], allocating the result from
 // arena (nil: the heap).
+//
+// A 3×3 convolution of an RGB image into 16 or 32 channels (the first layer
+// of the detectors and landmark nets) is computed straight from the image
+// on CPUs with AVX2 (see forwardDirect); every other layer is lowered to a
+// GEMM (see forwardGEMM).
 func (c *Conv2D) Forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
 	n, h, w, cin := dims4(x)
 	if cin != c.Cin {
 		panic(fmt.Sprintf("nn: conv expects %d input channels, got %v", c.Cin, x.Shape))
 	}
+	c.check("conv")
 	oh, ow, pad := c.OutSize(h, w)
 	out := arena.NewUninit(n, oh, ow, c.Cout)
-	k := c.KH * c.KW * cin
-	m := n * oh * ow
+	if len(out.Data) == 0 {
+		return out
+	}
+	if c.direct() {
+		c.forwardDirect(out, x, pad)
+	} else {
+		c.forwardGEMM(arena, out, x, pad)
+	}
+	return out
+}
 
-	// A 1×1 stride-1 convolution without padding is a plain GEMM on x.
+// im2colBlockBytes bounds the lowered input built at once, so it stays in
+// the L2 cache while the GEMM streams over it.
+const im2colBlockBytes = 512 << 10
+
+// forwardGEMM computes the layer as a GEMM of the lowered input (im2col:
+// one row of KH·KW·Cin values per output pixel) by the packed weights, a
+// block of output pixels at a time, each block going through the epilogue
+// while it is in cache. A 1×1 convolution needs no lowering.
+func (c *Conv2D) forwardGEMM(arena *tensor.Arena, out, x *tensor.Tensor, pad Padding) {
+	_, oh, ow, _ := dims4(out)
+	k := c.KH * c.KW * c.Cin
+	m := len(out.Data) / c.Cout
+
+	// A 1×1 stride-1 convolution without padding is a GEMM on x itself.
 	if c.KH == 1 && c.KW == 1 && c.Stride == 1 && pad == (Padding{}) {
 		gemm.MatMulPacked(m, x.Data, k, c.packed, out.Data, c.Cout, false)
 		c.epilogue(out.Data)
-		return out
+		return
 	}
 
 	rowsPerBlock := max(im2colBlockBytes/(4*k), 16)
@@ -148,7 +187,6 @@ func (c *Conv2D) Forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
 		gemm.MatMulPacked(rows, cols, k, c.packed, dst, c.Cout, false)
 		c.epilogue(dst)
 	}
-	return out
 }
 
 // epilogue applies bias, scale, shift and activation in place to rows of

@@ -35,7 +35,6 @@ func (d *Dense) Forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
 	n := x.Len() / d.In
 	out := arena.NewUninit(n, d.Out)
 	gemm.MatMul(n, d.Out, d.In, x.Data, d.In, d.W.Data, d.Out, out.Data, d.Out, false)
-	channelAffine(out.Data, d.Out, d.Bias, nil, nil)
-	activate(out.Data, d.Act)
+	affineAct(out.Data, d.Out, d.Bias, nil, nil, d.Act)
 	return out
 }

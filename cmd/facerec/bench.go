@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/tensor"
 	"github.com/facerec/facerec/tensor/gemm"
 	"github.com/spf13/cobra"
@@ -28,11 +30,24 @@ type benchReport struct {
 	AllocsFace float64 `json:"allocs_per_face"`
 	BytesFace  float64 `json:"bytes_per_face"`
 	FacesSec   float64 `json:"faces_per_sec_all_cores"`
-	Reference  *struct {
-		Name   string  `json:"name"`
-		Median float64 `json:"median_ms"`
-		Speed  float64 `json:"speedup_p50"`
-	} `json:"reference,omitempty"`
+	// Pipeline times detect + landmarks + align + descriptor on a photo.
+	Pipeline []pipelineTiming `json:"pipeline,omitempty"`
+	// Reference holds face-api's timings (tfjs-wasm) from the same run.
+	Reference []refTiming `json:"reference,omitempty"`
+}
+
+type pipelineTiming struct {
+	Config string  `json:"config"`
+	Photo  string  `json:"photo"`
+	Faces  int     `json:"faces"`
+	P50    float64 `json:"ms_p50"`
+	P90    float64 `json:"ms_p90"`
+}
+
+type refTiming struct {
+	Name   string  `json:"name"`
+	Median float64 `json:"median_ms"`
+	Ratio  float64 `json:"reference_over_facerec_p50"`
 }
 
 func benchCmd() *cobra.Command {
@@ -40,6 +55,7 @@ func benchCmd() *cobra.Command {
 		runs   int
 		input  string
 		oracle string
+		photoF string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -92,6 +108,11 @@ func benchCmd() *cobra.Command {
 			emb.EmbedCrops(batch)
 			r.FacesSec = float64(len(batch)) / time.Since(t0).Seconds()
 
+			if photoF != "" {
+				if err := benchPipelines(cmd, photoF, runs, &r); err != nil {
+					return err
+				}
+			}
 			if oracle != "" {
 				if err := runOracleBench(oracle, runs, &r); err != nil {
 					return err
@@ -104,6 +125,7 @@ func benchCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&runs, "runs", 50, "timed descriptors")
 	cmd.Flags().StringVar(&input, "crop", "", "face crop to time (default: a synthetic 150x150 pattern)")
+	cmd.Flags().StringVar(&photoF, "photo", "", "also time the whole pipeline (tiny detector, landmarks, alignment, descriptor) on this photo")
 	cmd.Flags().StringVar(&oracle, "oracle", "", "a writable copy of shared/oracle with `npm ci` done: also time face-api on tfjs-wasm, in the same run")
 	return cmd
 }
@@ -121,11 +143,55 @@ func syntheticCrop() *tensor.Tensor {
 	return t
 }
 
-// runOracleBench times face-api's descriptor with the oracle's bench.js.
+// benchPipelines times the default pipeline and face-api's own chain
+// (tiny detector at 416, one landmark pass, face-api's crop) on one photo.
+func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) error {
+	img, err := readCrop(path)
+	if err != nil {
+		return err
+	}
+	dir, err := modelDir(cmd)
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		opt  face.Options
+	}{
+		{"default (tiny 416, 2 landmark passes, dlib alignment)", face.Options{}},
+		{"face-api chain (tiny 416, 1 landmark pass, face-api crop)", face.Options{Align: face.AlignFaceAPI}},
+	} {
+		p, err := face.Load(cmd.Context(), dir, c.opt, os.Stderr)
+		if err != nil {
+			return err
+		}
+		var faces []face.Face
+		for i := 0; i < 3; i++ {
+			if faces, err = p.Faces(img); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(os.Stderr, "timing %d pipeline runs: %s...\n", runs, c.name)
+		ms := make([]float64, runs)
+		for i := range ms {
+			t0 := time.Now()
+			if _, err := p.Faces(img); err != nil {
+				return err
+			}
+			ms[i] = float64(time.Since(t0).Microseconds()) / 1000
+		}
+		slices.Sort(ms)
+		r.Pipeline = append(r.Pipeline, pipelineTiming{c.name, path, len(faces), ms[runs/2], ms[runs*9/10]})
+	}
+	return nil
+}
+
+// runOracleBench times face-api's descriptor and tiny pipeline with the
+// oracle's bench.js, in the same run.
 func runOracleBench(dir string, runs int, r *benchReport) error {
 	fmt.Fprintln(os.Stderr, "timing the reference (face-api on tfjs-wasm) with bench.js...")
 	var out, errb bytes.Buffer
-	c := exec.Command("node", filepath.Join(dir, "bench.js"), "--backend", "wasm", "--only", "desc", "--runs", fmt.Sprint(runs))
+	c := exec.Command("node", filepath.Join(dir, "bench.js"), "--backend", "wasm", "--only", "desc,pipe", "--runs", fmt.Sprint(runs))
 	c.Dir, c.Stdout, c.Stderr = dir, &out, &errb
 	if err := c.Run(); err != nil {
 		return fmt.Errorf("oracle bench: %w: %s", err, errb.String())
@@ -139,10 +205,15 @@ func runOracleBench(dir string, runs int, r *benchReport) error {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Results) == 0 {
 		return fmt.Errorf("oracle bench: unexpected output %q", out.String())
 	}
-	r.Reference = &struct {
-		Name   string  `json:"name"`
-		Median float64 `json:"median_ms"`
-		Speed  float64 `json:"speedup_p50"`
-	}{res.Results[0].Name, res.Results[0].Median, res.Results[0].Median / r.P50}
+	for _, x := range res.Results {
+		t := refTiming{Name: x.Name, Median: x.Median}
+		switch {
+		case strings.HasPrefix(x.Name, "descriptor"):
+			t.Ratio = x.Median / r.P50
+		case strings.Contains(x.Name, "tiny416") && len(r.Pipeline) > 1:
+			t.Ratio = x.Median / r.Pipeline[1].P50
+		}
+		r.Reference = append(r.Reference, t)
+	}
 	return nil
 }

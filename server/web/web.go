@@ -45,6 +45,9 @@ var files = mustLoad(map[string]string{
 	"/index.html": "index.html",
 	"/app.js":     "app.js",
 	"/style.css":  "style.css",
+	// Without an icon the browser asks for /favicon.ico, a 404 in the
+	// console of every visit.
+	"/favicon.svg": "favicon.svg",
 })
 
 // contentTypes is set explicitly rather than from the system MIME tables,
@@ -54,6 +57,7 @@ var contentTypes = map[string]string{
 	".html": "text/html; charset=utf-8",
 	".js":   "text/javascript; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
 }
 
 func mustLoad(routes map[string]string) map[string]*file {
@@ -92,7 +96,7 @@ func mustLoad(routes map[string]string) map[string]*file {
 
 // Handler returns the handler for the page and its assets. Mount it at "/"
 // beside the API; it answers GET and HEAD for "/", "/index.html",
-// "/app.js" and "/style.css", and 404 for any other path.
+// "/app.js", "/style.css" and "/favicon.svg", and 404 for any other path.
 func Handler() http.Handler {
 	return http.HandlerFunc(serve)
 }

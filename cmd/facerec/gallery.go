@@ -1,0 +1,491 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/gallery"
+	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/server"
+	"github.com/spf13/cobra"
+)
+
+// faceModel names the descriptor network of stored faces.
+const faceModel = "face_recognition_model@" + model.Package
+
+// galleryFlags are the options of every command that uses the gallery.
+type galleryFlags struct {
+	db         string
+	keepPhotos bool
+	keys       string
+}
+
+func (f *galleryFlags) register(cmd *cobra.Command) {
+	f.registerDB(cmd)
+	cmd.Flags().BoolVar(&f.keepPhotos, "keep-photos", false, "store enrolment photos too, so the gallery can be re-embedded by a later model")
+}
+
+// registerDB adds --db alone.
+func (f *galleryFlags) registerDB(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.db, "db", "", "gallery: a SQLite file, or a postgres:// URL (default gallery.db in $XDG_DATA_HOME/facerec or the user config dir)")
+}
+
+// registerKeys adds --keys, for the commands that use API keys.
+func (f *galleryFlags) registerKeys(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.keys, "keys", "", "API keys file (default: beside the SQLite file as DB.keys.json; with PostgreSQL, keys.json in the data dir)")
+}
+
+// isPostgres reports whether --db names a PostgreSQL database.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// dataDir is where the gallery lives by default: $XDG_DATA_HOME/facerec,
+// else the user config dir's facerec folder.
+func dataDir() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "facerec"), nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the data dir (use --db): %w", err)
+	}
+	return filepath.Join(d, "facerec"), nil
+}
+
+// dbPath resolves --db.
+func (f *galleryFlags) dbPath() (string, error) {
+	if f.db != "" {
+		return f.db, nil
+	}
+	dir, err := dataDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "gallery.db"), nil
+}
+
+// keysPath resolves --keys: beside the database file, or in the data dir
+// for PostgreSQL (each API node then has its own keys file).
+func (f *galleryFlags) keysPath() (string, error) {
+	if f.keys != "" {
+		return f.keys, nil
+	}
+	db, err := f.dbPath()
+	if err != nil {
+		return "", err
+	}
+	if !isPostgres(db) {
+		return db + ".keys.json", nil
+	}
+	dir, err := dataDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "keys.json"), nil
+}
+
+// openedGallery is a gallery with the store it must close.
+type openedGallery struct {
+	*gallery.Gallery
+	store gallery.Store
+}
+
+// Close closes the store.
+func (g *openedGallery) Close() error { return g.store.Close() }
+
+// open opens the gallery; the caller closes it.
+func (f *galleryFlags) open(cmd *cobra.Command) (*openedGallery, error) {
+	db, err := f.dbPath()
+	if err != nil {
+		return nil, err
+	}
+	opts := gallery.Options{KeepPhotos: f.keepPhotos}
+	var store gallery.Store
+	if isPostgres(db) {
+		store, err = gallery.OpenPostgres(cmd.Context(), db, opts)
+	} else {
+		if err = os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
+			return nil, fmt.Errorf("creating the gallery folder: %w", err)
+		}
+		store, err = gallery.OpenSQLite(db, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the gallery: %w", err)
+	}
+	g, err := gallery.Open(cmd.Context(), store, faceModel)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("opening the gallery: %w", err)
+	}
+	return &openedGallery{Gallery: g, store: store}, nil
+}
+
+// photoFaces decodes a photo and finds its faces.
+func photoFaces(p *face.Pipeline, path string) ([]face.Face, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, _, err := photo.Decode(bytes.NewReader(data), photo.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	faces, err := p.Faces(photo.ToTensor(img))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return faces, data, nil
+}
+
+func enrollCmd() *cobra.Command {
+	var (
+		pf   pipelineFlags
+		gf   galleryFlags
+		name string
+	)
+	cmd := &cobra.Command{
+		Use:   "enroll --name NAME PHOTO...",
+		Short: "Enrol a person: the first usable photo creates them, the others add faces. JSON {id, name, faces}",
+		Long: "Each photo must show one face, or one face " + fmt.Sprint(server.DominanceRatio) +
+			" times larger than any other. A photo that fails is reported and skipped.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(name) == "" {
+				return errors.New("--name is required")
+			}
+			p, err := pf.load(cmd)
+			if err != nil {
+				return err
+			}
+			g, err := gf.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			var person *gallery.Person
+			failed := false
+			for _, path := range args {
+				faces, data, err := photoFaces(p, path)
+				var f *face.Face
+				if err == nil {
+					if f, err = server.EnrollmentFace(faces); err != nil {
+						err = fmt.Errorf("%s: %w", path, err)
+					}
+				}
+				if err == nil {
+					gface := gallery.Face{Descriptor: f.Descriptor[:], Model: faceModel, Score: f.Score, Photo: data}
+					if person == nil {
+						var np gallery.Person
+						np, _, err = g.Enroll(cmd.Context(), strings.TrimSpace(name), nil, gface)
+						person = &np
+					} else {
+						_, err = g.AddFace(cmd.Context(), person.ID, gface)
+					}
+				}
+				if err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "facerec:", err)
+					failed = true
+				}
+			}
+			if person == nil {
+				return errReported
+			}
+			np, err := g.Person(cmd.Context(), person.ID)
+			if err != nil {
+				return err
+			}
+			if err := json.NewEncoder(cmd.OutOrStdout()).Encode(np); err != nil {
+				return err
+			}
+			if failed {
+				return errReported
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	gf.register(cmd)
+	cmd.Flags().StringVar(&name, "name", "", "the person's name (required)")
+	return cmd
+}
+
+func identifyCmd() *cobra.Command {
+	var (
+		pf        pipelineFlags
+		gf        galleryFlags
+		k         int
+		threshold float64
+	)
+	cmd := &cobra.Command{
+		Use:   "identify PHOTO...",
+		Short: "Who is in each photo? One JSON line per photo: {photo, faces: [{box, match|null, candidates}]}",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if k < 1 {
+				return fmt.Errorf("--k must be at least 1, got %d", k)
+			}
+			p, err := pf.load(cmd)
+			if err != nil {
+				return err
+			}
+			g, err := gf.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			out := json.NewEncoder(cmd.OutOrStdout())
+			failed := false
+			for _, path := range args {
+				faces, _, err := photoFaces(p, path)
+				var res []server.FaceResult
+				if err == nil {
+					res, err = server.Identify(cmd.Context(), g, faces, k, threshold)
+				}
+				if err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "facerec:", err)
+					failed = true
+					continue
+				}
+				line := struct {
+					Photo string              `json:"photo"`
+					Faces []server.FaceResult `json:"faces"`
+				}{path, res}
+				if err := out.Encode(line); err != nil {
+					return err
+				}
+			}
+			if failed {
+				return errReported
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	gf.register(cmd)
+	cmd.Flags().IntVar(&k, "k", 3, "candidates to list per face")
+	cmd.Flags().Float64Var(&threshold, "threshold", face.DefaultThreshold, "a face is a person when its distance is below this")
+	return cmd
+}
+
+func peopleCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "people", Short: "List and remove enrolled people"}
+	var lf galleryFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "One JSON line per enrolled person, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			g, err := lf.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			out := json.NewEncoder(cmd.OutOrStdout())
+			const page = 1000
+			for offset := 0; ; offset += page {
+				people, total, err := g.People(cmd.Context(), page, offset)
+				if err != nil {
+					return err
+				}
+				for _, p := range people {
+					if err := out.Encode(p); err != nil {
+						return err
+					}
+				}
+				if len(people) < page || offset+page >= total {
+					return nil
+				}
+			}
+		},
+	}
+	lf.register(list)
+	var rf galleryFlags
+	rm := &cobra.Command{
+		Use:   "rm ID...",
+		Short: "Remove people with all their faces (and photos)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := rf.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			failed := false
+			for _, id := range args {
+				if err := g.DeletePerson(cmd.Context(), id); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "facerec: %s: %v\n", id, err)
+					failed = true
+					continue
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "removed %s\n", id)
+			}
+			if failed {
+				return errReported
+			}
+			return nil
+		},
+	}
+	rf.register(rm)
+	cmd.AddCommand(list, rm)
+	return cmd
+}
+
+func galleryCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "gallery", Short: "Export and import the gallery as JSON lines"}
+	var (
+		ef, imf       galleryFlags
+		efile, imfile string
+	)
+	export := &cobra.Command{
+		Use:   "export",
+		Short: "Write every person with their faces as JSON lines (stdout, or --file)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			g, err := ef.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			var w io.Writer = cmd.OutOrStdout()
+			if efile != "" {
+				f, err := os.OpenFile(efile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+				if err != nil {
+					return err
+				}
+				defer func() {
+					if cerr := f.Close(); err == nil && cerr != nil {
+						err = cerr
+					}
+				}()
+				w = f
+			}
+			return g.Export(cmd.Context(), w)
+		},
+	}
+	ef.register(export)
+	export.Flags().StringVar(&efile, "file", "", "write here instead of stdout (created 0600: descriptors are biometric data)")
+	imp := &cobra.Command{
+		Use:   "import",
+		Short: "Read people with their faces as JSON lines from `gallery export` (stdin, or --file)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			g, err := imf.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			var r io.Reader = cmd.InOrStdin()
+			if imfile != "" {
+				f, err := os.Open(imfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				r = f
+			}
+			n, err := g.Import(cmd.Context(), r)
+			fmt.Fprintf(cmd.ErrOrStderr(), "imported %d people\n", n)
+			if err != nil {
+				return fmt.Errorf("import stopped after %d people: %w", n, err)
+			}
+			return nil
+		},
+	}
+	imf.register(imp)
+	imp.Flags().StringVar(&imfile, "file", "", "read this file instead of stdin")
+	cmd.AddCommand(export, imp)
+	return cmd
+}
+
+func keysCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Manage the API keys of `facerec serve`",
+		Long: "Keys are stored hashed (SHA-256) in a keys file beside the gallery; the key itself is shown once, " +
+			"at creation. FACEREC_API_KEY, when set, is a further key with full access.",
+	}
+	var (
+		cf    galleryFlags
+		scope string
+	)
+	create := &cobra.Command{
+		Use:   "create --scope recognize|full",
+		Short: "Create a key and print it once: JSON {key, id, scope}",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := server.ParseScope(scope)
+			if err != nil {
+				return err
+			}
+			path, err := cf.keysPath()
+			if err != nil {
+				return err
+			}
+			key, info, err := server.CreateKey(path, sc)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "created a %s key in %s; it is shown only now, so store it safely (a running server picks it up at once; restart one that ran without keys)\n", sc, path)
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"key": key, "id": info.ID, "scope": info.Scope})
+		},
+	}
+	cf.registerDB(create)
+	cf.registerKeys(create)
+	create.Flags().StringVar(&scope, "scope", "", "recognize (identify and verify only) or full (everything)")
+	var lf galleryFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "One JSON line per key: {id, scope, created} (never the key)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := lf.keysPath()
+			if err != nil {
+				return err
+			}
+			keys, err := server.ListKeys(path)
+			if err != nil {
+				return err
+			}
+			out := json.NewEncoder(cmd.OutOrStdout())
+			for _, k := range keys {
+				if err := out.Encode(map[string]any{"id": k.ID, "scope": k.Scope, "created": k.Created}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	lf.registerDB(list)
+	lf.registerKeys(list)
+	var rf galleryFlags
+	rm := &cobra.Command{
+		Use:   "rm ID",
+		Short: "Revoke a key by its id (or a unique prefix of it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := rf.keysPath()
+			if err != nil {
+				return err
+			}
+			k, err := server.RevokeKey(path, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "revoked %s key %s\n", k.Scope, k.ID)
+			return nil
+		},
+	}
+	rf.registerDB(rm)
+	rf.registerKeys(rm)
+	cmd.AddCommand(create, list, rm)
+	return cmd
+}

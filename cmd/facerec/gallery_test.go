@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/facerec/facerec/internal/sharedtest"
+	"github.com/facerec/facerec/model"
+	"github.com/spf13/cobra"
+)
+
+// runCommand executes a command with args and stdin, returning its stdout.
+func runCommand(t *testing.T, cmd *cobra.Command, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd.SetArgs(args)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(context.Background())
+	if errOut.Len() > 0 {
+		t.Logf("%s: stderr: %s", strings.Join(args, " "), strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), err
+}
+
+func TestDefaultPaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	var f galleryFlags
+	db, err := f.dbPath()
+	if err != nil || db != filepath.Join(dir, "facerec", "gallery.db") {
+		t.Errorf("default db = %q, %v", db, err)
+	}
+	if k, err := f.keysPath(); err != nil || k != db+".keys.json" {
+		t.Errorf("default keys file = %q, %v; want beside the db", k, err)
+	}
+	f.db = "postgres://u@h/facerec"
+	if k, err := f.keysPath(); err != nil || k != filepath.Join(dir, "facerec", "keys.json") {
+		t.Errorf("keys file with PostgreSQL = %q, %v; want in the data dir", k, err)
+	}
+	f.keys = "/etc/k.json"
+	if k, _ := f.keysPath(); k != "/etc/k.json" {
+		t.Errorf("--keys ignored: %q", k)
+	}
+}
+
+func TestKeysCommands(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	out, err := runCommand(t, keysCmd(), "", "create", "--scope", "recognize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ Key, ID, Scope string }
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Key == "" || created.Scope != "recognize" {
+		t.Fatalf("keys create printed %q (%v)", out, err)
+	}
+	out, err = runCommand(t, keysCmd(), "", "list")
+	if err != nil || !strings.Contains(out, created.ID) || strings.Contains(out, created.Key) {
+		t.Errorf("keys list = %q, %v; want the id and never the key", out, err)
+	}
+	if _, err := runCommand(t, keysCmd(), "", "create", "--scope", "admin"); err == nil {
+		t.Error("keys create --scope admin succeeded")
+	}
+	if _, err := runCommand(t, keysCmd(), "", "rm", created.ID); err != nil {
+		t.Error(err)
+	}
+	if out, _ := runCommand(t, keysCmd(), "", "list"); out != "" {
+		t.Errorf("keys list after rm = %q", out)
+	}
+}
+
+func TestServeRefusesOpenAddress(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv("FACEREC_API_KEY", "")
+	_, err := runCommand(t, serveCmd(), "", "--addr", "0.0.0.0:0")
+	if err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Errorf("serve on 0.0.0.0 without keys: %v, want a refusal", err)
+	}
+}
+
+// TestGalleryCommands enrols, identifies, lists, exports, removes and
+// re-imports a person with the real pipeline.
+func TestGalleryCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the real pipeline in short mode")
+	}
+	dir, err := model.Dir()
+	if err == nil {
+		err = model.Verify(dir)
+	}
+	sharedtest.Need(t, "the pretrained models", err)
+	lfw := sharedtest.Path(t, "data", "lfw", "deepfunneled")
+	photo := func(name string, i int) string {
+		return filepath.Join(lfw, name, fmt.Sprintf("%s_%04d.jpg", name, i))
+	}
+	db := []string{"--db", filepath.Join(t.TempDir(), "g.db")}
+
+	out, err := runCommand(t, enrollCmd(), "", append(db, "--name", "Aaron Peirsol",
+		photo("Aaron_Peirsol", 1), photo("Aaron_Peirsol", 2))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		ID, Name string
+		Faces    int
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.Faces != 2 || p.Name != "Aaron Peirsol" {
+		t.Fatalf("enroll printed %q (%v); want Aaron Peirsol with 2 faces", out, err)
+	}
+	// A photo that fails is reported, the others still count.
+	if _, err := runCommand(t, enrollCmd(), "", append(db, "--name", "X", "/nonexistent.jpg")...); err == nil {
+		t.Error("enroll from a missing file succeeded")
+	}
+
+	identify := func() []string {
+		out, err := runCommand(t, identifyCmd(), "", append(db, photo("Aaron_Peirsol", 3), photo("George_W_Bush", 1))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var matches []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var r struct {
+				Photo string
+				Faces []struct{ Match *struct{ ID string } }
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil || len(r.Faces) != 1 {
+				t.Fatalf("identify line %q (%v)", line, err)
+			}
+			id := "null"
+			if r.Faces[0].Match != nil {
+				id = r.Faces[0].Match.ID
+			}
+			matches = append(matches, id)
+		}
+		return matches
+	}
+	if got := identify(); len(got) != 2 || got[0] != p.ID || got[1] != "null" {
+		t.Errorf("identify Aaron, Bush = %v, want [%s null]", got, p.ID)
+	}
+
+	if out, err := runCommand(t, peopleCmd(), "", append([]string{"list"}, db...)...); err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(out, p.ID) {
+		t.Errorf("people list = %q, %v", out, err)
+	}
+	export, err := runCommand(t, galleryCmd(), "", append([]string{"export"}, db...)...)
+	if err != nil || strings.Count(export, "\n") != 1 {
+		t.Fatalf("gallery export = %q, %v", export, err)
+	}
+	if _, err := runCommand(t, peopleCmd(), "", append([]string{"rm", p.ID}, db...)...); err != nil {
+		t.Fatal(err)
+	}
+	if got := identify(); got[0] != "null" {
+		t.Errorf("after people rm, Aaron identified as %s", got[0])
+	}
+	if _, err := runCommand(t, galleryCmd(), export, append([]string{"import"}, db...)...); err != nil {
+		t.Fatal(err)
+	}
+	if got := identify(); got[0] != p.ID {
+		t.Errorf("after gallery import, Aaron identified as %s, want %s", got[0], p.ID)
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/server"
+	"github.com/spf13/cobra"
+)
+
+func serveCmd() *cobra.Command {
+	var (
+		pf        pipelineFlags
+		gf        galleryFlags
+		addr      string
+		logFormat string
+		debug     bool
+		cfg       server.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API (enrol, identify, verify) until SIGINT or SIGTERM",
+		Long: "Keys: FACEREC_API_KEY (full access) and the keys made with `facerec keys create`. " +
+			"With no key at all, every request is allowed and only a loopback --addr is accepted.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var h slog.Handler
+			opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+			if debug {
+				opts.Level = slog.LevelDebug
+			}
+			switch logFormat {
+			case "text":
+				h = slog.NewTextHandler(cmd.ErrOrStderr(), opts)
+			case "json":
+				h = slog.NewJSONHandler(cmd.ErrOrStderr(), opts)
+			default:
+				return fmt.Errorf("--log-format must be text or json, got %q", logFormat)
+			}
+			cfg.Logger = slog.New(h)
+			keysPath, err := gf.keysPath()
+			if err != nil {
+				return err
+			}
+			if cfg.Keys, err = server.NewKeys(os.Getenv("FACEREC_API_KEY"), keysPath); err != nil {
+				return err
+			}
+			// Refuse a bad address before the models take seconds to load.
+			if err := server.CheckAddr(addr, cfg.Keys); err != nil {
+				return err
+			}
+			p, err := pf.load(cmd)
+			if err != nil {
+				return err
+			}
+			g, err := gf.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			cfg.Recognizer, cfg.Gallery, cfg.Model = p, g, faceModel
+			s, err := server.New(cfg)
+			if err != nil {
+				return err
+			}
+			return s.ListenAndServe(ctx, addr)
+		},
+	}
+	pf.register(cmd)
+	gf.register(cmd)
+	gf.registerKeys(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on this host:port")
+	fl.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.BoolVar(&debug, "debug", false, "log health checks and metric scrapes too")
+	fl.Float64Var(&cfg.Threshold, "threshold", face.DefaultThreshold, "a face is a person when its distance is below this")
+	fl.Int64Var(&cfg.MaxBodyBytes, "max-body", server.DefaultMaxBodyBytes, "largest request body, in bytes")
+	fl.IntVar(&cfg.MaxPixels, "max-pixels", server.DefaultMaxPixels, "largest photo, in pixels (width×height)")
+	fl.DurationVar(&cfg.RequestTimeout, "timeout", server.DefaultRequestTimeout, "time limit of one request")
+	fl.IntVar(&cfg.Concurrency, "concurrency", 0, "photos recognised at once (default GOMAXPROCS)")
+	fl.DurationVar(&cfg.QueueWait, "queue-wait", server.DefaultQueueWait, "how long a photo waits for a free slot before 503 busy")
+	return cmd
+}

@@ -1,0 +1,116 @@
+package facerec_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/facerec/facerec"
+	"github.com/facerec/facerec/internal/sharedtest"
+	"github.com/facerec/facerec/model"
+)
+
+// lfw is where the examples find their photos (LFW, beside the module).
+var lfw = filepath.Join("..", "shared", "data", "lfw", "deepfunneled")
+
+// Example verifies that two photos show the same person.
+func Example() {
+	r, err := facerec.New(context.Background(), facerec.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := facerec.ReadImage(filepath.Join(lfw, "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := facerec.ReadImage(filepath.Join(lfw, "Aaron_Peirsol", "Aaron_Peirsol_0002.jpg"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := facerec.ReadImage(filepath.Join(lfw, "Tony_Blair", "Tony_Blair_0001.jpg"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, same, err := r.Verify(a, b)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Aaron Peirsol twice:", same)
+	_, same, err = r.Verify(a, c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Aaron Peirsol and Tony Blair:", same)
+}
+
+// ExampleRecognizer_Faces lists the faces of a group photo.
+func ExampleRecognizer_Faces() {
+	r, err := facerec.New(context.Background(), facerec.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	img, err := facerec.ReadImage(filepath.Join("..", "shared", "oracle", "testdata", "sample1.jpg"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	faces, err := r.Faces(img)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(faces), "faces")
+	// Enrol the first one and find them again among the others.
+	alice := faces[0].Descriptor
+	for i, f := range faces {
+		fmt.Printf("face %d is alice: %v\n", i, facerec.Distance(alice, f.Descriptor) < r.Threshold)
+	}
+}
+
+// The examples read photos from ../shared and need the models, which a
+// fresh machine elsewhere lacks; Go runs examples unconditionally, so they
+// carry no "Output:" comment and this test runs them instead, skipping when
+// the material is missing.
+func TestExamples(t *testing.T) {
+	sharedtest.Path(t, "data", "lfw", "deepfunneled")
+	dir, err := model.Dir()
+	if err == nil {
+		err = model.Verify(dir)
+	}
+	sharedtest.Need(t, "pretrained models", err)
+	for _, ex := range []struct {
+		name string
+		run  func()
+		want string
+	}{
+		{"Example", Example, "Aaron Peirsol twice: true\nAaron Peirsol and Tony Blair: false\n"},
+		{"ExampleRecognizer_Faces", ExampleRecognizer_Faces, "3 faces\nface 0 is alice: true\nface 1 is alice: false\nface 2 is alice: false\n"},
+	} {
+		if got := captureStdout(t, ex.run); got != ex.want {
+			t.Errorf("%s printed\n%s\nwant\n%s", ex.name, got, ex.want)
+		}
+	}
+}
+
+func captureStdout(t *testing.T, fn func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan []byte)
+	go func() {
+		var buf bytes.Buffer
+		io.Copy(&buf, r)
+		done <- buf.Bytes()
+	}()
+	fn()
+	os.Stdout = old
+	w.Close()
+	return string(<-done)
+}

@@ -1,0 +1,573 @@
+package gallery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testModel is the model name the tests store faces under.
+const testModel = "test-model@1"
+
+// openFunc opens a fresh, empty store for one test.
+type openFunc func(t *testing.T, opt Options) Store
+
+// stores lists the stores every Store test runs against; PostgreSQL skips
+// itself when FACEREC_TEST_POSTGRES is unset.
+var stores = []struct {
+	name string
+	open openFunc
+}{
+	{"sqlite", openSQLiteTest},
+	{"postgres", openPostgresTest},
+}
+
+func openSQLiteTest(t *testing.T, opt Options) Store {
+	t.Helper()
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "gallery.db"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// randDescriptor returns a random unit-norm descriptor, like the ones the
+// recognition network makes.
+func randDescriptor(rng *rand.Rand) []float32 {
+	d := make([]float32, DescriptorSize)
+	var n float64
+	for i := range d {
+		v := rng.NormFloat64()
+		d[i] = float32(v)
+		n += v * v
+	}
+	s := float32(1 / math.Sqrt(n))
+	for i := range d {
+		d[i] *= s
+	}
+	return d
+}
+
+func testFace(rng *rand.Rand) Face {
+	return Face{Descriptor: randDescriptor(rng), Model: testModel, Score: 0.5 + rng.Float64()/2}
+}
+
+// sqlOf returns the database/sql store under s.
+func sqlOf(t *testing.T, s Store) *sqlStore {
+	t.Helper()
+	switch s := s.(type) {
+	case *SQLite:
+		return s.sqlStore
+	case *Postgres:
+		return s.sqlStore
+	}
+	t.Fatalf("not an SQL store: %T", s)
+	return nil
+}
+
+// countRows counts the rows of a table, read through the writer pool.
+func countRows(t *testing.T, s Store, table string) int {
+	t.Helper()
+	var n int
+	if err := sqlOf(t, s).w.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// forEachStore runs test once per store.
+func forEachStore(t *testing.T, test func(t *testing.T, open openFunc)) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) { test(t, s.open) })
+	}
+}
+
+func TestStoreCRUD(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{KeepPhotos: true})
+		rng := rand.New(rand.NewPCG(1, 1))
+
+		f1 := testFace(rng)
+		f1.Photo = []byte("jpeg bytes")
+		meta := map[string]string{"employee": "42", "team": "Ünïcode"}
+		before := time.Now().Add(-time.Second)
+		p, f, err := s.Enroll(ctx, "Ada Lovelace", meta, f1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(p.ID) {
+			t.Errorf("person id %q is not 16 hex digits", p.ID)
+		}
+		if p.Name != "Ada Lovelace" || p.Faces != 1 || p.Created.Before(before) || f.PersonID != p.ID || f.ID == 0 {
+			t.Errorf("Enroll returned %+v, %+v", p, f)
+		}
+		if !slices.Equal(f.Descriptor, f1.Descriptor) || f.Model != testModel || f.Score != f1.Score {
+			t.Errorf("Enroll changed the face: %+v", f)
+		}
+
+		got, err := s.Person(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != p.ID || got.Name != p.Name || got.Faces != 1 || !got.Created.Equal(p.Created) ||
+			got.Metadata["employee"] != "42" || got.Metadata["team"] != "Ünïcode" || len(got.Metadata) != 2 {
+			t.Errorf("Person = %+v, want %+v", got, p)
+		}
+
+		f2 := testFace(rng)
+		g, err := s.AddFace(ctx, p.ID, f2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.ID <= f.ID || g.PersonID != p.ID {
+			t.Errorf("AddFace returned %+v", g)
+		}
+		if got, _ := s.Person(ctx, p.ID); got.Faces != 2 {
+			t.Errorf("after AddFace the person has %d faces, want 2", got.Faces)
+		}
+
+		faces, err := s.PersonFaces(ctx, p.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(faces) != 2 || faces[0].ID != f.ID || faces[1].ID != g.ID {
+			t.Fatalf("PersonFaces = %+v", faces)
+		}
+		if !slices.Equal(faces[0].Descriptor, f1.Descriptor) || !slices.Equal(faces[1].Descriptor, f2.Descriptor) {
+			t.Error("descriptors did not round-trip exactly")
+		}
+		if string(faces[0].Photo) != "jpeg bytes" || faces[1].Photo != nil {
+			t.Errorf("photos = %q, %q", faces[0].Photo, faces[1].Photo)
+		}
+		if !faces[0].Created.Equal(f.Created) {
+			t.Errorf("face created %v, stored %v", f.Created, faces[0].Created)
+		}
+		noPhotos, err := s.PersonFaces(ctx, p.ID, false)
+		if err != nil || len(noPhotos) != 2 || noPhotos[0].Photo != nil {
+			t.Errorf("PersonFaces without photos = %+v, %v", noPhotos, err)
+		}
+
+		var all []Face
+		if err := s.Faces(ctx, func(f Face) error { all = append(all, f); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 2 || all[0].ID != f.ID || all[1].ID != g.ID || all[0].Photo != nil {
+			t.Errorf("Faces = %+v", all)
+		}
+		stop := errors.New("stop")
+		if err := s.Faces(ctx, func(Face) error { return stop }); err != stop {
+			t.Errorf("Faces did not pass the callback's error through: %v", err)
+		}
+
+		d := randDescriptor(rng)
+		if err := s.SetDescriptor(ctx, f.ID, d, "other@2"); err != nil {
+			t.Fatal(err)
+		}
+		faces, _ = s.PersonFaces(ctx, p.ID, false)
+		if !slices.Equal(faces[0].Descriptor, d) || faces[0].Model != "other@2" {
+			t.Errorf("SetDescriptor did not stick: %+v", faces[0])
+		}
+
+		if err := s.DeletePerson(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Person(ctx, p.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Person after delete: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestStoreNotFound(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{})
+		rng := rand.New(rand.NewPCG(2, 2))
+		const missing = "0123456789abcdef"
+		if _, err := s.Person(ctx, missing); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Person: %v", err)
+		}
+		if _, err := s.AddFace(ctx, missing, testFace(rng)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("AddFace: %v", err)
+		}
+		if err := s.DeletePerson(ctx, missing); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DeletePerson: %v", err)
+		}
+		if _, err := s.PersonFaces(ctx, missing, true); !errors.Is(err, ErrNotFound) {
+			t.Errorf("PersonFaces: %v", err)
+		}
+		if err := s.SetDescriptor(ctx, 12345, randDescriptor(rng), testModel); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetDescriptor: %v", err)
+		}
+		if n := countRows(t, s, "faces"); n != 0 {
+			t.Errorf("%d faces stored by failed calls", n)
+		}
+	})
+}
+
+func TestStoreValidation(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{})
+		rng := rand.New(rand.NewPCG(3, 3))
+		good := testFace(rng)
+		p, _, err := s.Enroll(ctx, "someone", nil, good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		with := func(edit func(f *Face)) Face {
+			f := testFace(rng)
+			edit(&f)
+			return f
+		}
+		nan := float32(math.NaN())
+		faces := map[string]Face{
+			"short descriptor": with(func(f *Face) { f.Descriptor = f.Descriptor[:127] }),
+			"long descriptor":  with(func(f *Face) { f.Descriptor = append(f.Descriptor, 0) }),
+			"nil descriptor":   with(func(f *Face) { f.Descriptor = nil }),
+			"NaN":              with(func(f *Face) { f.Descriptor[5] = nan }),
+			"Inf":              with(func(f *Face) { f.Descriptor[127] = float32(math.Inf(-1)) }),
+			"no model":         with(func(f *Face) { f.Model = "" }),
+			"NaN score":        with(func(f *Face) { f.Score = math.NaN() }),
+		}
+		for name, f := range faces {
+			if _, _, err := s.Enroll(ctx, "x", nil, f); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Enroll with %s: %v, want ErrInvalid", name, err)
+			}
+			if _, err := s.AddFace(ctx, p.ID, f); !errors.Is(err, ErrInvalid) {
+				t.Errorf("AddFace with %s: %v, want ErrInvalid", name, err)
+			}
+		}
+		names := map[string]string{
+			"empty name":    "",
+			"long name":     strings.Repeat("n", MaxNameBytes+1),
+			"invalid UTF-8": "bad \xff name",
+		}
+		for what, name := range names {
+			if _, _, err := s.Enroll(ctx, name, nil, good); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Enroll with %s: %v, want ErrInvalid", what, err)
+			}
+		}
+		if _, _, err := s.Enroll(ctx, strings.Repeat("é", MaxNameBytes/2), nil, good); err != nil {
+			t.Errorf("Enroll with a name of exactly %d bytes: %v", MaxNameBytes, err)
+		}
+		if _, _, err := s.Enroll(ctx, "x", map[string]string{"": "v"}, good); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Enroll with an empty metadata key: %v", err)
+		}
+		if _, _, err := s.Enroll(ctx, "x", map[string]string{"k": strings.Repeat("v", MaxMetadataBytes)}, good); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Enroll with huge metadata: %v", err)
+		}
+		for _, c := range [][2]int{{0, 0}, {-1, 0}, {10, -1}, {maxPage + 1, 0}} {
+			if _, _, err := s.People(ctx, c[0], c[1]); !errors.Is(err, ErrInvalid) {
+				t.Errorf("People(%d, %d): %v, want ErrInvalid", c[0], c[1], err)
+			}
+		}
+		if err := s.SetDescriptor(ctx, 1, make([]float32, 3), testModel); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SetDescriptor with a short descriptor: %v", err)
+		}
+		if _, _, err := s.Restore(ctx, Person{Name: "x"}, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Restore without faces: %v", err)
+		}
+		// Only the two valid enrolments are stored.
+		if n := countRows(t, s, "people"); n != 2 {
+			t.Errorf("%d people stored, want 2", n)
+		}
+		if n := countRows(t, s, "faces"); n != 2 {
+			t.Errorf("%d faces stored, want 2", n)
+		}
+	})
+}
+
+func TestStorePagination(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{})
+		rng := rand.New(rand.NewPCG(4, 4))
+		var want []string
+		for i := range 25 {
+			p, _, err := s.Enroll(ctx, fmt.Sprintf("person %02d", i), nil, testFace(rng))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, p.ID)
+		}
+		var got []string
+		for off := 0; ; off += 10 {
+			page, total, err := s.People(ctx, 10, off)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != 25 {
+				t.Fatalf("total = %d, want 25", total)
+			}
+			if len(page) == 0 {
+				break
+			}
+			if wantLen := min(10, 25-off); len(page) != wantLen {
+				t.Fatalf("page at %d has %d people, want %d", off, len(page), wantLen)
+			}
+			for _, p := range page {
+				if p.Faces != 1 {
+					t.Errorf("%s has %d faces, want 1", p.ID, p.Faces)
+				}
+				got = append(got, p.ID)
+			}
+		}
+		// Enrolments in one goroutine are in creation order.
+		if !slices.Equal(got, want) {
+			t.Errorf("pages list\n%v\nwant\n%v", got, want)
+		}
+		page, total, err := s.People(ctx, 5, 100)
+		if err != nil || len(page) != 0 || page == nil || total != 25 {
+			t.Errorf("People past the end = %v, %d, %v; want an empty page and 25", page, total, err)
+		}
+	})
+}
+
+func TestStoreCascadeDelete(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{KeepPhotos: true})
+		rng := rand.New(rand.NewPCG(5, 5))
+		withPhoto := func() Face {
+			f := testFace(rng)
+			f.Photo = []byte(fmt.Sprintf("photo %d", rng.Int()))
+			return f
+		}
+		gone, _, err := s.Enroll(ctx, "to delete", nil, withPhoto())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := s.AddFace(ctx, gone.ID, withPhoto()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		kept, keptFace, err := s.Enroll(ctx, "to keep", nil, withPhoto())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countRows(t, s, "photos"); n != 4 {
+			t.Fatalf("%d photos stored, want 4", n)
+		}
+		if err := s.DeletePerson(ctx, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeletePerson(ctx, gone.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("second delete: %v, want ErrNotFound", err)
+		}
+		if n := countRows(t, s, "faces"); n != 1 {
+			t.Errorf("%d faces left, want 1", n)
+		}
+		if n := countRows(t, s, "photos"); n != 1 {
+			t.Errorf("%d photos left, want 1", n)
+		}
+		var seen []string
+		s.Faces(ctx, func(f Face) error { seen = append(seen, f.PersonID); return nil })
+		if !slices.Equal(seen, []string{kept.ID}) {
+			t.Errorf("Faces after delete belong to %v, want only %s", seen, kept.ID)
+		}
+		faces, err := s.PersonFaces(ctx, kept.ID, true)
+		if err != nil || len(faces) != 1 || faces[0].ID != keptFace.ID || faces[0].Photo == nil {
+			t.Errorf("the other person's face: %+v, %v", faces, err)
+		}
+	})
+}
+
+func TestStoreWithoutPhotos(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{KeepPhotos: false})
+		rng := rand.New(rand.NewPCG(6, 6))
+		f := testFace(rng)
+		f.Photo = []byte("must not be stored")
+		p, stored, err := s.Enroll(ctx, "x", nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Photo != nil {
+			t.Error("Enroll returned a photo it did not keep")
+		}
+		faces, _ := s.PersonFaces(ctx, p.ID, true)
+		if len(faces) != 1 || faces[0].Photo != nil {
+			t.Errorf("PersonFaces = %+v, want no photo", faces)
+		}
+		if n := countRows(t, s, "photos"); n != 0 {
+			t.Errorf("%d photos stored without KeepPhotos", n)
+		}
+	})
+}
+
+func TestStoreRestore(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{KeepPhotos: true})
+		rng := rand.New(rand.NewPCG(7, 7))
+		created := time.Date(2020, 2, 29, 12, 30, 0, 123456000, time.UTC)
+		p := Person{ID: "restored-1", Name: "Restored", Metadata: map[string]string{"a": "b"}, Created: created}
+		f := testFace(rng)
+		f.Created = created.Add(time.Hour)
+		f.Photo = []byte{0, 1, 2}
+		f.ID = 999 // ignored: faces get new IDs
+		rp, faces, err := s.Restore(ctx, p, []Face{f, testFace(rng)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rp.ID != p.ID || !rp.Created.Equal(created) || rp.Faces != 2 || len(faces) != 2 {
+			t.Fatalf("Restore = %+v, %+v", rp, faces)
+		}
+		got, err := s.Person(ctx, p.ID)
+		if err != nil || got.Name != "Restored" || !got.Created.Equal(created) || got.Metadata["a"] != "b" {
+			t.Errorf("restored person = %+v, %v", got, err)
+		}
+		stored, _ := s.PersonFaces(ctx, p.ID, true)
+		if len(stored) != 2 || !stored[0].Created.Equal(f.Created) || string(stored[0].Photo) != "\x00\x01\x02" ||
+			!slices.Equal(stored[0].Descriptor, f.Descriptor) || stored[0].ID != faces[0].ID {
+			t.Errorf("restored faces = %+v", stored)
+		}
+		if _, _, err := s.Restore(ctx, p, []Face{testFace(rng)}); !errors.Is(err, ErrExists) {
+			t.Errorf("second Restore: %v, want ErrExists", err)
+		}
+		if n := countRows(t, s, "faces"); n != 2 {
+			t.Errorf("%d faces after the refused Restore, want 2", n)
+		}
+	})
+}
+
+// TestStoreConcurrentWriters enrols from many goroutines at once; run it
+// with -race. No write may fail (with SQLITE_BUSY or otherwise).
+func TestStoreConcurrentWriters(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		ctx := context.Background()
+		s := open(t, Options{KeepPhotos: true})
+		const writers, each = 16, 8
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each*2)
+		ids := make(chan string, writers*each)
+		for w := range writers {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(w), 8))
+				for i := range each {
+					f := testFace(rng)
+					f.Photo = []byte(fmt.Sprintf("photo %d/%d", w, i))
+					p, _, err := s.Enroll(ctx, fmt.Sprintf("writer %d #%d", w, i), nil, f)
+					if err != nil {
+						errs <- err
+						continue
+					}
+					ids <- p.ID
+					if _, err := s.AddFace(ctx, p.ID, testFace(rng)); err != nil {
+						errs <- err
+					}
+					// Reads interleaved with the writes.
+					if _, _, err := s.People(ctx, 5, 0); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		close(ids)
+		for err := range errs {
+			t.Error(err)
+		}
+		seen := map[string]bool{}
+		for id := range ids {
+			if seen[id] {
+				t.Errorf("duplicate person id %s", id)
+			}
+			seen[id] = true
+		}
+		_, total, err := s.People(ctx, 1, 0)
+		if err != nil || total != writers*each || len(seen) != writers*each {
+			t.Errorf("%d people stored (%v), %d ids returned, want %d", total, err, len(seen), writers*each)
+		}
+		if n := countRows(t, s, "faces"); n != 2*writers*each {
+			t.Errorf("%d faces stored, want %d", n, 2*writers*each)
+		}
+	})
+}
+
+// TestStoreSchemaVersion checks that a fresh store is at the newest schema
+// version and that opening it again migrates nothing.
+func TestStoreSchemaVersion(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open openFunc) {
+		s := open(t, Options{})
+		st := sqlOf(t, s)
+		v, err := st.schemaVersion(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != len(st.d.migrations) {
+			t.Errorf("schema version %d, want %d", v, len(st.d.migrations))
+		}
+		if err := st.migrate(context.Background()); err != nil {
+			t.Errorf("migrating an up-to-date store: %v", err)
+		}
+	})
+}
+
+// v1Data fills a schema-version-1 database (created by hand) with one
+// person and one face, through db, with ? or $n placeholders.
+func v1Data(t *testing.T, db *sql.DB, dollar bool, desc []float32) {
+	t.Helper()
+	d := dialect{dollar: dollar}
+	if _, err := db.Exec(d.rebind(`INSERT INTO people (id, name, metadata, created_us) VALUES (?, ?, ?, ?)`),
+		"oldperson", "Old Person", `{"since":"v1"}`, int64(1600000000000000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(d.rebind(`INSERT INTO faces (person_id, descriptor, model, score, created_us) VALUES (?, ?, ?, ?, ?)`),
+		"oldperson", encodeDescriptor(desc), testModel, 0.9, int64(1600000000000000)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkMigratedV1 checks that the v1 data survived the upgrade and that the
+// upgraded store works, photos included.
+func checkMigratedV1(t *testing.T, s Store, desc []float32) {
+	t.Helper()
+	ctx := context.Background()
+	st := sqlOf(t, s)
+	if v, err := st.schemaVersion(ctx); err != nil || v != len(st.d.migrations) {
+		t.Fatalf("schema version after upgrade = %d, %v; want %d", v, err, len(st.d.migrations))
+	}
+	p, err := s.Person(ctx, "oldperson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "Old Person" || p.Metadata["since"] != "v1" || p.Faces != 1 || p.Created.UnixMicro() != 1600000000000000 {
+		t.Errorf("v1 person after upgrade: %+v", p)
+	}
+	faces, err := s.PersonFaces(ctx, "oldperson", true)
+	if err != nil || len(faces) != 1 || !slices.Equal(faces[0].Descriptor, desc) {
+		t.Fatalf("v1 face after upgrade: %+v, %v", faces, err)
+	}
+	// Version 2 added photos: the upgraded store keeps them.
+	f := Face{Descriptor: desc, Model: testModel, Photo: []byte("new photo")}
+	if _, err := s.AddFace(ctx, "oldperson", f); err != nil {
+		t.Fatal(err)
+	}
+	faces, _ = s.PersonFaces(ctx, "oldperson", true)
+	if len(faces) != 2 || string(faces[1].Photo) != "new photo" {
+		t.Errorf("photo in the upgraded store: %+v", faces)
+	}
+	// And the cascade from v1 still holds for the new table.
+	if err := s.DeletePerson(ctx, "oldperson"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, "photos"); n != 0 {
+		t.Errorf("%d photos left after delete", n)
+	}
+}

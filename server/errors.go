@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/facerec/facerec/gallery"
+	"github.com/facerec/facerec/photo"
+)
+
+// Error codes of the HTTP API. They are part of the API: clients branch on
+// them, so they never change once released. The HTTP status goes with each
+// code as listed in the package documentation.
+const (
+	CodeBadRequest        = "bad_request"        // 400: body is not well-formed multipart/form-data
+	CodeMissingField      = "missing_field"      // 400: a required form field is absent
+	CodeInvalidField      = "invalid_field"      // 400: a field or query parameter has a bad value
+	CodeUnauthorized      = "unauthorized"       // 401: no key, or an unknown key
+	CodeForbidden         = "forbidden"          // 403: the key's scope does not allow this
+	CodeNotFound          = "not_found"          // 404: no such person, or no such route
+	CodeMethodNotAllowed  = "method_not_allowed" // 405
+	CodeModelMismatch     = "model_mismatch"     // 409: the person's faces come from another model
+	CodeTooLarge          = "too_large"          // 413: body over the size limit, or image over the pixel limit
+	CodeUnsupportedFormat = "unsupported_format" // 415: the photo is not an image in a supported format
+	CodeCorruptImage      = "corrupt_image"      // 422: the photo is truncated or malformed
+	CodeNoFace            = "no_face"            // 422: no face in the photo
+	CodeMultipleFaces     = "multiple_faces"     // 422: several faces, none clearly in front
+	CodeInternal          = "internal"           // 500
+	CodeBusy              = "busy"               // 503: every recognition slot stayed taken; retry later
+	CodeTimeout           = "timeout"            // 503: the request ran out of time
+)
+
+// apiError is an error that the API reports to the client as it is. Every
+// other error is logged and reported as CodeInternal, so that internal
+// details (paths, SQL) never reach a client.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	// retryAfter, in seconds, is sent as Retry-After when positive.
+	retryAfter int
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// classify maps an error to what the client is told. The bool reports
+// whether the error is a server fault worth logging at error level.
+func classify(err error) (*apiError, bool) {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return ae, false
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body is over the limit of %d bytes", mbe.Limit), false
+	case errors.Is(err, photo.ErrTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "%v", err), false
+	case errors.Is(err, photo.ErrUnknownFormat):
+		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedFormat, "%v", err), false
+	case errors.Is(err, photo.ErrCorrupt):
+		return errorf(http.StatusUnprocessableEntity, CodeCorruptImage, "%v", err), false
+	case errors.Is(err, ErrNoFace):
+		return errorf(http.StatusUnprocessableEntity, CodeNoFace, "no face found in the photo"), false
+	case errors.Is(err, ErrMultipleFaces):
+		return errorf(http.StatusUnprocessableEntity, CodeMultipleFaces,
+			"the photo shows several faces and none is clearly in front; send a photo of one person"), false
+	case errors.Is(err, gallery.ErrNotFound):
+		return errorf(http.StatusNotFound, CodeNotFound, "no such person"), false
+	case errors.Is(err, gallery.ErrModelMismatch):
+		return errorf(http.StatusConflict, CodeModelMismatch,
+			"the person was enrolled with another model version; enrol them again"), false
+	case errors.Is(err, gallery.ErrInvalid):
+		return errorf(http.StatusBadRequest, CodeInvalidField, "%v", err), false
+	case errors.Is(err, context.DeadlineExceeded):
+		return errorf(http.StatusServiceUnavailable, CodeTimeout, "the request took too long"), false
+	case errors.Is(err, context.Canceled):
+		// The client went away; the status is for the log only.
+		return errorf(499, CodeTimeout, "request canceled"), false
+	}
+	return errorf(http.StatusInternalServerError, CodeInternal, "internal error"), true
+}
+
+// writeError sends err as the API's JSON error.
+func writeError(w http.ResponseWriter, ae *apiError) {
+	var body errorBody
+	body.Error.Code, body.Error.Message = ae.code, ae.message
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	if ae.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="facerec"`)
+	}
+	writeJSON(w, ae.status, body)
+}
+
+// writeJSON sends v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	// An encoding error here means the client went away mid-response;
+	// there is no one left to tell.
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,375 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/gallery"
+	"github.com/facerec/facerec/photo"
+)
+
+// Limits of the API's parameters.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+	defaultK     = 3
+	maxK         = 100
+	maxFieldLen  = 4096 // bytes of any text field
+)
+
+// personJSON is a person as the API shows them.
+type personJSON struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Faces   int       `json:"faces"`
+	Created time.Time `json:"created"`
+}
+
+func toPersonJSON(p gallery.Person) personJSON {
+	return personJSON{ID: p.ID, Name: p.Name, Faces: p.Faces, Created: p.Created}
+}
+
+// form is a parsed multipart/form-data body.
+type form struct {
+	text  map[string]string
+	photo []byte // nil when absent
+}
+
+// readForm reads a multipart body: the "photo" file and the named text
+// fields. Other fields are skipped, as a browser may add its own.
+func readForm(r *http.Request, fields ...string) (*form, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "the body must be multipart/form-data: %v", err)
+	}
+	f := &form{text: map[string]string{}}
+	for {
+		part, err := mr.NextPart()
+		// Only a bare io.EOF is the closing boundary; a wrapped one is a
+		// body that ended early, such as an empty body.
+		if err == io.EOF {
+			return f, nil
+		}
+		if err != nil {
+			return nil, formError(err)
+		}
+		name := part.FormName()
+		switch {
+		case name == "photo":
+			if f.photo != nil {
+				return nil, errorf(http.StatusBadRequest, CodeInvalidField, "send one photo per request")
+			}
+			if f.photo, err = io.ReadAll(part); err != nil {
+				return nil, formError(err)
+			}
+		case slices.Contains(fields, name):
+			b, err := io.ReadAll(io.LimitReader(part, maxFieldLen+1))
+			if err != nil {
+				return nil, formError(err)
+			}
+			if len(b) > maxFieldLen {
+				return nil, errorf(http.StatusBadRequest, CodeInvalidField, "field %q is over %d bytes", name, maxFieldLen)
+			}
+			f.text[name] = string(b)
+		default:
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, formError(err)
+			}
+		}
+		part.Close()
+	}
+}
+
+// formError classifies an error while reading the body: over the size
+// limit (kept as it is, for classify), or malformed.
+func formError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return errorf(http.StatusBadRequest, CodeBadRequest, "malformed multipart body: %v", err)
+}
+
+// field returns a required text field.
+func (f *form) field(name string) (string, error) {
+	v, ok := f.text[name]
+	if !ok {
+		return "", errorf(http.StatusBadRequest, CodeMissingField, "the form field %q is required", name)
+	}
+	return v, nil
+}
+
+// requirePhoto returns the photo, which is required.
+func (f *form) requirePhoto() ([]byte, error) {
+	if f.photo == nil {
+		return nil, errorf(http.StatusBadRequest, CodeMissingField, `the form file "photo" is required`)
+	}
+	return f.photo, nil
+}
+
+// checkName validates a person's name: printable text of reasonable
+// length, so that it shows safely in a UI and a log.
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name is empty")
+	case !utf8.ValidString(name):
+		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name is not valid UTF-8")
+	case len(name) > gallery.MaxNameBytes:
+		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name is over %d bytes", gallery.MaxNameBytes)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name contains control characters")
+	}
+	return name, nil
+}
+
+// intParam reads an optional integer query parameter in [lo, hi]; above hi
+// is clamped to hi (the answer says which value was used).
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < lo {
+		return 0, errorf(http.StatusBadRequest, CodeInvalidField, "%s must be an integer of at least %d, got %q", name, lo, s)
+	}
+	return min(v, hi), nil
+}
+
+// recognize decodes a photo and finds its faces, in one of the limited
+// recognition slots. When the request times out first, the recognition
+// goes on to its end in the background, still holding its slot, so that
+// abandoned work still counts against the limit.
+func (s *Server) recognize(ctx context.Context, data []byte) ([]face.Face, error) {
+	if err := s.lim.acquire(ctx); err != nil {
+		return nil, err
+	}
+	type result struct {
+		faces []face.Face
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer s.lim.release()
+		defer func() {
+			// Outside the request's goroutine a panic would kill the
+			// process; here it becomes the request's 500.
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("panic recognising a photo: %v", p)}
+			}
+		}()
+		img, _, err := photo.Decode(bytes.NewReader(data), photo.Options{MaxPixels: s.cfg.MaxPixels, MaxBytes: s.cfg.MaxBodyBytes})
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		faces, err := s.cfg.Recognizer.Faces(photo.ToTensor(img))
+		if err != nil {
+			err = fmt.Errorf("recognising faces: %w", err)
+		}
+		done <- result{faces, err}
+	}()
+	select {
+	case r := <-done:
+		return r.faces, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// enrolFace recognises the one face of an enrolment photo.
+func (s *Server) enrolFace(ctx context.Context, data []byte) (gallery.Face, error) {
+	faces, err := s.recognize(ctx, data)
+	if err != nil {
+		return gallery.Face{}, err
+	}
+	f, err := EnrollmentFace(faces)
+	if err != nil {
+		return gallery.Face{}, err
+	}
+	// The store keeps Photo only when it was opened to keep photos.
+	return gallery.Face{Descriptor: f.Descriptor[:], Model: s.cfg.Model, Score: f.Score, Photo: data}, nil
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
+	f, err := readForm(r, "name")
+	if err != nil {
+		return err
+	}
+	name, err := f.field("name")
+	if err != nil {
+		return err
+	}
+	if name, err = checkName(name); err != nil {
+		return err
+	}
+	data, err := f.requirePhoto()
+	if err != nil {
+		return err
+	}
+	gf, err := s.enrolFace(r.Context(), data)
+	if err != nil {
+		return err
+	}
+	p, _, err := s.cfg.Gallery.Enroll(r.Context(), name, nil, gf)
+	if err != nil {
+		return fmt.Errorf("enrolling %q: %w", name, err)
+	}
+	w.Header().Set("Location", "/v1/people/"+p.ID)
+	writeJSON(w, http.StatusCreated, toPersonJSON(p))
+	return nil
+}
+
+func (s *Server) addFace(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	f, err := readForm(r)
+	if err != nil {
+		return err
+	}
+	data, err := f.requirePhoto()
+	if err != nil {
+		return err
+	}
+	// Unknown people are answered before the costly recognition.
+	if _, err := s.cfg.Gallery.Person(r.Context(), id); err != nil {
+		return err
+	}
+	gf, err := s.enrolFace(r.Context(), data)
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Gallery.AddFace(r.Context(), id, gf); err != nil {
+		return fmt.Errorf("adding a face to %s: %w", id, err)
+	}
+	p, err := s.cfg.Gallery.Person(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toPersonJSON(p))
+	return nil
+}
+
+func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "offset", 0, 0, int(^uint32(0)>>1))
+	if err != nil {
+		return err
+	}
+	people, total, err := s.cfg.Gallery.People(r.Context(), limit, offset)
+	if err != nil {
+		return fmt.Errorf("listing people: %w", err)
+	}
+	out := struct {
+		People []personJSON `json:"people"`
+		Total  int          `json:"total"`
+		Limit  int          `json:"limit"`
+		Offset int          `json:"offset"`
+	}{People: make([]personJSON, 0, len(people)), Total: total, Limit: limit, Offset: offset}
+	for _, p := range people {
+		out.People = append(out.People, toPersonJSON(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.cfg.Gallery.Person(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toPersonJSON(p))
+	return nil
+}
+
+func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.Gallery.DeletePerson(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
+	k, err := intParam(r, "k", defaultK, 1, maxK)
+	if err != nil {
+		return err
+	}
+	f, err := readForm(r)
+	if err != nil {
+		return err
+	}
+	data, err := f.requirePhoto()
+	if err != nil {
+		return err
+	}
+	faces, err := s.recognize(r.Context(), data)
+	if err != nil {
+		return err
+	}
+	results, err := Identify(r.Context(), s.cfg.Gallery, faces, k, s.cfg.Threshold)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Faces []FaceResult `json:"faces"`
+	}{results})
+	return nil
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
+	f, err := readForm(r, "person_id")
+	if err != nil {
+		return err
+	}
+	id, err := f.field("person_id")
+	if err != nil {
+		return err
+	}
+	data, err := f.requirePhoto()
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Gallery.Person(r.Context(), id); err != nil {
+		return err
+	}
+	faces, err := s.recognize(r.Context(), data)
+	if err != nil {
+		return err
+	}
+	// The face in front, as at enrolment: with two people side by side it
+	// is unclear who is asking to be verified.
+	best, err := EnrollmentFace(faces)
+	if err != nil {
+		return err
+	}
+	d, same, err := s.cfg.Gallery.Verify(r.Context(), id, best.Descriptor[:], s.cfg.Threshold)
+	if err != nil {
+		return fmt.Errorf("verifying %s: %w", id, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"distance": d, "threshold": s.cfg.Threshold, "same": same})
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}

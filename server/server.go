@@ -1,0 +1,465 @@
+// Package server is facerec's HTTP API: enrol a person from one photo,
+// then answer who is in any photo (or nobody known), as a door-access
+// system needs.
+//
+// # Endpoints
+//
+//	POST   /v1/people             multipart name + photo → 201 {"id","name","faces":1,"created"}
+//	GET    /v1/people             ?limit= (default 100, at most 1000) &offset= → {"people","total","limit","offset"}
+//	GET    /v1/people/{id}        → {"id","name","faces","created"}
+//	DELETE /v1/people/{id}        → 204
+//	POST   /v1/people/{id}/faces  multipart photo → 201 the person, one face more
+//	POST   /v1/identify           multipart photo, ?k= (default 3, at most 100) →
+//	                              {"faces":[{"box":[x,y,w,h],"score","match":{"id","name","distance"}|null,"candidates":[...]}]}
+//	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
+//	GET    /healthz               → {"status":"ok"}
+//	GET    /metrics               Prometheus text format
+//	GET    /                      the web page
+//
+// An enrolment or verification photo must show one face, or one face
+// whose box is DominanceRatio times larger than any other (a person in
+// front of a crowd); see EnrollmentFace.
+//
+// # Errors
+//
+// Every error is JSON {"error":{"code","message"}}. The code is stable:
+//
+//	400 bad_request          the body is not well-formed multipart/form-data
+//	400 missing_field        a required form field (name, photo, person_id) is absent
+//	400 invalid_field        a field or query parameter has a bad value
+//	401 unauthorized         no API key, or an unknown one
+//	403 forbidden            the key's scope does not allow the request
+//	404 not_found            no such person, or no such endpoint
+//	405 method_not_allowed   (with an Allow header)
+//	409 model_mismatch       the person's faces were made by another model version
+//	413 too_large            the body is over Config.MaxBodyBytes, or the image over Config.MaxPixels
+//	415 unsupported_format   the photo is not an image in a supported format
+//	422 corrupt_image        the photo is truncated or malformed
+//	422 no_face              no face in the photo
+//	422 multiple_faces       several faces, none clearly in front
+//	500 internal             a server fault (logged; details are not sent)
+//	503 busy                 every recognition slot stayed taken (with Retry-After)
+//	503 timeout              the request ran past Config.RequestTimeout
+//
+// # Keys
+//
+// Requests carry "Authorization: Bearer KEY". The master key
+// (FACEREC_API_KEY) has ScopeFull; keys made with CreateKey (`facerec keys
+// create`) have the scope they were made with, and only their SHA-256 is
+// stored, in a keys file beside the gallery database. /healthz and the web
+// page need no key (probes and browsers cannot send one); /metrics,
+// /v1/identify and /v1/verify need any key; the rest needs ScopeFull.
+//
+// With no key configured at all when the server starts, every request is
+// allowed, and the server refuses to listen anywhere but on loopback.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/server/web"
+)
+
+// Defaults of Config's zero fields.
+const (
+	DefaultMaxBodyBytes   = 20 << 20
+	DefaultMaxPixels      = 16_000_000
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultQueueWait      = 2 * time.Second
+)
+
+// Config configures a Server. Recognizer and Gallery are required; every
+// zero field means its documented default.
+type Config struct {
+	Recognizer Recognizer
+	Gallery    Gallery
+	// Keys are the accepted API keys; nil or empty means none, which
+	// allows every request and restricts the server to loopback.
+	Keys *Keys
+	// Model names the descriptor network stored with each face (default
+	// "face_recognition_model@" + model.Package).
+	Model string
+	// Threshold is the distance under which a face is the person (default
+	// face.DefaultThreshold).
+	Threshold float64
+	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// MaxPixels caps a photo's width×height, checked from its header
+	// before decoding (default DefaultMaxPixels: a 16 MP photo already
+	// takes ~260 MB as pixels and float tensor).
+	MaxPixels int
+	// RequestTimeout bounds one request, from its headers to its answer
+	// (default DefaultRequestTimeout).
+	RequestTimeout time.Duration
+	// Concurrency is how many photos are decoded and recognised at once
+	// (default GOMAXPROCS).
+	Concurrency int
+	// QueueWait is how long a photo waits for a free slot before the
+	// answer is 503 busy (default DefaultQueueWait), and MaxQueue how many
+	// may wait at once (default 4×Concurrency); more are turned away at
+	// once.
+	QueueWait time.Duration
+	MaxQueue  int
+	// Web serves the pages at "/" (default web.Handler(), the door-access
+	// page).
+	Web http.Handler
+	// Logger receives one line per request and the server's events
+	// (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
+// run it with timeouts and graceful shutdown.
+type Server struct {
+	cfg     Config
+	auth    bool // keys were configured at start: every request needs one
+	mux     *http.ServeMux
+	lim     *limiter
+	metrics *metrics
+	log     *slog.Logger
+}
+
+// New checks cfg and builds the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Recognizer == nil {
+		return nil, errors.New("server: no recognizer")
+	}
+	if cfg.Gallery == nil {
+		return nil, errors.New("server: no gallery")
+	}
+	if cfg.Model == "" {
+		cfg.Model = "face_recognition_model@" + model.Package
+	}
+	if cfg.Threshold == 0 {
+		cfg.Threshold = face.DefaultThreshold
+	}
+	if cfg.Threshold < 0 {
+		return nil, fmt.Errorf("server: negative threshold %g", cfg.Threshold)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = DefaultMaxPixels
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.QueueWait <= 0 {
+		cfg.QueueWait = DefaultQueueWait
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 4 * cfg.Concurrency
+	}
+	if cfg.Web == nil {
+		cfg.Web = web.Handler()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg:  cfg,
+		auth: cfg.Keys.Configured(),
+		mux:  http.NewServeMux(),
+		lim:  newLimiter(cfg.Concurrency, cfg.MaxQueue, cfg.QueueWait),
+		log:  cfg.Logger,
+	}
+	if cfg.Keys != nil {
+		cfg.Keys.setLogger(s.log)
+	}
+	s.metrics = newMetrics(cfg.Gallery, s.lim)
+	s.routes()
+	return s, nil
+}
+
+// AuthRequired reports whether requests need a key: whether any key was
+// configured when the server was made.
+func (s *Server) AuthRequired() bool { return s.auth }
+
+// handlerFunc is an endpoint: it writes a success, or returns the error
+// for the client.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// needNone marks an endpoint open to requests without a key.
+const needNone Scope = ""
+
+func (s *Server) routes() {
+	s.handle("/v1/people", ScopeFull, map[string]handlerFunc{http.MethodGet: s.listPeople, http.MethodPost: s.enroll})
+	s.handle("/v1/people/{id}", ScopeFull, map[string]handlerFunc{http.MethodGet: s.getPerson, http.MethodDelete: s.deletePerson})
+	s.handle("/v1/people/{id}/faces", ScopeFull, map[string]handlerFunc{http.MethodPost: s.addFace})
+	s.handle("/v1/identify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.identify})
+	s.handle("/v1/verify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.verify})
+	s.handle("/healthz", needNone, map[string]handlerFunc{http.MethodGet: s.healthz})
+	s.handle("/metrics", ScopeRecognize, map[string]handlerFunc{http.MethodGet: s.metrics.serve})
+	// Everything else under /v1/ is a mistyped endpoint: answer in the
+	// API's JSON rather than with the web page.
+	s.mux.Handle("/v1/", s.wrap("/v1/", needNone, nil, func(http.ResponseWriter, *http.Request) error {
+		return errorf(http.StatusNotFound, CodeNotFound, "no such endpoint")
+	}))
+	s.mux.Handle("/", s.instrument("/", s.cfg.Web))
+}
+
+// handle registers an endpoint with a handler per method.
+func (s *Server) handle(pattern string, need Scope, methods map[string]handlerFunc) {
+	allowed := make([]string, 0, len(methods)+1)
+	for m := range methods {
+		allowed = append(allowed, m)
+	}
+	if methods[http.MethodGet] != nil {
+		allowed = append(allowed, http.MethodHead)
+	}
+	slices.Sort(allowed)
+	allow := strings.Join(allowed, ", ")
+	s.mux.Handle(pattern, s.wrap(pattern, need, methods, func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", allow)
+		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, allow)
+	}))
+}
+
+// wrap runs an API endpoint: method dispatch (other methods go to
+// fallback), authorisation, the body limit and the request timeout; it
+// reports the returned error as JSON.
+func (s *Server) wrap(route string, need Scope, methods map[string]handlerFunc, fallback handlerFunc) http.Handler {
+	return s.instrument(route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			// net/http drops the body of a HEAD answer.
+			h, ok = methods[http.MethodGet]
+		}
+		if !ok {
+			h = fallback
+		}
+		err := s.authorize(r, need)
+		if err == nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+			defer cancel()
+			err = h(w, r.WithContext(ctx))
+		}
+		if err != nil {
+			s.fail(w, r, err)
+		}
+	}))
+}
+
+// fail reports err to the client, and logs server faults.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ae, fault := classify(err)
+	if rec, ok := w.(*recorder); ok {
+		rec.code = ae.code
+		if fault {
+			rec.err = err
+		}
+	}
+	if fault {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, ae)
+}
+
+// authorize checks the request's key against the scope the endpoint needs.
+func (s *Server) authorize(r *http.Request, need Scope) error {
+	if !s.auth || need == needNone {
+		return nil
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return errorf(http.StatusUnauthorized, CodeUnauthorized, "an API key is required: send Authorization: Bearer KEY")
+	}
+	scheme, key, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return errorf(http.StatusUnauthorized, CodeUnauthorized, "the Authorization header must be Bearer KEY")
+	}
+	scope, ok := s.cfg.Keys.Scope(strings.TrimSpace(key))
+	if !ok {
+		return errorf(http.StatusUnauthorized, CodeUnauthorized, "unknown API key")
+	}
+	if !scope.allows(need) {
+		return errorf(http.StatusForbidden, CodeForbidden, "a %s key cannot do this; it needs a %s key", scope, need)
+	}
+	return nil
+}
+
+// recorder notes what a handler answered, for the metrics and the log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	code   string // the API error code, if any
+	err    error  // the server fault, if any
+}
+
+func (rec *recorder) WriteHeader(status int) {
+	if rec.status == 0 {
+		rec.status = status
+	}
+	rec.ResponseWriter.WriteHeader(status)
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	n, err := rec.ResponseWriter.Write(p)
+	rec.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// instrument counts, times and logs every request, and turns a panic into
+// a 500 so that one bad request cannot take the server down.
+func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					rec.code = CodeInternal
+					writeError(rec, errorf(http.StatusInternalServerError, CodeInternal, "internal error"))
+				}
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			d := time.Since(start)
+			s.metrics.observe(route, r.Method, rec.status, d)
+			level := slog.LevelInfo
+			switch {
+			case rec.status >= 500:
+				level = slog.LevelWarn
+			case route == "/healthz" || route == "/metrics":
+				level = slog.LevelDebug
+			}
+			attrs := []slog.Attr{
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
+				slog.Int("status", rec.status), slog.Float64("ms", float64(d.Microseconds())/1000),
+				slog.Int64("bytes", rec.bytes), slog.String("remote", r.RemoteAddr),
+			}
+			if rec.code != "" {
+				attrs = append(attrs, slog.String("code", rec.code))
+			}
+			s.log.LogAttrs(r.Context(), level, "request", attrs...)
+		}()
+		h.ServeHTTP(rec, r)
+	})
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// ListenAndServe listens on addr (host:port) and serves until ctx is done;
+// see Serve. Without keys, an addr that is not loopback is refused.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	if err := checkAddr(addr, s.auth); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// CheckAddr reports whether a server with these keys may listen on addr
+// (host:port): with no key at all, only on loopback. A host name is
+// checked when the server has listened (see Serve); this catches the
+// usual mistakes (":8080", "0.0.0.0:8080") before anything slow starts.
+func CheckAddr(addr string, keys *Keys) error {
+	return checkAddr(addr, keys.Configured())
+}
+
+func checkAddr(addr string, auth bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("server: address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); !auth && (host == "" || (ip != nil && !ip.IsLoopback())) {
+		return notLoopback(addr)
+	}
+	return nil
+}
+
+func notLoopback(addr string) error {
+	return fmt.Errorf("server: refusing to listen on %s with no API key configured, which would give anyone "+
+		"who can reach it full access: listen on 127.0.0.1, or set FACEREC_API_KEY or create a key with "+
+		"`facerec keys create`", addr)
+}
+
+// Serve answers requests on ln until ctx is done, then shuts down
+// gracefully: it stops accepting, lets the requests in progress finish
+// (for up to RequestTimeout), and returns nil. It closes ln. Without keys,
+// a listener that is not on loopback is refused.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if !s.auth && !isLoopback(ln.Addr()) {
+		ln.Close()
+		return notLoopback(ln.Addr().String())
+	}
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		// The body is read within the request timeout; the answer may
+		// take as long again to reach a slow client.
+		ReadTimeout:    s.cfg.RequestTimeout,
+		WriteTimeout:   2 * s.cfg.RequestTimeout,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	people, faces := s.cfg.Gallery.Size()
+	s.log.Info("serving", "addr", ln.Addr().String(), "auth", s.auth, "people", people, "faces", faces,
+		"concurrency", s.cfg.Concurrency)
+	if !s.auth {
+		s.log.Warn("no API key configured: every request is allowed, so the server listens on loopback only; " +
+			"set FACEREC_API_KEY or run `facerec keys create` (then restart) to require keys")
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing the requests in progress")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	<-errc // http.ErrServerClosed, once Shutdown has stopped Serve
+	s.log.Info("stopped")
+	return nil
+}
+
+// isLoopback reports whether a listener only takes local connections.
+func isLoopback(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	return false
+}
