@@ -2,85 +2,37 @@ package eval
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"path/filepath"
-	"runtime"
-	"sync"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/photo"
 )
 
-// ImageEmbedding is the descriptor of the face chosen in one image, or
-// Found=false when no face was detected (or the file could not be read:
-// Err says why).
-type ImageEmbedding struct {
-	Descriptor face.Descriptor
-	Found      bool
-	Faces      int // faces detected in the image
-	Err        error
-}
-
-// EmbedCentred detects the faces of every file with p and keeps, per
-// image, the face whose box centre is nearest the image centre: LFW (and
-// most labelled crops) label the person in the middle, and a bystander can
-// score higher. Files are processed on all cores; progress (may be nil) is
-// called after each file. Unreadable files are reported in Err, not as an
-// error of the whole run.
-func EmbedCentred(ctx context.Context, p *face.Pipeline, files []string, progress func()) ([]ImageEmbedding, error) {
-	out := make([]ImageEmbedding, len(files))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i] = embedCentred(p, files[i])
-				if progress != nil {
-					progress()
-				}
+// CentredFace is an EmbedFunc for labelled crops: it detects the faces of a
+// file with p and keeps the one whose box centre is nearest the image
+// centre. LFW (like most labelled face crops) labels the person in the
+// middle, and a bystander can score higher.
+func CentredFace(p *face.Pipeline) EmbedFunc {
+	return func(file string) ([]float32, bool, error) {
+		img, _, err := photo.DecodeFile(file, photo.Options{})
+		if err != nil {
+			return nil, false, err
+		}
+		t := photo.ToTensor(img)
+		faces, err := p.Faces(t)
+		if err != nil || len(faces) == 0 {
+			return nil, false, err
+		}
+		cx, cy := float64(t.Shape[1])/2, float64(t.Shape[0])/2
+		best, bestD := 0, math.Inf(1)
+		for i, f := range faces {
+			if d := math.Hypot(f.Box.X+f.Box.W/2-cx, f.Box.Y+f.Box.H/2-cy); d < bestD {
+				best, bestD = i, d
 			}
-		}()
-	}
-	var err error
-feed:
-	for i := range files {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
 		}
+		return faces[best].Descriptor[:], true, nil
 	}
-	close(next)
-	wg.Wait()
-	return out, err
-}
-
-func embedCentred(p *face.Pipeline, file string) ImageEmbedding {
-	img, _, err := photo.DecodeFile(file, photo.Options{})
-	if err != nil {
-		return ImageEmbedding{Err: err}
-	}
-	t := photo.ToTensor(img)
-	faces, err := p.Faces(t)
-	if err != nil {
-		return ImageEmbedding{Err: err}
-	}
-	if len(faces) == 0 {
-		return ImageEmbedding{}
-	}
-	cx, cy := float64(t.Shape[1])/2, float64(t.Shape[0])/2
-	best, bestD := 0, math.Inf(1)
-	for i, f := range faces {
-		d := math.Hypot(f.Box.X+f.Box.W/2-cx, f.Box.Y+f.Box.H/2-cy)
-		if d < bestD {
-			best, bestD = i, d
-		}
-	}
-	return ImageEmbedding{Descriptor: faces[best].Descriptor, Found: true, Faces: len(faces)}
 }
 
 // PairsResult is a pairs file evaluated with a pipeline.
@@ -124,16 +76,7 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 			}
 		}
 	}
-	var mu sync.Mutex
-	done := 0
-	embs, err := EmbedCentred(ctx, p, files, func() {
-		if progress != nil {
-			mu.Lock()
-			done++
-			progress(done, len(files))
-			mu.Unlock()
-		}
-	})
+	descs, found, err := embedAll(ctx, files, CentredFace(p), progress)
 	if err != nil {
 		return nil, err
 	}
@@ -146,24 +89,21 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 			res.Fold[i] = i % 10
 		}
 	}
-	for i, e := range embs {
-		if e.Err != nil {
-			return nil, fmt.Errorf("eval: %s: %w", files[i], e.Err)
-		}
-		if !e.Found {
+	for _, ok := range found {
+		if !ok {
 			res.ImagesNoFace++
 		}
 	}
 	res.MissRate = float64(res.ImagesNoFace) / float64(len(files))
 	features := make([][]float32, len(pf.Pairs))
 	for i, pr := range pf.Pairs {
-		a, b := embs[index[pr.PathA()]], embs[index[pr.PathB()]]
-		if !a.Found || !b.Found {
+		a, b := index[pr.PathA()], index[pr.PathB()]
+		if !found[a] || !found[b] {
 			res.Distances = append(res.Distances, math.NaN())
 			continue
 		}
-		res.Distances = append(res.Distances, face.Distance(a.Descriptor, b.Descriptor))
-		if features[i], err = AbsDiff(a.Descriptor[:], b.Descriptor[:]); err != nil {
+		res.Distances = append(res.Distances, Euclidean(descs[a], descs[b]))
+		if features[i], err = AbsDiff(descs[a], descs[b]); err != nil {
 			return nil, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/server"
 )
 
@@ -79,7 +80,7 @@ func TestEnrollIdentifyVerifyDelete(t *testing.T) {
 	var v verdict
 	body, ct = multipartBody(t, field("person_id", alice.ID), file("photo", onePerson(t, 1)))
 	h.do(http.MethodPost, "/v1/verify", h.recKey, ct, body).decode(t, http.StatusOK, &v)
-	if !v.Same || v.Distance > 1e-6 || v.Threshold != 0.6 {
+	if !v.Same || v.Distance > 1e-6 || v.Threshold != face.DefaultThreshold {
 		t.Errorf("verify Alice as Alice = %+v, want same", v)
 	}
 	body, ct = multipartBody(t, file("photo", onePerson(t, 2)), field("person_id", alice.ID))

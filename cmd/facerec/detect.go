@@ -44,7 +44,9 @@ type imageResult struct {
 }
 
 // forEachImage decodes and runs the pipeline over files on all cores,
-// calling emit in input order (so output lines follow the arguments).
+// calling emit in input order (so output lines follow the arguments) for
+// each file that worked. A file that failed is reported on stderr and the
+// others go on; the result is then errReported.
 func forEachImage(p *face.Pipeline, files []string, describe bool, emit func(i int, r imageResult) error) error {
 	results := make([]chan imageResult, len(files))
 	for i := range results {
@@ -82,14 +84,21 @@ func forEachImage(p *face.Pipeline, files []string, describe bool, emit func(i i
 	if len(files) > 20 {
 		bar = newBar(len(files), "images")
 	}
+	failed := false
 	for i := range files {
 		r := <-results[i]
-		if err := emit(i, r); err != nil {
+		if r.err != nil {
+			fmt.Fprintln(os.Stderr, r.err) // photo errors name the file
+			failed = true
+		} else if err := emit(i, r); err != nil {
 			return err
 		}
 		if bar != nil {
 			bar.Add(1)
 		}
+	}
+	if failed {
+		return errReported
 	}
 	return nil
 }
@@ -109,13 +118,7 @@ func detectCmd() *cobra.Command {
 				return err
 			}
 			enc := json.NewEncoder(os.Stdout)
-			failed := false
-			err = forEachImage(p, args, false, func(i int, r imageResult) error {
-				if r.err != nil {
-					fmt.Fprintln(os.Stderr, r.err)
-					failed = true
-					return nil
-				}
+			return forEachImage(p, args, false, func(i int, r imageResult) error {
 				out := struct {
 					File   string     `json:"file"`
 					Width  int        `json:"width"`
@@ -137,13 +140,6 @@ func detectCmd() *cobra.Command {
 				}
 				return enc.Encode(out)
 			})
-			if err != nil {
-				return err
-			}
-			if failed {
-				return errReported
-			}
-			return nil
 		},
 	}
 	pf.register(cmd)

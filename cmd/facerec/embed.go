@@ -48,13 +48,7 @@ func embedCmd() *cobra.Command {
 				return err
 			}
 			enc := json.NewEncoder(os.Stdout)
-			failed := false
-			err = forEachImage(p, args, true, func(i int, r imageResult) error {
-				if r.err != nil {
-					fmt.Fprintln(os.Stderr, r.err)
-					failed = true
-					return nil
-				}
+			return forEachImage(p, args, true, func(i int, r imageResult) error {
 				out := struct {
 					File  string     `json:"file"`
 					Faces []faceJSON `json:"faces"`
@@ -64,13 +58,6 @@ func embedCmd() *cobra.Command {
 				}
 				return enc.Encode(out)
 			})
-			if err != nil {
-				return err
-			}
-			if failed {
-				return errReported
-			}
-			return nil
 		},
 	}
 	pf.register(cmd)

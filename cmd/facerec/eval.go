@@ -43,26 +43,7 @@ func evalLFWCmd() *cobra.Command {
 		Short: "The LFW protocol: 10 folds, threshold chosen on nine, accuracy on the tenth; ROC, AUC, EER, TAR@FAR",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := os.Open(pairsPath)
-			if err != nil {
-				return err
-			}
-			pairs, err := eval.ParsePairs(f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", pairsPath, err)
-			}
-			p, err := pf.load(cmd)
-			if err != nil {
-				return err
-			}
-			var bar *progressbar.ProgressBar
-			res, err := eval.EvaluatePairs(cmd.Context(), p, root, pairs, head, func(done, total int) {
-				if bar == nil {
-					bar = newBar(total, "embedding")
-				}
-				bar.Set(done)
-			})
+			res, err := evaluatePairsFile(cmd, &pf, root, pairsPath, head)
 			if err != nil {
 				return err
 			}
@@ -89,6 +70,31 @@ func evalLFWCmd() *cobra.Command {
 	cmd.MarkFlagRequired("root")
 	cmd.MarkFlagRequired("pairs")
 	return cmd
+}
+
+// evaluatePairsFile runs the pipeline over a pairs file's images (with a
+// progress bar) and scores the pairs.
+func evaluatePairsFile(cmd *cobra.Command, pf *pipelineFlags, root, pairsPath string, head bool) (*eval.PairsResult, error) {
+	f, err := os.Open(pairsPath)
+	if err != nil {
+		return nil, err
+	}
+	pairs, err := eval.ParsePairs(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pairsPath, err)
+	}
+	p, err := pf.load(cmd)
+	if err != nil {
+		return nil, err
+	}
+	var bar *progressbar.ProgressBar
+	return eval.EvaluatePairs(cmd.Context(), p, root, pairs, head, func(done, total int) {
+		if bar == nil {
+			bar = newBar(total, "embedding")
+		}
+		bar.Set(done)
+	})
 }
 
 func writeLFWReport(dir string, res *eval.PairsResult) error {

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/facerec/facerec/eval"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -20,26 +19,7 @@ func trainHeadCmd() *cobra.Command {
 		Short: "Learn the binary Siamese head σ(Σ w_k |f(a)_k − f(b)_k| + b) on labelled pairs, on top of the frozen pretrained encoder",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := os.Open(pairsPath)
-			if err != nil {
-				return err
-			}
-			pairs, err := eval.ParsePairs(f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", pairsPath, err)
-			}
-			p, err := pf.load(cmd)
-			if err != nil {
-				return err
-			}
-			var bar *progressbar.ProgressBar
-			res, err := eval.EvaluatePairs(cmd.Context(), p, root, pairs, true, func(done, total int) {
-				if bar == nil {
-					bar = newBar(total, "embedding")
-				}
-				bar.Set(done)
-			})
+			res, err := evaluatePairsFile(cmd, &pf, root, pairsPath, true)
 			if err != nil {
 				return err
 			}
