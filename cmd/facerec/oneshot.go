@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/facerec/facerec"
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/photo"
@@ -55,7 +56,7 @@ func evalOneShotCmd() *cobra.Command {
 					if err != nil || len(faces) == 0 {
 						return nil, false, err
 					}
-					d := prominent(faces).Descriptor
+					d := facerec.Prominent(faces).Descriptor
 					return d[:], true, nil
 				}
 			}

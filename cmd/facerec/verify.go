@@ -5,25 +5,12 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/facerec/facerec"
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/photo"
 	"github.com/spf13/cobra"
 )
-
-// prominent returns the most prominent face: the largest box (a person in
-// front of a crowd), the higher score on a tie.
-func prominent(faces []face.Face) *face.Face {
-	var best *face.Face
-	for i := range faces {
-		f := &faces[i]
-		if best == nil || f.Box.W*f.Box.H > best.Box.W*best.Box.H ||
-			(f.Box.W*f.Box.H == best.Box.W*best.Box.H && f.Score > best.Score) {
-			best = f
-		}
-	}
-	return best
-}
 
 func verifyCmd() *cobra.Command {
 	var (
@@ -65,7 +52,7 @@ func verifyCmd() *cobra.Command {
 				if len(faces) == 0 {
 					return fmt.Errorf("%s: no face found", path)
 				}
-				ds[i] = prominent(faces).Descriptor
+				ds[i] = facerec.Prominent(faces).Descriptor
 			}
 			out := map[string]any{"a": args[0], "b": args[1]}
 			d := face.Distance(ds[0], ds[1])
