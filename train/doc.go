@@ -1,0 +1,30 @@
+// Package train holds what training a Siamese embedding network needs
+// besides the network itself: losses with online mining, a P×K batch
+// sampler, a face dataset with an alignment cache, and augmentation.
+//
+// Everything here works on plain float32 embedding matrices [B, D] and
+// images; each loss returns its value and the gradient with respect to the
+// embeddings, which the training loop feeds into the network's backward
+// pass. The package therefore does not depend on package nn.
+//
+// Losses:
+//
+//   - [L2Normalize] scales rows to unit length, with its backward pass.
+//   - [TripletLoss] is the FaceNet loss max(‖a−p‖² − ‖a−n‖² + α, 0) with
+//     triplets mined online inside the batch ([BatchAll], [BatchHard],
+//     [SemiHard], [RandomTriplets]).
+//   - [ContrastiveLoss] is the pair loss d² for the same identity and
+//     max(m − d, 0)² for different identities.
+//   - [BinaryHead] is the classic Siamese verification head
+//     σ(Σ w_k |e_i,k − e_j,k| + b) trained with cross-entropy.
+//
+// Internally the losses compute in float64 and take distances as sums of
+// squared differences rather than from a Gram matrix, so that small
+// distances do not cancel catastrophically; the results are converted to
+// float32 at the end.
+//
+// Data: [OpenDataset] lists a folder with one sub-folder per identity,
+// decodes (or aligns, once, through a caller-supplied function) and caches
+// the face chips; a [Sampler] draws P identities × K images per batch; and
+// [Dataset.Batch] assembles a batch, decoding and augmenting on all cores.
+package train

@@ -1,0 +1,167 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/facerec/facerec/tensor"
+)
+
+// randEmbeddings returns b random rows of dimension d, each scaled to unit
+// length when unit is set.
+func randEmbeddings(rng *rand.Rand, b, d int, unit bool) *tensor.Tensor {
+	e := tensor.New(b, d)
+	for i := range e.Data {
+		e.Data[i] = float32(rng.NormFloat64())
+	}
+	if unit {
+		n, err := L2Normalize(e)
+		if err != nil {
+			panic(err)
+		}
+		return n.Out
+	}
+	return e
+}
+
+// checkGrad compares the analytic gradient g of f at e with central finite
+// differences. The loss is evaluated in float64; the step is taken on the
+// float32 input, and the step actually represented is used as the divisor
+// so that float32 rounding of x±h does not bias the estimate.
+func checkGrad(t *testing.T, name string, e *tensor.Tensor, g []float32, f func(*tensor.Tensor) float64) {
+	t.Helper()
+	const h = 1e-3
+	if len(g) != len(e.Data) {
+		t.Fatalf("%s: gradient has %d values, want %d", name, len(g), len(e.Data))
+	}
+	var maxErr, maxG float64
+	for i := range e.Data {
+		x := e.Data[i]
+		up, down := x+h, x-h
+		e.Data[i] = up
+		fu := f(e)
+		e.Data[i] = down
+		fd := f(e)
+		e.Data[i] = x
+		num := (fu - fd) / (float64(up) - float64(down))
+		if err := math.Abs(num - float64(g[i])); err > maxErr {
+			maxErr = err
+		}
+		maxG = math.Max(maxG, math.Abs(num))
+	}
+	if maxG == 0 {
+		t.Fatalf("%s: numeric gradient is identically zero; the test checks nothing", name)
+	}
+	if maxErr > 1e-3*math.Max(1, maxG) {
+		t.Errorf("%s: max |analytic − numeric| = %.3g (max |grad| %.3g)", name, maxErr, maxG)
+	}
+}
+
+func TestL2NormalizeGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := randEmbeddings(rng, 5, 7, false)
+	c := randEmbeddings(rng, 5, 7, false)
+	loss := func(x *tensor.Tensor) float64 {
+		n, err := L2Normalize(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i, v := range n.Out.Data {
+			s += float64(v) * float64(c.Data[i])
+		}
+		return s
+	}
+	n, err := L2Normalize(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		var s float64
+		for _, v := range n.Out.Data[i*7 : (i+1)*7] {
+			s += float64(v) * float64(v)
+		}
+		if math.Abs(s-1) > 1e-6 {
+			t.Errorf("row %d has squared norm %v, want 1", i, s)
+		}
+	}
+	dx, err := n.Backward(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGrad(t, "l2", x, dx.Data, loss)
+}
+
+func TestL2NormalizeZeroRowAndErrors(t *testing.T) {
+	x := tensor.New(2, 3)
+	x.Data[3] = 2
+	n, err := L2Normalize(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range n.Out.Data[:3] {
+		if v != 0 {
+			t.Errorf("zero row normalised to %v", n.Out.Data[:3])
+		}
+	}
+	if n.Out.Data[3] != 1 {
+		t.Errorf("row (2,0,0) normalised to %v", n.Out.Data[3:])
+	}
+	dy := tensor.From([]float32{1, 1, 1, 1, 1, 1}, 2, 3)
+	dx, err := n.Backward(dy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range dx.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatalf("gradient of a zero row is not finite: %v", dx.Data)
+		}
+	}
+	// Row (2,0,0): moving along x changes nothing, so the first component
+	// of the gradient is 0 and the others are dy/‖x‖.
+	if got := dx.Data[3:]; got[0] != 0 || got[1] != 0.5 || got[2] != 0.5 {
+		t.Errorf("gradient of row (2,0,0) = %v, want [0 0.5 0.5]", got)
+	}
+	if _, err := n.Backward(tensor.New(3, 2)); err == nil {
+		t.Error("Backward accepted a gradient of the wrong shape")
+	}
+	for _, bad := range []*tensor.Tensor{nil, tensor.New(6), {Shape: []int{2, 3}, Data: make([]float32, 5)},
+		tensor.From([]float32{float32(math.NaN())}, 1, 1)} {
+		if _, err := L2Normalize(bad); err == nil {
+			t.Errorf("L2Normalize(%v) did not fail", bad)
+		}
+	}
+}
+
+// gradLabels has 4 classes × 2 samples plus one singleton, so every loss
+// sees positives, negatives and an anchor without a positive.
+var gradLabels = []int{0, 0, 1, 1, 2, 2, 3, 3, 4}
+
+func TestTripletLossGrad(t *testing.T) {
+	for _, m := range []Mining{BatchAll, BatchHard, SemiHard, RandomTriplets} {
+		for _, red := range []Reduction{MeanAll, MeanActive} {
+			rng := rand.New(rand.NewPCG(3, uint64(m)))
+			e := randEmbeddings(rng, len(gradLabels), 4, true)
+			cfg := TripletConfig{Margin: 0.8, Mining: m, Reduction: red, SemiHardFallback: m == SemiHard && red == MeanAll}
+			seed := uint64(7)
+			run := func(e *tensor.Tensor) (float64, *tensor.Tensor, TripletStats) {
+				if m == RandomTriplets {
+					// The same seed each time, so that the finite
+					// differences see the same triplets.
+					cfg.Rand = rand.New(rand.NewPCG(seed, 0))
+				}
+				l, g, st, err := TripletLoss(e, gradLabels, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l, g, st
+			}
+			_, g, st := run(e)
+			if st.Active == 0 {
+				t.Fatalf("%v: no active triplet, the gradient test would be empty", m)
+			}
+			checkGrad(t, m.String(), e, g.Data, func(e *tensor.Tensor) float64 { l, _, _ := run(e); return l })
+		}
+	}
+}
