@@ -6,6 +6,7 @@ package face
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"runtime"
@@ -33,13 +34,23 @@ func Distance(a, b Descriptor) float64 {
 // the network is read-only and every call borrows its own scratch arena, so
 // after warm-up a descriptor allocates almost nothing.
 type Embedder struct {
-	net    *model.RecognitionNet
-	arenas sync.Pool
+	net     *model.RecognitionNet
+	trained *model.EmbedNet // a network from facerec train, used instead of net
+	arenas  sync.Pool
 }
 
 // NewEmbedder wraps a loaded descriptor network.
 func NewEmbedder(net *model.RecognitionNet) *Embedder {
 	return &Embedder{net: net, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}
+}
+
+// NewTrainedEmbedder wraps a network trained with facerec train (see
+// model.LoadEmbedNet); its embeddings must have DescriptorSize values.
+func NewTrainedEmbedder(net *model.EmbedNet) (*Embedder, error) {
+	if net.Config.Dim != model.DescriptorSize {
+		return nil, fmt.Errorf("face: trained net gives %d-d embeddings, want %d", net.Config.Dim, model.DescriptorSize)
+	}
+	return &Embedder{trained: net, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}, nil
 }
 
 // LoadEmbedder loads the pretrained descriptor network from the model
@@ -75,6 +86,18 @@ func (e *Embedder) EmbedCrop(crop *tensor.Tensor) (Descriptor, error) {
 // embed is EmbedCrop with the caller's arena.
 func (e *Embedder) embed(arena *tensor.Arena, crop *tensor.Tensor) (Descriptor, error) {
 	var d Descriptor
+	if e.trained != nil {
+		img, err := rgbaFromTensor(crop)
+		if err != nil {
+			return d, err
+		}
+		out, err := e.trained.Forward(arena, e.trained.Input(img))
+		if err != nil {
+			return d, fmt.Errorf("face: %w", err)
+		}
+		copy(d[:], out.Data)
+		return d, nil
+	}
 	x, err := model.Preprocess(arena, crop)
 	if err != nil {
 		return d, fmt.Errorf("face: %w", err)
@@ -115,3 +138,19 @@ func (e *Embedder) EmbedCrops(crops []*tensor.Tensor) (ds []Descriptor, errs []e
 // View 1 (0.598 on pairsDevTest, 0.624 on pairsDevTrain, 0.61 over both;
 // see the README). face-api uses 0.6.
 const DefaultThreshold = 0.61
+
+// rgbaFromTensor converts an [H, W, 3] RGB tensor (0..255) to an image.
+func rgbaFromTensor(t *tensor.Tensor) (*image.RGBA, error) {
+	if len(t.Shape) != 3 || t.Shape[2] != 3 || t.Shape[0] < 1 || t.Shape[1] < 1 {
+		return nil, fmt.Errorf("face: a face crop must be [H, W, 3] RGB, got %v", t.Shape)
+	}
+	h, w := t.Shape[0], t.Shape[1]
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < h*w; i++ {
+		for c := 0; c < 3; c++ {
+			img.Pix[4*i+c] = uint8(min(max(t.Data[3*i+c]+0.5, 0), 255))
+		}
+		img.Pix[4*i+3] = 255
+	}
+	return img, nil
+}

@@ -49,6 +49,9 @@ type Options struct {
 	Align Alignment
 	// Flip averages the descriptors of the chip and its mirror image.
 	Flip bool
+	// Model is a checkpoint from facerec train to use instead of the
+	// pretrained descriptor network ("" means the pretrained one).
+	Model string
 	// SinglePass skips the second landmark pass of AlignDlib (see
 	// refineBox). AlignFaceAPI always makes one pass, as face-api does.
 	SinglePass bool
@@ -116,7 +119,15 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		return nil, err
 	}
 	p := &Pipeline{opt: opt, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}
-	if p.emb, err = LoadEmbedder(ctx, dir, nil); err != nil {
+	if opt.Model != "" {
+		net, err := model.LoadEmbedNet(opt.Model)
+		if err != nil {
+			return nil, err
+		}
+		if p.emb, err = NewTrainedEmbedder(net); err != nil {
+			return nil, err
+		}
+	} else if p.emb, err = LoadEmbedder(ctx, dir, nil); err != nil {
 		return nil, err
 	}
 	load := func(name string) (model.Weights, error) { return model.LoadWeights(dir, name) }

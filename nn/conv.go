@@ -105,6 +105,7 @@ type Conv2D struct {
 	Act       Activation
 
 	packed *gemm.PackedB // W as a K×Cout matrix, packed once
+	params []*Param      // W and Bias as trainable Params, made on demand
 }
 
 // NewConv2D makes a convolution layer from HWIO weights, packing them for

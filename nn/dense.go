@@ -13,6 +13,8 @@ type Dense struct {
 	W       *tensor.Tensor // [In, Out]
 	Bias    []float32      // optional, len Out
 	Act     Activation
+
+	params []*Param // W and Bias as trainable Params, made on demand
 }
 
 // NewDense makes a dense layer from a weight matrix [in, out] and an

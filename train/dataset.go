@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/image/draw"
+	"github.com/facerec/facerec/model"
 
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/photo"
@@ -223,11 +223,7 @@ func (d *Dataset) Image(id, img int) (*tensor.Tensor, error) {
 // Normalize maps pixel values in 0..255 to (v − 127.5) / 127.5, that is to
 // −1..1: roughly zero mean and unit scale for face images, which keeps the
 // first layer's activations in the range its initialisation expects.
-func Normalize(p []float32) {
-	for i, v := range p {
-		p[i] = (v - 127.5) / 127.5
-	}
-}
+func Normalize(p []float32) { model.NormalizeInput(p) }
 
 // load returns the cached bytes of an image, loading them on first use.
 func (d *Dataset) load(id, img int) ([]uint8, error) {
@@ -285,21 +281,7 @@ func (d *Dataset) read(path string) ([]uint8, error) {
 // kernel widens when shrinking so that downscaled faces do not alias, and
 // returns its RGB or luma bytes.
 func (d *Dataset) resize(img *image.RGBA) []uint8 {
-	n := d.cfg.Size
-	dst := image.NewRGBA(image.Rect(0, 0, n, n))
-	draw.BiLinear.Scale(dst, dst.Rect, img, img.Rect, draw.Src, nil)
-	c := d.Channels()
-	out := make([]uint8, n*n*c)
-	for i := 0; i < n*n; i++ {
-		r, g, b := dst.Pix[4*i], dst.Pix[4*i+1], dst.Pix[4*i+2]
-		if c == 1 {
-			// ITU-R BT.601 luma, rounded.
-			out[i] = uint8((299*int(r) + 587*int(g) + 114*int(b) + 500) / 1000)
-		} else {
-			out[3*i], out[3*i+1], out[3*i+2] = r, g, b
-		}
-	}
-	return out
+	return model.ScaleChip(img, d.cfg.Size, d.Channels() == 1)
 }
 
 // tensorToRGBA converts an [H, W, 3] (or [H, W, 1]) tensor with values in

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 	"github.com/spf13/cobra"
@@ -14,6 +15,13 @@ import (
 
 // loadEmbedder loads the descriptor network, pulling the models on first use.
 func loadEmbedder(cmd *cobra.Command) (*face.Embedder, error) {
+	if f := cmd.Flags().Lookup("model"); f != nil && f.Value.String() != "" {
+		net, err := model.LoadEmbedNet(f.Value.String())
+		if err != nil {
+			return nil, err
+		}
+		return face.NewTrainedEmbedder(net)
+	}
 	dir, err := modelDir(cmd)
 	if err != nil {
 		return nil, err
@@ -139,5 +147,6 @@ func distanceCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&crop, "crop", false, "inputs are ready face crops (no detection)")
+	cmd.Flags().String("model", "", "a network trained with `facerec train` instead of the pretrained descriptor")
 	return cmd
 }

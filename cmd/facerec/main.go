@@ -30,7 +30,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("models", "", "model directory (default $FACEREC_MODELS or the user cache dir)")
-	root.AddCommand(modelsCmd(), detectCmd(), embedCmd(), verifyCmd(), distanceCmd(), evalCmd(), trainHeadCmd(), benchCmd(), serveCmd(), enrollCmd(), identifyCmd(), peopleCmd(), galleryCmd(), keysCmd())
+	root.AddCommand(modelsCmd(), detectCmd(), embedCmd(), verifyCmd(), distanceCmd(), evalCmd(), trainCmd(), trainHeadCmd(), benchCmd(), serveCmd(), enrollCmd(), identifyCmd(), peopleCmd(), galleryCmd(), keysCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "facerec:", err)

@@ -16,6 +16,7 @@ type pipelineFlags struct {
 	minSize         float64
 	tinyLandmarks   bool
 	flip            bool
+	model           string
 }
 
 func (f *pipelineFlags) register(cmd *cobra.Command) {
@@ -28,13 +29,14 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.minSize, "min-face-size", 0, "ignore faces smaller than this many pixels")
 	fl.BoolVar(&f.tinyLandmarks, "tiny-landmarks", false, "use the tiny 68-point landmark net")
 	fl.BoolVar(&f.flip, "flip", false, "average the descriptors of the face and its mirror image")
+	fl.StringVar(&f.model, "model", "", "a network trained with `facerec train` (best.safetensors) instead of the pretrained descriptor")
 }
 
 func (f *pipelineFlags) options() face.Options {
 	return face.Options{
 		Detector: face.Detector(f.detector), Align: face.Alignment(f.align), InputSize: f.inputSize,
 		MinScore: f.minScore, FallbackScore: f.fallback, MinFaceSize: f.minSize,
-		TinyLandmarks: f.tinyLandmarks, Flip: f.flip,
+		TinyLandmarks: f.tinyLandmarks, Flip: f.flip, Model: f.model,
 	}
 }
 

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/facerec/facerec"
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/tensor"
+	"github.com/facerec/facerec/train"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func trainCmd() *cobra.Command {
+	var (
+		pf                          pipelineFlags
+		data, out, people, holdout  string
+		loss, mining, widths, cache string
+		aligned, grey, noAugment    bool
+		margin, lr                  float64
+		epochs, size, p, k, blocks  int
+		seed                        uint64
+		budget                      time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "train --data DIR --out DIR",
+		Short: "Train a Siamese embedding net (triplet loss with online mining, contrastive, or the binary head) on <person>/<photos>",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := model.DefaultEmbedNetConfig()
+			cfg.Input, cfg.Blocks = size, blocks
+			if grey {
+				cfg.Channels = 1
+			}
+			cfg.Widths = nil
+			for _, w := range strings.Split(widths, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(w))
+				if err != nil {
+					return fmt.Errorf("--widths: %w", err)
+				}
+				cfg.Widths = append(cfg.Widths, n)
+			}
+			m, err := train.ParseMining(mining)
+			if err != nil {
+				return err
+			}
+			dcfg := train.DatasetConfig{Root: data, Size: size, Grey: grey, Aligned: aligned, MinImages: 2}
+			if people != "" {
+				if dcfg.People, err = train.ReadPeopleFile(people); err != nil {
+					return err
+				}
+			}
+			var held []string
+			if holdout != "" {
+				held = strings.Split(holdout, ",")
+				dcfg.Exclude = held
+			}
+			if !aligned {
+				pl, err := pf.load(cmd)
+				if err != nil {
+					return err
+				}
+				dcfg.Align = alignFunc(pl)
+				if cache == "" {
+					if dir, err := os.UserCacheDir(); err == nil {
+						cache = filepath.Join(dir, "facerec", "chips-"+string(pl.Options().Align))
+					}
+				}
+				dcfg.CacheDir = cache
+			}
+			ds, err := train.OpenDataset(dcfg)
+			if err != nil {
+				return err
+			}
+			var val *train.Validation
+			if len(held) > 0 {
+				if val, err = validation(dcfg, ds, held); err != nil {
+					return err
+				}
+			}
+			net, err := model.NewEmbedNet(cfg, seed)
+			if err != nil {
+				return err
+			}
+			var aug *train.Augment
+			if !noAugment {
+				aug = &train.Augment{Mirror: true, Scale: 0.05, Shift: 0.05, Brightness: 0.1, Contrast: 0.1}
+			}
+			var bar *progressbar.ProgressBar
+			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, m)
+			logs, err := train.Run(cmd.Context(), net, ds, train.Config{
+				Loss: loss, Mining: m, Margin: margin, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr,
+				Seed: seed, Augment: aug, Out: out, Val: val,
+				Progress: func(done, planned int) {
+					if bar == nil {
+						total := planned
+						if total == 0 {
+							total = -1 // only a time budget: a spinner
+						}
+						bar = newBar(total, "steps")
+					}
+					bar.Set(done)
+				},
+			})
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(os.Stdout)
+			for _, l := range logs {
+				if err := enc.Encode(l); err != nil {
+					return err
+				}
+			}
+			if n := len(logs); n > 0 {
+				best := slices.MaxFunc(logs, func(a, b train.EpochLog) int { return cmpF(a.ValRank1, b.ValRank1) })
+				fmt.Fprintf(os.Stderr, "%d epochs, %.0f s, last loss %.4f; best held-out rank-1 %.2f%% (epoch %d); checkpoints in %s\n",
+					n, logs[n-1].Seconds, logs[n-1].Loss, 100*best.ValRank1, best.Epoch, out)
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&data, "data", "", "folder with one sub-folder of photos per identity")
+	fl.BoolVar(&aligned, "aligned", false, "photos are ready face crops (e.g. AT&T): no detection")
+	fl.StringVar(&people, "people", "", "train only on the identities of this file (LFW peopleDevTrain.txt format)")
+	fl.StringVar(&holdout, "holdout", "", "comma-separated identities kept out of training; validation enrols the first photo of every identity and probes with these people's others")
+	fl.StringVar(&loss, "loss", train.LossTriplet, "triplet, contrastive or binary")
+	fl.StringVar(&mining, "mining", "batch-hard", "triplet mining: batch-hard, semi-hard, batch-all or random")
+	fl.Float64Var(&margin, "margin", 0, "margin: triplet α (default 0.2) or contrastive m (default 1.0)")
+	fl.IntVar(&epochs, "epochs", 0, "passes over the training images (0: until --time-budget)")
+	fl.DurationVar(&budget, "time-budget", 0, "stop cleanly after this long, keeping the best checkpoint")
+	fl.Float64Var(&lr, "lr", 1e-3, "peak learning rate (AdamW, cosine schedule with warm-up)")
+	fl.IntVar(&size, "size", 64, "input side in pixels")
+	fl.BoolVar(&grey, "grey", false, "train on grey images")
+	fl.StringVar(&widths, "widths", "32,64,128,256", "channels of each stage")
+	fl.IntVar(&blocks, "blocks", 1, "residual blocks per stage")
+	fl.IntVar(&p, "p", 8, "identities per batch")
+	fl.IntVar(&k, "k", 4, "images per identity in a batch")
+	fl.Uint64Var(&seed, "seed", 1, "random seed")
+	fl.BoolVar(&noAugment, "no-augment", false, "no mirror/jitter/brightness/contrast augmentation")
+	fl.StringVar(&cache, "cache", "", "folder for aligned chips (default: the user cache dir)")
+	fl.StringVar(&out, "out", "", "output folder: metrics.jsonl, best/last.safetensors, loss.png, val.png")
+	cmd.MarkFlagRequired("data")
+	cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// alignFunc detects the most prominent face of a photo and returns its
+// aligned chip, for training on unaligned photos.
+func alignFunc(p *face.Pipeline) func(string) (*tensor.Tensor, error) {
+	return func(path string) (*tensor.Tensor, error) {
+		img, _, err := photo.DecodeFile(path, photo.Options{})
+		if err != nil {
+			return nil, err
+		}
+		t := photo.ToTensor(img)
+		faces, err := p.Detect(t)
+		if err != nil {
+			return nil, err
+		}
+		f := facerec.Prominent(faces)
+		if f == nil {
+			return nil, fmt.Errorf("%s: no face found", path)
+		}
+		return p.Chip(t, f)
+	}
+}
+
+// validation builds the one-shot check: the first photo of every identity
+// (trained ones as distractors, at most 200) is enrolled; the held-out
+// people's other photos are the probes.
+func validation(dcfg train.DatasetConfig, trainDS *train.Dataset, held []string) (*train.Validation, error) {
+	hcfg := dcfg
+	hcfg.People, hcfg.Exclude = held, nil
+	hds, err := train.OpenDataset(hcfg)
+	if err != nil {
+		return nil, fmt.Errorf("held-out people: %w", err)
+	}
+	v := &train.Validation{}
+	id := 0
+	for i := 0; i < min(trainDS.Len(), 200); i++ {
+		img, err := trainDS.Image(i, 0)
+		if err != nil {
+			return nil, err
+		}
+		v.Gallery, v.GalleryID = append(v.Gallery, img), append(v.GalleryID, id)
+		id++
+	}
+	for i := 0; i < hds.Len(); i++ {
+		n := len(hds.Paths(i))
+		for j := 0; j < n; j++ {
+			img, err := hds.Image(i, j)
+			if err != nil {
+				return nil, err
+			}
+			if j == 0 {
+				v.Gallery, v.GalleryID = append(v.Gallery, img), append(v.GalleryID, id)
+			} else {
+				v.Probes, v.ProbeID = append(v.Probes, img), append(v.ProbeID, id)
+			}
+		}
+		id++
+	}
+	return v, nil
+}

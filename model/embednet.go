@@ -1,0 +1,291 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"math/rand/v2"
+
+	"golang.org/x/image/draw"
+
+	"github.com/facerec/facerec/checkpoint"
+	"github.com/facerec/facerec/nn"
+	"github.com/facerec/facerec/tensor"
+)
+
+// EmbedNetConfig describes a trainable embedding CNN. It is stored as JSON
+// in every checkpoint, so a file alone rebuilds its network.
+type EmbedNetConfig struct {
+	Kind     string `json:"kind"`     // always "embednet"
+	Input    int    `json:"input"`    // input side in pixels (square)
+	Channels int    `json:"channels"` // 3 (RGB) or 1 (grey)
+	Widths   []int  `json:"widths"`   // channels of each stage; each stage halves the resolution
+	Blocks   int    `json:"blocks"`   // residual blocks per stage
+	Dim      int    `json:"dim"`      // embedding size
+}
+
+// DefaultEmbedNetConfig is a CPU-sized net: 64×64 RGB input, four stages,
+// 128-d output.
+func DefaultEmbedNetConfig() EmbedNetConfig {
+	return EmbedNetConfig{Kind: "embednet", Input: 64, Channels: 3, Widths: []int{32, 64, 128, 256}, Blocks: 1, Dim: DescriptorSize}
+}
+
+func (c EmbedNetConfig) validate() error {
+	if c.Kind != "embednet" {
+		return fmt.Errorf("model: network kind %q, want embednet", c.Kind)
+	}
+	if c.Input < 8 || c.Input > 1024 || (c.Channels != 1 && c.Channels != 3) || len(c.Widths) == 0 || len(c.Widths) > 8 ||
+		c.Blocks < 0 || c.Blocks > 16 || c.Dim < 1 || c.Dim > 4096 {
+		return fmt.Errorf("model: bad embednet config %+v", c)
+	}
+	for _, w := range c.Widths {
+		if w < 1 || w > 4096 {
+			return fmt.Errorf("model: bad embednet stage width %d", w)
+		}
+	}
+	return nil
+}
+
+// convBN is a bias-free 3×3 convolution followed by a batch norm.
+type convBN struct {
+	conv *nn.Conv2D
+	bn   *nn.BatchNorm
+}
+
+type embedBlock struct{ a, b convBN }
+
+type embedStage struct {
+	down   convBN // 3×3 stride 2: halves the resolution, changes the width
+	blocks []embedBlock
+}
+
+// EmbedNet is a small ResNet that maps a face chip to an L2-normalised
+// embedding: a 3×3 stem, stages of (strided conv + residual blocks), global
+// average pooling, a dense layer and L2 normalisation. It trains on the
+// engine's graph (Graph) and runs inference with plain ops (Forward), which
+// is safe for concurrent use once training is over.
+type EmbedNet struct {
+	Config EmbedNetConfig
+	stem   convBN
+	stages []embedStage
+	fc     *nn.Dense
+}
+
+// NewEmbedNet builds a network with He-initialised weights from seed.
+func NewEmbedNet(cfg EmbedNetConfig, seed uint64) (*EmbedNet, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(seed, 0x0e3bed))
+	mk := func(cin, cout, stride int) (convBN, error) {
+		w := tensor.New(3, 3, cin, cout)
+		std := math.Sqrt(2 / float64(9*cin))
+		for i := range w.Data {
+			w.Data[i] = float32(r.NormFloat64() * std)
+		}
+		c, err := nn.NewConv2D(w, stride, nn.Same)
+		if err != nil {
+			return convBN{}, err
+		}
+		bn, err := nn.NewBatchNorm(cout)
+		return convBN{c, bn}, err
+	}
+	n := &EmbedNet{Config: cfg}
+	var err error
+	if n.stem, err = mk(cfg.Channels, cfg.Widths[0], 1); err != nil {
+		return nil, err
+	}
+	cin := cfg.Widths[0]
+	for _, w := range cfg.Widths {
+		var s embedStage
+		if s.down, err = mk(cin, w, 2); err != nil {
+			return nil, err
+		}
+		for b := 0; b < cfg.Blocks; b++ {
+			var blk embedBlock
+			if blk.a, err = mk(w, w, 1); err != nil {
+				return nil, err
+			}
+			if blk.b, err = mk(w, w, 1); err != nil {
+				return nil, err
+			}
+			s.blocks = append(s.blocks, blk)
+		}
+		n.stages = append(n.stages, s)
+		cin = w
+	}
+	fw := tensor.New(cin, cfg.Dim)
+	std := math.Sqrt(1 / float64(cin))
+	for i := range fw.Data {
+		fw.Data[i] = float32(r.NormFloat64() * std)
+	}
+	if n.fc, err = nn.NewDense(fw, make([]float32, cfg.Dim)); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Arch is the configuration as the JSON a checkpoint records.
+func (n *EmbedNet) Arch() string {
+	b, _ := json.Marshal(n.Config)
+	return string(b)
+}
+
+// Params lists every parameter (batch-norm running statistics included, as
+// buffers) with stable names.
+func (n *EmbedNet) Params() []*nn.Param {
+	var ps []*nn.Param
+	add := func(prefix string, c convBN) {
+		ps = append(ps, c.conv.Params(prefix+"conv.")...)
+		ps = append(ps, c.bn.Params(prefix+"bn.")...)
+	}
+	add("stem.", n.stem)
+	for i, s := range n.stages {
+		add(fmt.Sprintf("stage%d.down.", i), s.down)
+		for j, b := range s.blocks {
+			add(fmt.Sprintf("stage%d.block%d.a.", i, j), b.a)
+			add(fmt.Sprintf("stage%d.block%d.b.", i, j), b.b)
+		}
+	}
+	return append(ps, n.fc.Params("fc.")...)
+}
+
+// Graph records the forward pass of a batch x [N, S, S, C] on g and returns
+// the L2-normalised embeddings [N, Dim]. training selects batch statistics
+// (and updates the running ones).
+func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
+	cbr := func(h *nn.Var, c convBN, relu bool) *nn.Var {
+		h = g.BatchNorm(g.Conv2D(h, c.conv), c.bn, training)
+		if relu {
+			h = g.ReLU(h)
+		}
+		return h
+	}
+	h := cbr(x, n.stem, true)
+	for _, s := range n.stages {
+		h = cbr(h, s.down, true)
+		for _, b := range s.blocks {
+			y := cbr(cbr(h, b.a, true), b.b, false)
+			h = g.ReLU(g.Add(y, h))
+		}
+	}
+	h = g.GlobalAvgPool(h)
+	return g.L2Normalize(g.Dense(h, n.fc))
+}
+
+// Forward embeds a batch x [N, S, S, C] for inference (running statistics),
+// without recording anything: safe for concurrent use.
+func (n *EmbedNet) Forward(arena *tensor.Arena, x *tensor.Tensor) (*tensor.Tensor, error) {
+	cbr := func(h *tensor.Tensor, c convBN, relu bool) (*tensor.Tensor, error) {
+		h, err := c.bn.Forward(arena, c.conv.Forward(arena, h))
+		if err != nil {
+			return nil, err
+		}
+		if relu {
+			nn.Activate(h, nn.ReLU)
+		}
+		return h, nil
+	}
+	h, err := cbr(x, n.stem, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range n.stages {
+		if h, err = cbr(h, s.down, true); err != nil {
+			return nil, err
+		}
+		for _, b := range s.blocks {
+			y, err := cbr(h, b.a, true)
+			if err != nil {
+				return nil, err
+			}
+			if y, err = cbr(y, b.b, false); err != nil {
+				return nil, err
+			}
+			nn.AddReLUInPlace(y, h)
+			h = y
+		}
+	}
+	e := n.fc.Forward(arena, nn.GlobalAvgPool(arena, h))
+	l2NormalizeRows(e.Data, n.Config.Dim)
+	return e, nil
+}
+
+func l2NormalizeRows(x []float32, d int) {
+	for i := 0; i+d <= len(x); i += d {
+		s := 0.0
+		for _, v := range x[i : i+d] {
+			s += float64(v) * float64(v)
+		}
+		inv := float32(1 / math.Max(math.Sqrt(s), 1e-12))
+		for j := range x[i : i+d] {
+			x[i+j] *= inv
+		}
+	}
+}
+
+// ScaleChip resizes a face chip to size×size with bilinear filtering and
+// returns its bytes: RGB triplets, or BT.601 luma when grey. Training data
+// and inference inputs both go through it, so a trained net sees the same
+// pixels either way.
+func ScaleChip(img *image.RGBA, size int, grey bool) []uint8 {
+	dst := image.NewRGBA(image.Rect(0, 0, size, size))
+	draw.BiLinear.Scale(dst, dst.Rect, img, img.Rect, draw.Src, nil)
+	c := 3
+	if grey {
+		c = 1
+	}
+	out := make([]uint8, size*size*c)
+	for i := 0; i < size*size; i++ {
+		r, g, b := dst.Pix[4*i], dst.Pix[4*i+1], dst.Pix[4*i+2]
+		if grey {
+			out[i] = uint8((299*int(r) + 587*int(g) + 114*int(b) + 500) / 1000)
+		} else {
+			out[3*i], out[3*i+1], out[3*i+2] = r, g, b
+		}
+	}
+	return out
+}
+
+// NormalizeInput maps pixel values 0..255 to −1..1, the range EmbedNet
+// trains on.
+func NormalizeInput(p []float32) {
+	for i, v := range p {
+		p[i] = (v - 127.5) / 127.5
+	}
+}
+
+// Input prepares a face chip for the network: scaled to the input size,
+// grey if the net is, normalised; the result is [1, S, S, C].
+func (n *EmbedNet) Input(img *image.RGBA) *tensor.Tensor {
+	s, c := n.Config.Input, n.Config.Channels
+	b := ScaleChip(img, s, c == 1)
+	t := tensor.New(1, s, s, c)
+	for i, v := range b {
+		t.Data[i] = float32(v)
+	}
+	NormalizeInput(t.Data)
+	return t
+}
+
+// LoadEmbedNet rebuilds a trained network from a checkpoint file
+// (facerec train's best.safetensors or last.safetensors).
+func LoadEmbedNet(path string) (*EmbedNet, error) {
+	c, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	var cfg EmbedNetConfig
+	if err := json.Unmarshal([]byte(c.Arch), &cfg); err != nil {
+		return nil, fmt.Errorf("model: %s: architecture: %w", path, err)
+	}
+	net, err := NewEmbedNet(cfg, 0)
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", path, err)
+	}
+	if err := c.Restore(net.Params(), nil); err != nil {
+		return nil, fmt.Errorf("model: %s: %w", path, err)
+	}
+	return net, nil
+}

@@ -1,0 +1,243 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/facerec/facerec/tensor"
+)
+
+// Add returns a + b elementwise (a residual connection); the shapes must be
+// equal. Both inputs get the output's gradient.
+func (g *Graph) Add(a, b *Var) *Var {
+	if !g.ok(a, b) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	if !tensor.SameShape(a.Value.Shape, b.Value.Shape) {
+		return g.fail("add %v and %v", a.Value.Shape, b.Value.Shape)
+	}
+	out := g.newVar(Add(g.arena, a.Value, b.Value), a, b)
+	g.record(out, func() {
+		if out.Grad == nil {
+			return
+		}
+		for _, in := range []*Var{a, b} {
+			if in.needsGrad {
+				addTo(g.grad(in).Data, out.Grad.Data)
+			}
+		}
+	})
+	return out
+}
+
+// ReLU returns max(x, 0); the gradient passes where the output is positive.
+func (g *Graph) ReLU(x *Var) *Var {
+	return g.LeakyReLU(x, 0)
+}
+
+// LeakyReLU returns x where x > 0 and slope·x elsewhere. (The fused Leaky
+// activation of the ported networks is this with slope 0.1, computed the
+// tfjs way.)
+func (g *Graph) LeakyReLU(x *Var, slope float32) *Var {
+	if !g.ok(x) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	y := g.arena.NewUninit(x.Value.Shape...)
+	g.chunks(len(y.Data), func(lo, hi int) {
+		leakyForward(y.Data[lo:hi], x.Value.Data[lo:hi], slope)
+	})
+	out := g.newVar(y, x)
+	g.record(out, func() {
+		if out.Grad == nil || !x.needsGrad {
+			return
+		}
+		dx := g.grad(x).Data
+		g.chunks(len(dx), func(lo, hi int) {
+			leakyBackward(dx[lo:hi], x.Value.Data[lo:hi], out.Grad.Data[lo:hi], slope)
+		})
+	})
+	return out
+}
+
+// leakyForward sets y = x where x > 0, slope·x elsewhere. The factor is
+// picked with a conditional move, not a branch: the signs of activations
+// are close to random and a branch would mispredict half the time.
+func leakyForward(y, x []float32, slope float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		k := float32(1)
+		if v <= 0 {
+			k = slope
+		}
+		y[i] = v * k
+	}
+}
+
+// leakyBackward adds dy·(1 or slope) to dx, branch-free like leakyForward.
+func leakyBackward(dx, x, dy []float32, slope float32) {
+	x, dy = x[:len(dx)], dy[:len(dx)]
+	for i, v := range x {
+		k := float32(1)
+		if v <= 0 {
+			k = slope
+		}
+		dx[i] += dy[i] * k
+	}
+}
+
+// minChunk is the least number of values worth a goroutine in an
+// elementwise op.
+const minChunk = 1 << 15
+
+// chunks runs f over [0, n) cut into up to Workers ranges, in parallel
+// when n is large enough to pay for the goroutines.
+func (g *Graph) chunks(n int, f func(lo, hi int)) {
+	workers := min(g.Workers, n/minChunk)
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	batchSplit(workers, n, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// PReLU returns x where x > 0 and alpha_c·x elsewhere, with one learned
+// slope per channel (the last dimension): alpha has C values. Backward
+// adds dL/dalpha to alpha.Grad.
+func (g *Graph) PReLU(x *Var, alpha *Param) *Var {
+	if !g.ok(x) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	if alpha == nil || alpha.Value == nil || len(x.Value.Shape) == 0 || alpha.Value.Len() != x.Value.Dim(-1) {
+		return g.fail("prelu needs one slope per channel of %v", x.Value.Shape)
+	}
+	c := alpha.Value.Len()
+	a := alpha.Value.Data
+	y := g.arena.NewUninit(x.Value.Shape...)
+	for i, v := range x.Value.Data {
+		if v <= 0 {
+			v *= a[i%c]
+		}
+		y.Data[i] = v
+	}
+	out := g.newVar(y, x)
+	out.needsGrad = out.needsGrad || alpha.Grad != nil
+	g.record(out, func() {
+		if out.Grad == nil {
+			return
+		}
+		var dx []float32
+		if x.needsGrad {
+			dx = g.grad(x).Data
+		}
+		var da []float64
+		if alpha.Grad != nil {
+			da = make([]float64, c)
+		}
+		for i, v := range x.Value.Data {
+			d := out.Grad.Data[i]
+			if v > 0 {
+				if dx != nil {
+					dx[i] += d
+				}
+				continue
+			}
+			if dx != nil {
+				dx[i] += d * a[i%c]
+			}
+			if da != nil {
+				da[i%c] += float64(d) * float64(v)
+			}
+		}
+		for j, v := range da {
+			alpha.Grad.Data[j] += float32(v)
+		}
+	})
+	return out
+}
+
+// l2Eps keeps L2Normalize finite on a zero row.
+const l2Eps = 1e-12
+
+// L2Normalize scales each row of x [N, D] (any shape: rows are the last
+// dimension) to unit Euclidean length, y = x/‖x‖, as embeddings are
+// before a cosine or triplet loss. The gradient is (dy − y·(y·dy))/‖x‖.
+func (g *Graph) L2Normalize(x *Var) *Var {
+	if !g.ok(x) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	if len(x.Value.Shape) == 0 || x.Value.Dim(-1) == 0 {
+		return g.fail("l2 normalize of %v", x.Value.Shape)
+	}
+	d := x.Value.Dim(-1)
+	rows := x.Value.Len() / d
+	y := g.arena.NewUninit(x.Value.Shape...)
+	norms := make([]float64, rows)
+	for r := 0; r < rows; r++ {
+		row := x.Value.Data[r*d : (r+1)*d]
+		s := 0.0
+		for _, v := range row {
+			s += float64(v) * float64(v)
+		}
+		norms[r] = math.Sqrt(s + l2Eps)
+		for j, v := range row {
+			y.Data[r*d+j] = float32(float64(v) / norms[r])
+		}
+	}
+	out := g.newVar(y, x)
+	g.record(out, func() {
+		if out.Grad == nil || !x.needsGrad {
+			return
+		}
+		dx := g.grad(x).Data
+		for r := 0; r < rows; r++ {
+			yr := y.Data[r*d : (r+1)*d]
+			dy := out.Grad.Data[r*d : (r+1)*d]
+			dot := 0.0
+			for j, v := range yr {
+				dot += float64(v) * float64(dy[j])
+			}
+			for j, v := range yr {
+				dx[r*d+j] += float32((float64(dy[j]) - float64(v)*dot) / norms[r])
+			}
+		}
+	})
+	return out
+}
+
+// Concat joins NHWC tensors of equal N, H, W along the channels; each input
+// gets its slice of the gradient.
+func (g *Graph) Concat(xs ...*Var) *Var {
+	if len(xs) == 0 || !g.ok(xs...) {
+		if len(xs) == 0 {
+			return g.fail("concat of nothing")
+		}
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	vals := make([]*tensor.Tensor, len(xs))
+	for i, x := range xs {
+		s, s0 := x.Value.Shape, xs[0].Value.Shape
+		if len(s) != 4 || s[0] != s0[0] || s[1] != s0[1] || s[2] != s0[2] {
+			return g.fail("concat %v with %v", s0, s)
+		}
+		vals[i] = x.Value
+	}
+	out := g.newVar(ConcatChannels(g.arena, vals...), xs...)
+	g.record(out, func() {
+		if out.Grad == nil {
+			return
+		}
+		total := out.Value.Shape[3]
+		pixels := out.Value.Len() / total
+		o := 0
+		for _, x := range xs {
+			c := x.Value.Shape[3]
+			if x.needsGrad {
+				dx := g.grad(x).Data
+				for p := 0; p < pixels; p++ {
+					addTo(dx[p*c:(p+1)*c], out.Grad.Data[p*total+o:][:c])
+				}
+			}
+			o += c
+		}
+	})
+	return out
+}

@@ -1,0 +1,272 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/facerec/facerec/tensor"
+)
+
+// Param is a trainable tensor (or, with a nil Grad, a buffer such as a
+// batch-norm running mean, saved in checkpoints but not trained). Layers
+// own their Params and hand the same ones out on every call, so gradients
+// accumulate in one place across uses and steps.
+type Param struct {
+	Name  string
+	Value *tensor.Tensor
+	Grad  *tensor.Tensor // same shape as Value; nil for a buffer
+
+	updated func() // refreshes state derived from Value (Conv2D's packed weights)
+}
+
+// NewParam makes a trainable parameter with a zero gradient.
+func NewParam(name string, value *tensor.Tensor) *Param {
+	return &Param{Name: name, Value: value, Grad: tensor.New(value.Shape...)}
+}
+
+// newBuffer makes a non-trainable Param.
+func newBuffer(name string, value *tensor.Tensor) *Param {
+	return &Param{Name: name, Value: value}
+}
+
+// Updated must be called after Value has been changed in place (the
+// optimizers do), so that the owning layer can refresh what it derives
+// from it: Conv2D re-packs its GEMM weights.
+func (p *Param) Updated() {
+	if p.updated != nil {
+		p.updated()
+	}
+}
+
+// ZeroGrad sets the gradient to zero; gradients accumulate until then.
+func (p *Param) ZeroGrad() {
+	if p.Grad != nil {
+		clear(p.Grad.Data)
+	}
+}
+
+// ZeroGrads zeroes the gradients of all params.
+func ZeroGrads(params []*Param) {
+	for _, p := range params {
+		p.ZeroGrad()
+	}
+}
+
+// Var is a value computed in a Graph. Grad is dL/dValue, filled by
+// Backward for the Vars that need it (nil when no gradient reached it).
+type Var struct {
+	Value *tensor.Tensor
+	Grad  *tensor.Tensor
+
+	needsGrad bool
+}
+
+// Graph records the ops of one forward pass (a tape) so that Backward can
+// run their backward functions in reverse order. Each op is a method that
+// computes its value at once and pushes a closure computing the gradients
+// of its inputs from the gradient of its output.
+//
+// An op given bad input (mismatched shapes, say) records an error instead
+// of panicking; the ops after it do nothing and Err and Backward return
+// that error, so a training step checks for errors once, at the end.
+//
+// A Graph is not safe for concurrent use; its heavy ops use Workers
+// goroutines internally.
+type Graph struct {
+	// Workers is the number of goroutines the convolution and dense ops split
+	// a batch over (default GOMAXPROCS).
+	Workers int
+
+	arena *tensor.Arena
+	tape  []func()
+	err   error
+	done  bool
+}
+
+// NewGraph returns an empty graph that allocates values and gradients from
+// arena (nil: the heap). Reusing one arena across steps (Reset) makes a
+// training loop allocate almost nothing once it has warmed up.
+func NewGraph(arena *tensor.Arena) *Graph {
+	return &Graph{Workers: runtime.GOMAXPROCS(0), arena: arena}
+}
+
+// Reset empties the tape and resets the arena, invalidating every Var of
+// the previous pass, so the graph can record the next step.
+func (g *Graph) Reset() {
+	clear(g.tape)
+	g.tape = g.tape[:0]
+	g.err = nil
+	g.done = false
+	if g.arena != nil {
+		g.arena.Reset()
+	}
+}
+
+// Err returns the first error recorded by an op, or nil.
+func (g *Graph) Err() error { return g.err }
+
+// fail records the first error and returns a placeholder Var.
+func (g *Graph) fail(format string, args ...any) *Var {
+	if g.err == nil {
+		g.err = fmt.Errorf("nn: "+format, args...)
+	}
+	return &Var{Value: &tensor.Tensor{}}
+}
+
+// ok reports whether the graph has no error and all vs are usable.
+func (g *Graph) ok(vs ...*Var) bool {
+	if g.err != nil {
+		return false
+	}
+	for _, v := range vs {
+		if v == nil || v.Value == nil {
+			g.fail("nil variable")
+			return false
+		}
+	}
+	return true
+}
+
+// Input wraps x as a leaf of the graph. With requiresGrad, Backward fills
+// the Var's Grad with dL/dx (saliency maps, style transfer).
+func (g *Graph) Input(x *tensor.Tensor, requiresGrad bool) *Var {
+	if x == nil {
+		return g.fail("nil input")
+	}
+	return &Var{Value: x, needsGrad: requiresGrad}
+}
+
+// Param wraps a parameter as a leaf whose gradient accumulates into p.Grad.
+// A buffer (nil Grad) is taken as a constant.
+func (g *Graph) Param(p *Param) *Var {
+	if p == nil || p.Value == nil {
+		return g.fail("nil parameter")
+	}
+	return &Var{Value: p.Value, Grad: p.Grad, needsGrad: p.Grad != nil}
+}
+
+// newVar makes the output Var of an op with the given inputs: it needs a
+// gradient when any input does.
+func (g *Graph) newVar(value *tensor.Tensor, inputs ...*Var) *Var {
+	v := &Var{Value: value}
+	for _, in := range inputs {
+		v.needsGrad = v.needsGrad || in.needsGrad
+	}
+	return v
+}
+
+// record pushes an op's backward function, unless no input needs a
+// gradient.
+func (g *Graph) record(out *Var, backward func()) {
+	if out.needsGrad {
+		g.tape = append(g.tape, backward)
+	}
+}
+
+// grad returns v's gradient buffer, allocating a zero one the first time.
+func (g *Graph) grad(v *Var) *tensor.Tensor {
+	if v.Grad == nil {
+		v.Grad = g.arena.New(v.Value.Shape...)
+	}
+	return v.Grad
+}
+
+// Backward runs the tape in reverse from a scalar loss (a Var of one
+// element), seeding dL/dL = 1. Parameter gradients are added to their
+// Params' Grad. It may be called once per recorded pass.
+func (g *Graph) Backward(loss *Var) error {
+	if g.err != nil {
+		return g.err
+	}
+	if loss == nil || loss.Value.Len() != 1 {
+		return errors.New("nn: backward from a loss that is not a scalar")
+	}
+	return g.BackwardFrom(loss, tensor.From([]float32{1}, loss.Value.Shape...))
+}
+
+// BackwardFrom runs the tape in reverse from v, seeding its gradient with
+// dv = dL/dv, for a loss computed outside the graph (a triplet loss on the
+// embeddings, say). It may be called once per recorded pass.
+func (g *Graph) BackwardFrom(v *Var, dv *tensor.Tensor) error {
+	if g.err != nil {
+		return g.err
+	}
+	if v == nil || dv == nil {
+		return errors.New("nn: backward from a nil variable or gradient")
+	}
+	if !tensor.SameShape(v.Value.Shape, dv.Shape) {
+		return fmt.Errorf("nn: backward seed of shape %v for a variable of shape %v", dv.Shape, v.Value.Shape)
+	}
+	if g.done {
+		return errors.New("nn: backward called twice on one pass")
+	}
+	g.done = true
+	if !v.needsGrad {
+		return nil
+	}
+	addTo(g.grad(v).Data, dv.Data)
+	for i := len(g.tape) - 1; i >= 0; i-- {
+		g.tape[i]()
+	}
+	return nil
+}
+
+// addTo sets dst += src.
+func addTo(dst, src []float32) {
+	add(dst, dst, src[:len(dst)], false)
+}
+
+// Reshape returns x viewed with another shape of the same size, such as
+// Flatten's [N, H·W·C].
+func (g *Graph) Reshape(x *Var, shape ...int) *Var {
+	if !g.ok(x) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	if tensor.Numel(shape) != x.Value.Len() {
+		return g.fail("reshape %v to %v", x.Value.Shape, shape)
+	}
+	out := g.newVar(x.Value.Reshape(shape...), x)
+	g.record(out, func() {
+		if out.Grad != nil && x.needsGrad {
+			addTo(g.grad(x).Data, out.Grad.Data)
+		}
+	})
+	return out
+}
+
+// Flatten reshapes x [N, ...] to [N, rest].
+func (g *Graph) Flatten(x *Var) *Var {
+	if !g.ok(x) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	if len(x.Value.Shape) < 1 || x.Value.Shape[0] == 0 {
+		return g.fail("flatten %v", x.Value.Shape)
+	}
+	n := x.Value.Shape[0]
+	return g.Reshape(x, n, x.Value.Len()/n)
+}
+
+// Sum returns the sum of all values of x as a one-element Var, a scalar
+// loss for simple objectives and tests.
+func (g *Graph) Sum(x *Var) *Var {
+	if !g.ok(x) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	s := 0.0
+	for _, v := range x.Value.Data {
+		s += float64(v)
+	}
+	out := g.newVar(tensor.From([]float32{float32(s)}, 1), x)
+	g.record(out, func() {
+		if out.Grad == nil || !x.needsGrad {
+			return
+		}
+		d := out.Grad.Data[0]
+		gx := g.grad(x).Data
+		for i := range gx {
+			gx[i] += d
+		}
+	})
+	return out
+}

@@ -1,0 +1,339 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/facerec/facerec/checkpoint"
+	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/nn"
+	"github.com/facerec/facerec/optim"
+	"github.com/facerec/facerec/tensor"
+)
+
+// Losses a training run can optimise.
+const (
+	LossTriplet     = "triplet"
+	LossContrastive = "contrastive"
+	LossBinary      = "binary"
+)
+
+// Config configures Run. Zero fields take the documented defaults.
+type Config struct {
+	Loss        string  // LossTriplet (default), LossContrastive or LossBinary
+	Mining      Mining  // for the triplet loss (the zero value is batch-all)
+	Margin      float64 // α of the triplet loss (0.2) or m of the contrastive loss (1.0)
+	P, K        int     // identities per batch and images per identity (8, 4)
+	Epochs      int     // passes over the training images; 0 means until TimeBudget
+	TimeBudget  time.Duration
+	LR          float64 // peak learning rate of AdamW (1e-3), cosine-annealed after a warm-up
+	WeightDecay float64 // decoupled weight decay (5e-4)
+	Seed        uint64
+	Augment     *Augment
+	// Out is the folder for metrics.jsonl, best.safetensors,
+	// last.safetensors and the PNG curves.
+	Out string
+	// Val measures one-shot identification on held-out people after each
+	// epoch; the best checkpoint is the one with the highest rank-1 (or the
+	// lowest loss without Val).
+	Val *Validation
+	// Progress is called after every step with the steps done and planned
+	// (planned is 0 when only a time budget bounds the run).
+	Progress func(done, planned int)
+}
+
+// EpochLog is one line of metrics.jsonl.
+type EpochLog struct {
+	Epoch          int     `json:"epoch"`
+	Step           int     `json:"step"`
+	Loss           float64 `json:"loss"`
+	ActiveFraction float64 `json:"active_fraction"`
+	LR             float64 `json:"lr"`
+	ValRank1       float64 `json:"val_rank1,omitempty"`
+	Seconds        float64 `json:"seconds"`
+	ImagesPerSec   float64 `json:"images_per_sec"`
+}
+
+// Validation is a one-shot identification check: gallery images (one per
+// enrolled identity) and probe images of known identities, already
+// normalised network inputs.
+type Validation struct {
+	Gallery   []*tensor.Tensor
+	GalleryID []int
+	Probes    []*tensor.Tensor
+	ProbeID   []int
+}
+
+// Rank1 embeds everything with net (inference mode) and returns the share
+// of probes whose nearest gallery embedding has the right identity.
+func (v *Validation) Rank1(net *model.EmbedNet) (float64, error) {
+	embed := func(imgs []*tensor.Tensor) ([][]float32, error) {
+		out := make([][]float32, len(imgs))
+		var arena tensor.Arena
+		for i, img := range imgs {
+			x := img.Reshape(append([]int{1}, img.Shape...)...)
+			e, err := net.Forward(&arena, x)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = append([]float32(nil), e.Data...)
+			arena.Reset()
+		}
+		return out, nil
+	}
+	g, err := embed(v.Gallery)
+	if err != nil {
+		return 0, err
+	}
+	p, err := embed(v.Probes)
+	if err != nil {
+		return 0, err
+	}
+	if len(p) == 0 || len(g) == 0 {
+		return 0, errors.New("train: empty validation set")
+	}
+	right := 0
+	for i, q := range p {
+		best, bestD := -1, math.Inf(1)
+		for j, e := range g {
+			d := 0.0
+			for k := range q {
+				t := float64(q[k] - e[k])
+				d += t * t
+			}
+			if d < bestD {
+				best, bestD = j, d
+			}
+		}
+		if v.GalleryID[best] == v.ProbeID[i] {
+			right++
+		}
+	}
+	return float64(right) / float64(len(p)), nil
+}
+
+func (c *Config) defaults() error {
+	if c.Loss == "" {
+		c.Loss = LossTriplet
+	}
+	if c.Loss != LossTriplet && c.Loss != LossContrastive && c.Loss != LossBinary {
+		return fmt.Errorf("train: unknown loss %q (want triplet, contrastive or binary)", c.Loss)
+	}
+	if c.P == 0 {
+		c.P = 8
+	}
+	if c.K == 0 {
+		c.K = 4
+	}
+	if c.LR == 0 {
+		c.LR = 1e-3
+	}
+	if c.WeightDecay == 0 {
+		c.WeightDecay = 5e-4
+	}
+	if c.Epochs <= 0 && c.TimeBudget <= 0 {
+		return errors.New("train: set Epochs or TimeBudget")
+	}
+	if c.Out == "" {
+		return errors.New("train: no output folder")
+	}
+	return nil
+}
+
+// Run trains net on ds until Epochs or TimeBudget, whichever ends first;
+// a cancelled ctx or an expired budget stops cleanly after the current
+// step, keeping the best and last checkpoints. It returns the per-epoch
+// log (also written to Out/metrics.jsonl).
+func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]EpochLog, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, err
+	}
+	sampler, err := NewSampler(ds.Counts(), SamplerConfig{P: cfg.P, K: cfg.K, Seed: cfg.Seed, Replace: true})
+	if err != nil {
+		return nil, err
+	}
+	images := 0
+	for _, n := range ds.Counts() {
+		images += n
+	}
+	batch := cfg.P * cfg.K
+	stepsPerEpoch := max(1, (images+batch-1)/batch)
+	planned := 0
+	if cfg.Epochs > 0 {
+		planned = cfg.Epochs * stepsPerEpoch
+	}
+	// With only a time budget the cosine schedule cannot know the end:
+	// assume a long run and let the budget cut it.
+	total := planned
+	if total == 0 {
+		total = 1000 * stepsPerEpoch
+	}
+	sched := optim.Cosine{Base: cfg.LR, Min: cfg.LR / 100, Total: total, Warmup: min(200, total/20)}
+	opt := optim.NewAdamW(sched, cfg.WeightDecay)
+	params := net.Params()
+	var head *BinaryHead
+	var headW, headB *nn.Param
+	if cfg.Loss == LossBinary {
+		if head, err = NewBinaryHead(net.Config.Dim); err != nil {
+			return nil, err
+		}
+		headW = nn.NewParam("head.w", tensor.From(head.W, len(head.W)))
+		headB = nn.NewParam("head.b", tensor.From([]float32{head.B}, 1))
+		params = append(params, headW, headB)
+	}
+	metrics, err := os.Create(filepath.Join(cfg.Out, "metrics.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	defer metrics.Close()
+	enc := json.NewEncoder(metrics)
+
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7a11))
+	var arena tensor.Arena
+	g := nn.NewGraph(&arena)
+	start := time.Now()
+	var logs []EpochLog
+	bestScore := math.Inf(-1)
+	step := 0
+	for epoch := 1; cfg.Epochs <= 0 || epoch <= cfg.Epochs; epoch++ {
+		var lossSum, activeSum float64
+		epochStart := time.Now()
+		n := 0
+		stopped := false
+		for s := 0; s < stepsPerEpoch; s++ {
+			if ctx.Err() != nil || (cfg.TimeBudget > 0 && time.Since(start) >= cfg.TimeBudget) {
+				stopped = true
+				break
+			}
+			samples, _ := sampler.Next()
+			x, labels, err := ds.Batch(samples, cfg.Augment, rng.Uint64())
+			if err != nil {
+				return logs, err
+			}
+			g.Reset()
+			nn.ZeroGrads(params)
+			emb := net.Graph(g, g.Input(x, false), true)
+			if err := g.Err(); err != nil {
+				return logs, err
+			}
+			loss, dE, active, err := lossAndGrad(cfg, emb.Value, labels, head, rng)
+			if err != nil {
+				return logs, err
+			}
+			if head != nil {
+				copy(head.W, headW.Value.Data)
+				head.B = headB.Value.Data[0]
+			}
+			if err := g.BackwardFrom(emb, dE.e); err != nil {
+				return logs, err
+			}
+			if head != nil {
+				copy(headW.Grad.Data, dE.w)
+				headB.Grad.Data[0] = dE.b
+			}
+			if err := opt.Step(params); err != nil {
+				return logs, err
+			}
+			if head != nil {
+				copy(head.W, headW.Value.Data)
+				head.B = headB.Value.Data[0]
+			}
+			if math.IsNaN(loss) {
+				return logs, fmt.Errorf("train: loss is NaN at step %d", step)
+			}
+			lossSum += loss
+			activeSum += active
+			n++
+			step++
+			if cfg.Progress != nil {
+				cfg.Progress(step, planned)
+			}
+		}
+		if n > 0 {
+			l := EpochLog{
+				Epoch: epoch, Step: step, Loss: lossSum / float64(n), ActiveFraction: activeSum / float64(n),
+				LR: sched.LR(step - 1), Seconds: time.Since(start).Seconds(),
+				ImagesPerSec: float64(n*batch) / time.Since(epochStart).Seconds(),
+			}
+			score := -l.Loss
+			if cfg.Val != nil {
+				if l.ValRank1, err = cfg.Val.Rank1(net); err != nil {
+					return logs, err
+				}
+				score = l.ValRank1
+			}
+			logs = append(logs, l)
+			if err := enc.Encode(l); err != nil {
+				return logs, err
+			}
+			if err := save(filepath.Join(cfg.Out, "last.safetensors"), net, opt); err != nil {
+				return logs, err
+			}
+			if score > bestScore {
+				bestScore = score
+				if err := save(filepath.Join(cfg.Out, "best.safetensors"), net, opt); err != nil {
+					return logs, err
+				}
+			}
+		}
+		if stopped {
+			break
+		}
+	}
+	if err := plotCurves(cfg.Out, logs); err != nil {
+		return logs, err
+	}
+	return logs, nil
+}
+
+// grads is the loss's gradient: for the embeddings and, with the binary
+// head, for the head's weights and bias.
+type grads struct {
+	e *tensor.Tensor
+	w []float32
+	b float32
+}
+
+func lossAndGrad(cfg Config, e *tensor.Tensor, labels []int, head *BinaryHead, rng *rand.Rand) (float64, grads, float64, error) {
+	switch cfg.Loss {
+	case LossContrastive:
+		loss, d, st, err := ContrastiveLoss(e, labels, ContrastiveConfig{Margin: cfg.Margin})
+		return loss, grads{e: d}, activeShare(st), err
+	case LossBinary:
+		pairs, err := BalancedPairs(labels, rng)
+		if err != nil {
+			return 0, grads{}, 0, err
+		}
+		loss, hg, st, err := head.Loss(e, labels, pairs)
+		return loss, grads{e: hg.E, w: hg.W, b: hg.B}, activeShare(st), err
+	}
+	loss, d, st, err := TripletLoss(e, labels, TripletConfig{Margin: cfg.Margin, Mining: cfg.Mining, Rand: rng})
+	return loss, grads{e: d}, st.ActiveFraction, err
+}
+
+// activeShare is the share of pairs with a non-zero loss (misclassified,
+// for the binary head).
+func activeShare(st PairStats) float64 {
+	if st.Pairs == 0 {
+		return 0
+	}
+	return float64(st.Active) / float64(st.Pairs)
+}
+
+func save(path string, net *model.EmbedNet, opt optim.Optimizer) error {
+	c, err := checkpoint.Capture(net.Arch(), net.Params(), opt)
+	if err != nil {
+		return err
+	}
+	return checkpoint.Save(path, c)
+}
