@@ -44,6 +44,9 @@ func NewEmbedder(net *model.RecognitionNet) *Embedder {
 	return &Embedder{net: net, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}
 }
 
+// Net returns the pretrained descriptor network (nil for a trained one).
+func (e *Embedder) Net() *model.RecognitionNet { return e.net }
+
 // NewTrainedEmbedder wraps a network trained with facerec train (see
 // model.LoadEmbedNet); its embeddings must have DescriptorSize values.
 func NewTrainedEmbedder(net *model.EmbedNet) (*Embedder, error) {

@@ -17,13 +17,25 @@ import (
 // EmbedNetConfig describes a trainable embedding CNN. It is stored as JSON
 // in every checkpoint, so a file alone rebuilds its network.
 type EmbedNetConfig struct {
-	Kind     string `json:"kind"`     // always "embednet"
+	// Kind is KindScratch for a ResNet trained from scratch, or
+	// KindPretrainedHead for a new final layer on the frozen pretrained
+	// descriptor network (whose weights come from the model directory).
+	Kind     string `json:"kind"`
 	Input    int    `json:"input"`    // input side in pixels (square)
 	Channels int    `json:"channels"` // 3 (RGB) or 1 (grey)
 	Widths   []int  `json:"widths"`   // channels of each stage; each stage halves the resolution
 	Blocks   int    `json:"blocks"`   // residual blocks per stage
 	Dim      int    `json:"dim"`      // embedding size
 }
+
+// The kinds of EmbedNet.
+const (
+	KindScratch        = "embednet"
+	KindPretrainedHead = "pretrained-head"
+)
+
+// featureSize is the width of the pretrained network's pooled features.
+const featureSize = 256
 
 // DefaultEmbedNetConfig is a CPU-sized net: 64×64 RGB input, four stages,
 // 128-d output.
@@ -32,8 +44,14 @@ func DefaultEmbedNetConfig() EmbedNetConfig {
 }
 
 func (c EmbedNetConfig) validate() error {
-	if c.Kind != "embednet" {
-		return fmt.Errorf("model: network kind %q, want embednet", c.Kind)
+	if c.Kind == KindPretrainedHead {
+		if c.Dim < 1 || c.Dim > 4096 {
+			return fmt.Errorf("model: bad head size %d", c.Dim)
+		}
+		return nil
+	}
+	if c.Kind != KindScratch {
+		return fmt.Errorf("model: network kind %q, want %s or %s", c.Kind, KindScratch, KindPretrainedHead)
 	}
 	if c.Input < 8 || c.Input > 1024 || (c.Channels != 1 && c.Channels != 3) || len(c.Widths) == 0 || len(c.Widths) > 8 ||
 		c.Blocks < 0 || c.Blocks > 16 || c.Dim < 1 || c.Dim > 4096 {
@@ -70,12 +88,31 @@ type EmbedNet struct {
 	stem   convBN
 	stages []embedStage
 	fc     *nn.Dense
+
+	backbone *RecognitionNet // KindPretrainedHead: frozen, feeds fc
+}
+
+// NewPretrainedHead builds a KindPretrainedHead net on the pretrained
+// descriptor network: a new dense layer (initialised with the pretrained
+// one, so training starts from the pretrained descriptor, L2-normalised)
+// over its frozen pooled features.
+func NewPretrainedHead(backbone *RecognitionNet) (*EmbedNet, error) {
+	w := backbone.FC().Clone()
+	fc, err := nn.NewDense(w, make([]float32, w.Shape[1]))
+	if err != nil {
+		return nil, err
+	}
+	cfg := EmbedNetConfig{Kind: KindPretrainedHead, Input: RecognitionInput, Channels: 3, Dim: w.Shape[1]}
+	return &EmbedNet{Config: cfg, fc: fc, backbone: backbone}, nil
 }
 
 // NewEmbedNet builds a network with He-initialised weights from seed.
 func NewEmbedNet(cfg EmbedNetConfig, seed uint64) (*EmbedNet, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Kind == KindPretrainedHead {
+		return nil, fmt.Errorf("model: build a %s net with NewPretrainedHead", cfg.Kind)
 	}
 	r := rand.New(rand.NewPCG(seed, 0x0e3bed))
 	mk := func(cin, cout, stride int) (convBN, error) {
@@ -135,6 +172,9 @@ func (n *EmbedNet) Arch() string {
 // Params lists every parameter (batch-norm running statistics included, as
 // buffers) with stable names.
 func (n *EmbedNet) Params() []*nn.Param {
+	if n.backbone != nil {
+		return n.fc.Params("fc.")
+	}
 	var ps []*nn.Param
 	add := func(prefix string, c convBN) {
 		ps = append(ps, c.conv.Params(prefix+"conv.")...)
@@ -154,7 +194,13 @@ func (n *EmbedNet) Params() []*nn.Param {
 // Graph records the forward pass of a batch x [N, S, S, C] on g and returns
 // the L2-normalised embeddings [N, Dim]. training selects batch statistics
 // (and updates the running ones).
+//
+// A KindPretrainedHead net takes the backbone's features [N, 256] instead
+// (see Input).
 func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
+	if n.backbone != nil {
+		return g.L2Normalize(g.Dense(x, n.fc))
+	}
 	cbr := func(h *nn.Var, c convBN, relu bool) *nn.Var {
 		h = g.BatchNorm(g.Conv2D(h, c.conv), c.bn, training)
 		if relu {
@@ -177,6 +223,11 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 // Forward embeds a batch x [N, S, S, C] for inference (running statistics),
 // without recording anything: safe for concurrent use.
 func (n *EmbedNet) Forward(arena *tensor.Arena, x *tensor.Tensor) (*tensor.Tensor, error) {
+	if n.backbone != nil {
+		e := n.fc.Forward(arena, x)
+		l2NormalizeRows(e.Data, n.Config.Dim)
+		return e, nil
+	}
 	cbr := func(h *tensor.Tensor, c convBN, relu bool) (*tensor.Tensor, error) {
 		h, err := c.bn.Forward(arena, c.conv.Forward(arena, h))
 		if err != nil {
@@ -258,7 +309,22 @@ func NormalizeInput(p []float32) {
 
 // Input prepares a face chip for the network: scaled to the input size,
 // grey if the net is, normalised; the result is [1, S, S, C].
+//
+// For a KindPretrainedHead net the input is the frozen backbone's features
+// [1, 256] of the image, preprocessed as the pretrained network wants.
 func (n *EmbedNet) Input(img *image.RGBA) *tensor.Tensor {
+	if n.backbone != nil {
+		b := img.Rect
+		t := tensor.New(b.Dy(), b.Dx(), 3)
+		for i := 0; i < b.Dx()*b.Dy(); i++ {
+			t.Data[3*i], t.Data[3*i+1], t.Data[3*i+2] = float32(img.Pix[4*i]), float32(img.Pix[4*i+1]), float32(img.Pix[4*i+2])
+		}
+		x, err := Preprocess(nil, t)
+		if err != nil { // only for an empty image
+			return tensor.New(1, featureSize)
+		}
+		return n.backbone.Features(nil, x)
+	}
 	s, c := n.Config.Input, n.Config.Channels
 	b := ScaleChip(img, s, c == 1)
 	t := tensor.New(1, s, s, c)
@@ -280,8 +346,25 @@ func LoadEmbedNet(path string) (*EmbedNet, error) {
 	if err := json.Unmarshal([]byte(c.Arch), &cfg); err != nil {
 		return nil, fmt.Errorf("model: %s: architecture: %w", path, err)
 	}
-	net, err := NewEmbedNet(cfg, 0)
-	if err != nil {
+	var net *EmbedNet
+	if cfg.Kind == KindPretrainedHead {
+		// The backbone is the pretrained network from the model directory.
+		dir, err := Dir()
+		if err != nil {
+			return nil, err
+		}
+		w, err := LoadWeights(dir, RecognitionName)
+		if err != nil {
+			return nil, err
+		}
+		backbone, err := NewRecognitionNet(w)
+		if err != nil {
+			return nil, err
+		}
+		if net, err = NewPretrainedHead(backbone); err != nil {
+			return nil, err
+		}
+	} else if net, err = NewEmbedNet(cfg, 0); err != nil {
 		return nil, fmt.Errorf("model: %s: %w", path, err)
 	}
 	if err := c.Restore(net.Params(), nil); err != nil {

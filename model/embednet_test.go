@@ -91,3 +91,30 @@ func TestLoadEmbedNet(t *testing.T) {
 		t.Fatal("no error for a missing file")
 	}
 }
+
+// TestPretrainedHeadStartsAtTheDescriptor: a new head initialised from the
+// pretrained final layer gives the pretrained descriptor, L2-normalised.
+func TestPretrainedHeadStartsAtTheDescriptor(t *testing.T) {
+	backbone := testRecognitionNet(t)
+	head, err := NewPretrainedHead(backbone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crop := synthetic(150, 150)
+	x, err := Preprocess(nil, crop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := backbone.Forward(nil, x)
+	l2NormalizeRows(want.Data, DescriptorSize)
+	got, err := head.Forward(nil, backbone.Features(nil, x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := tensor.MaxAbsDiff(got.Data, want.Data); d > 1e-6 {
+		t.Fatalf("head differs from the normalised descriptor by %g", d)
+	}
+	if n := len(head.Params()); n != 2 {
+		t.Fatalf("head has %d params, want the dense weights and bias only", n)
+	}
+}

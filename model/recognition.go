@@ -142,6 +142,22 @@ func (net *RecognitionNet) Forward(arena *tensor.Arena, x *tensor.Tensor) *tenso
 	return net.forward(arena, x, nil)
 }
 
+// Features runs the network up to its global average pool: the 256-d
+// features its final dense layer maps to the descriptor. Training a new
+// head on a frozen backbone starts from these.
+func (net *RecognitionNet) Features(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
+	var feat *tensor.Tensor
+	net.forward(arena, x, func(name string, t *tensor.Tensor) {
+		if name == "global_avg_pool" {
+			feat = t
+		}
+	})
+	return feat
+}
+
+// FC returns the final dense layer's weights [256, 128].
+func (net *RecognitionNet) FC() *tensor.Tensor { return net.fc.W }
+
 // forward is Forward with an optional hook that sees every named
 // intermediate (tests compare them with the oracle's golden tensors).
 func (net *RecognitionNet) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(name string, t *tensor.Tensor)) *tensor.Tensor {

@@ -5,6 +5,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -312,4 +313,60 @@ func tensorToRGBA(t *tensor.Tensor) (*image.RGBA, error) {
 		img.Pix[4*i+3] = 255
 	}
 	return img, nil
+}
+
+// Prune loads every image now (on all cores) and drops those that fail to
+// load or align (no face found, unreadable file), then identities left with
+// fewer than MinImages. It returns the dropped files with their errors, so
+// a caller can report them; a dataset is pruned before training starts,
+// because labels change.
+func (d *Dataset) Prune() (dropped []error) {
+	type job struct{ id, img int }
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				d.load(j.id, j.img)
+			}
+		}()
+	}
+	for id := range d.paths {
+		for img := range d.paths[id] {
+			jobs <- job{id, img}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	var names []string
+	var paths [][]string
+	var chips [][]chip
+	for id := range d.paths {
+		var ps []string
+		var cs []chip
+		for img, p := range d.paths[id] {
+			if c := &d.chips[id][img]; c.err != nil {
+				dropped = append(dropped, c.err)
+				continue
+			}
+			ps = append(ps, p)
+			cs = append(cs, chip{pix: d.chips[id][img].pix})
+		}
+		if len(ps) == 0 || len(ps) < d.cfg.MinImages {
+			continue
+		}
+		names, paths = append(names, d.names[id]), append(paths, ps)
+		chips = append(chips, cs)
+	}
+	// The copied chips hold their pixels; mark them loaded so load does
+	// not read them again.
+	for id := range chips {
+		for img := range chips[id] {
+			chips[id][img].once.Do(func() {})
+		}
+	}
+	d.names, d.paths, d.chips = names, paths, chips
+	return dropped
 }

@@ -61,14 +61,36 @@ type EpochLog struct {
 	ImagesPerSec   float64 `json:"images_per_sec"`
 }
 
-// Validation is a one-shot identification check: gallery images (one per
-// enrolled identity) and probe images of known identities, already
-// normalised network inputs.
+// Validation is a one-shot identification check: gallery inputs (one per
+// enrolled identity) and probe inputs of known identities, each already a
+// network input with its batch dimension of 1 (see Input).
 type Validation struct {
 	Gallery   []*tensor.Tensor
 	GalleryID []int
 	Probes    []*tensor.Tensor
 	ProbeID   []int
+}
+
+// Input returns image img of identity id of ds as net's input, with a batch
+// dimension of 1: the normalised image, or for a KindPretrainedHead net the
+// frozen backbone's features of it.
+func Input(net *model.EmbedNet, ds *Dataset, id, img int) (*tensor.Tensor, error) {
+	if net.Config.Kind == model.KindPretrainedHead {
+		raw, err := ds.Raw(id, img)
+		if err != nil {
+			return nil, err
+		}
+		rgba, err := tensorToRGBA(raw)
+		if err != nil {
+			return nil, err
+		}
+		return net.Input(rgba), nil
+	}
+	x, err := ds.Image(id, img)
+	if err != nil {
+		return nil, err
+	}
+	return x.Reshape(append([]int{1}, x.Shape...)...), nil
 }
 
 // Rank1 embeds everything with net (inference mode) and returns the share
@@ -77,8 +99,7 @@ func (v *Validation) Rank1(net *model.EmbedNet) (float64, error) {
 	embed := func(imgs []*tensor.Tensor) ([][]float32, error) {
 		out := make([][]float32, len(imgs))
 		var arena tensor.Arena
-		for i, img := range imgs {
-			x := img.Reshape(append([]int{1}, img.Shape...)...)
+		for i, x := range imgs {
 			e, err := net.Forward(&arena, x)
 			if err != nil {
 				return nil, err
@@ -198,6 +219,14 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 	defer metrics.Close()
 	enc := json.NewEncoder(metrics)
 
+	// A head on a frozen backbone sees fixed features: compute them once
+	// (no augmentation in that mode).
+	var feats [][]*tensor.Tensor
+	if net.Config.Kind == model.KindPretrainedHead {
+		if feats, err = allInputs(net, ds); err != nil {
+			return nil, err
+		}
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7a11))
 	var arena tensor.Arena
 	g := nn.NewGraph(&arena)
@@ -216,8 +245,11 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 				break
 			}
 			samples, _ := sampler.Next()
-			x, labels, err := ds.Batch(samples, cfg.Augment, rng.Uint64())
-			if err != nil {
+			var x *tensor.Tensor
+			var labels []int
+			if feats != nil {
+				x, labels = featureBatch(feats, samples)
+			} else if x, labels, err = ds.Batch(samples, cfg.Augment, rng.Uint64()); err != nil {
 				return logs, err
 			}
 			g.Reset()
@@ -294,6 +326,33 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 		return logs, err
 	}
 	return logs, nil
+}
+
+// allInputs computes the network input of every image of ds.
+func allInputs(net *model.EmbedNet, ds *Dataset) ([][]*tensor.Tensor, error) {
+	out := make([][]*tensor.Tensor, ds.Len())
+	for id := range out {
+		for j := range ds.Counts()[id] {
+			x, err := Input(net, ds, id, j)
+			if err != nil {
+				return nil, err
+			}
+			out[id] = append(out[id], x)
+		}
+	}
+	return out, nil
+}
+
+// featureBatch stacks precomputed inputs [1, F] of the samples into [N, F].
+func featureBatch(feats [][]*tensor.Tensor, samples []Sample) (*tensor.Tensor, []int) {
+	f := feats[samples[0].Identity][samples[0].Image].Len()
+	x := tensor.New(len(samples), f)
+	labels := make([]int, len(samples))
+	for i, s := range samples {
+		copy(x.Data[i*f:(i+1)*f], feats[s.Identity][s.Image].Data)
+		labels[i] = s.Identity
+	}
+	return x, labels
 }
 
 // grads is the loss's gradient: for the embeddings and, with the binary

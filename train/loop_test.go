@@ -2,15 +2,18 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/tensor"
 )
 
 // writeToyFaces makes ids identities of n 20×20 images each: a per-identity
@@ -81,5 +84,32 @@ func TestRunWritesCheckpointsAndLearns(t *testing.T) {
 	logs, err = Run(ctx, net, ds, Config{P: 4, K: 2, Epochs: 3, Out: t.TempDir()})
 	if err != nil || len(logs) != 0 {
 		t.Fatalf("cancelled run: %d epochs, %v", len(logs), err)
+	}
+}
+
+// TestPruneDropsImagesThatFailToAlign checks that Prune removes the images
+// the aligner rejects and the identities left too small.
+func TestPruneDropsImagesThatFailToAlign(t *testing.T) {
+	root := writeToyFaces(t, 3, 3)
+	align := func(path string) (*tensor.Tensor, error) {
+		if strings.HasSuffix(path, "p1/0.png") || strings.HasSuffix(path, "p2/0.png") || strings.HasSuffix(path, "p2/1.png") {
+			return nil, errors.New("no face found")
+		}
+		return tensor.New(20, 20, 3), nil
+	}
+	ds, err := OpenDataset(DatasetConfig{Root: root, Size: 8, Align: align, MinImages: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := ds.Prune()
+	if len(dropped) != 3 {
+		t.Fatalf("dropped %v, want 3 images", dropped)
+	}
+	// p2 keeps one image, under MinImages: gone. p0 keeps 3, p1 keeps 2.
+	if ds.Len() != 2 || fmt.Sprint(ds.Counts()) != "[3 2]" {
+		t.Fatalf("after pruning: %d identities, counts %v", ds.Len(), ds.Counts())
+	}
+	if _, err := ds.Raw(1, 1); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -26,6 +26,7 @@ func trainCmd() *cobra.Command {
 		data, out, people, holdout  string
 		loss, mining, widths, cache string
 		aligned, grey, noAugment    bool
+		pretrained                  bool
 		margin, lr                  float64
 		epochs, size, p, k, blocks  int
 		seed                        uint64
@@ -52,6 +53,10 @@ func trainCmd() *cobra.Command {
 			m, err := train.ParseMining(mining)
 			if err != nil {
 				return err
+			}
+			if pretrained {
+				// The head sees the pretrained network's input: 150×150 RGB.
+				size, grey = model.RecognitionInput, false
 			}
 			dcfg := train.DatasetConfig{Root: data, Size: size, Grey: grey, Aligned: aligned, MinImages: 2}
 			if people != "" {
@@ -81,15 +86,33 @@ func trainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var val *train.Validation
-			if len(held) > 0 {
-				if val, err = validation(dcfg, ds, held); err != nil {
-					return err
+			if !aligned {
+				fmt.Fprintln(os.Stderr, "detecting and aligning every photo once...")
+				for _, e := range ds.Prune() {
+					fmt.Fprintln(os.Stderr, "skipped:", e)
 				}
 			}
-			net, err := model.NewEmbedNet(cfg, seed)
-			if err != nil {
+			var net *model.EmbedNet
+			if pretrained {
+				dir, err := modelDir(cmd)
+				if err != nil {
+					return err
+				}
+				emb, err := face.LoadEmbedder(cmd.Context(), dir, os.Stderr)
+				if err != nil {
+					return err
+				}
+				if net, err = model.NewPretrainedHead(emb.Net()); err != nil {
+					return err
+				}
+			} else if net, err = model.NewEmbedNet(cfg, seed); err != nil {
 				return err
+			}
+			var val *train.Validation
+			if len(held) > 0 {
+				if val, err = validation(net, dcfg, ds, held); err != nil {
+					return err
+				}
 			}
 			var aug *train.Augment
 			if !noAugment {
@@ -151,6 +174,7 @@ func trainCmd() *cobra.Command {
 	fl.IntVar(&k, "k", 4, "images per identity in a batch")
 	fl.Uint64Var(&seed, "seed", 1, "random seed")
 	fl.BoolVar(&noAugment, "no-augment", false, "no mirror/jitter/brightness/contrast augmentation")
+	fl.BoolVar(&pretrained, "pretrained", false, "start from the pretrained descriptor: train only a new final layer on its frozen features (no augmentation)")
 	fl.StringVar(&cache, "cache", "", "folder for aligned chips (default: the user cache dir)")
 	fl.StringVar(&out, "out", "", "output folder: metrics.jsonl, best/last.safetensors, loss.png, val.png")
 	cmd.MarkFlagRequired("data")
@@ -192,17 +216,22 @@ func alignFunc(p *face.Pipeline) func(string) (*tensor.Tensor, error) {
 // validation builds the one-shot check: the first photo of every identity
 // (trained ones as distractors, at most 200) is enrolled; the held-out
 // people's other photos are the probes.
-func validation(dcfg train.DatasetConfig, trainDS *train.Dataset, held []string) (*train.Validation, error) {
+func validation(net *model.EmbedNet, dcfg train.DatasetConfig, trainDS *train.Dataset, held []string) (*train.Validation, error) {
 	hcfg := dcfg
 	hcfg.People, hcfg.Exclude = held, nil
 	hds, err := train.OpenDataset(hcfg)
 	if err != nil {
 		return nil, fmt.Errorf("held-out people: %w", err)
 	}
+	if hcfg.Align != nil {
+		for _, e := range hds.Prune() {
+			fmt.Fprintln(os.Stderr, "skipped:", e)
+		}
+	}
 	v := &train.Validation{}
 	id := 0
 	for i := 0; i < min(trainDS.Len(), 200); i++ {
-		img, err := trainDS.Image(i, 0)
+		img, err := train.Input(net, trainDS, i, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +241,7 @@ func validation(dcfg train.DatasetConfig, trainDS *train.Dataset, held []string)
 	for i := 0; i < hds.Len(); i++ {
 		n := len(hds.Paths(i))
 		for j := 0; j < n; j++ {
-			img, err := hds.Image(i, j)
+			img, err := train.Input(net, hds, i, j)
 			if err != nil {
 				return nil, err
 			}
