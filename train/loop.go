@@ -44,6 +44,9 @@ type Config struct {
 	// epoch; the best checkpoint is the one with the highest rank-1 (or the
 	// lowest loss without Val).
 	Val *Validation
+	// Resume continues from a checkpoint of an earlier run of the same
+	// network (its last.safetensors): weights, optimizer state and step.
+	Resume string
 	// Progress is called after every step with the steps done and planned
 	// (planned is 0 when only a time budget bounds the run).
 	Progress func(done, planned int)
@@ -212,7 +215,25 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 		headB = nn.NewParam("head.b", tensor.From([]float32{head.B}, 1))
 		params = append(params, headW, headB)
 	}
-	metrics, err := os.Create(filepath.Join(cfg.Out, "metrics.jsonl"))
+	step := 0
+	if cfg.Resume != "" {
+		c, err := checkpoint.Load(cfg.Resume)
+		if err != nil {
+			return nil, err
+		}
+		if c.Arch != net.Arch() {
+			return nil, fmt.Errorf("train: %s holds another network: %s", cfg.Resume, c.Arch)
+		}
+		if err := c.Restore(params, opt); err != nil {
+			return nil, err
+		}
+		step = opt.Steps()
+	}
+	mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if cfg.Resume != "" {
+		mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND // the earlier epochs stay
+	}
+	metrics, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), mode, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +254,6 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 	start := time.Now()
 	var logs []EpochLog
 	bestScore := math.Inf(-1)
-	step := 0
 	for epoch := 1; cfg.Epochs <= 0 || epoch <= cfg.Epochs; epoch++ {
 		var lossSum, activeSum float64
 		epochStart := time.Now()
@@ -308,12 +328,12 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 			if err := enc.Encode(l); err != nil {
 				return logs, err
 			}
-			if err := save(filepath.Join(cfg.Out, "last.safetensors"), net, opt); err != nil {
+			if err := save(filepath.Join(cfg.Out, "last.safetensors"), net, params, opt); err != nil {
 				return logs, err
 			}
 			if score > bestScore {
 				bestScore = score
-				if err := save(filepath.Join(cfg.Out, "best.safetensors"), net, opt); err != nil {
+				if err := save(filepath.Join(cfg.Out, "best.safetensors"), net, params, opt); err != nil {
 					return logs, err
 				}
 			}
@@ -389,8 +409,10 @@ func activeShare(st PairStats) float64 {
 	return float64(st.Active) / float64(st.Pairs)
 }
 
-func save(path string, net *model.EmbedNet, opt optim.Optimizer) error {
-	c, err := checkpoint.Capture(net.Arch(), net.Params(), opt)
+// save writes a checkpoint of the network and the other trained params
+// (the binary head's) with the optimizer's state.
+func save(path string, net *model.EmbedNet, params []*nn.Param, opt optim.Optimizer) error {
+	c, err := checkpoint.Capture(net.Arch(), params, opt)
 	if err != nil {
 		return err
 	}

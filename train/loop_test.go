@@ -78,6 +78,23 @@ func TestRunWritesCheckpointsAndLearns(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Resuming continues the step count and appends to the metrics.
+	more, err := Run(context.Background(), net, ds, Config{P: 4, K: 2, Epochs: 2, Out: out, Mining: BatchAll, LR: 3e-3,
+		Resume: filepath.Join(out, "last.safetensors")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(more) != 2 || more[0].Step <= logs[len(logs)-1].Step {
+		t.Fatalf("resumed run: %d epochs, first step %d after %d", len(more), more[0].Step, logs[len(logs)-1].Step)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), "\n"); n != 14 {
+		t.Fatalf("metrics.jsonl has %d lines after resuming, want 12 + 2", n)
+	}
+
 	// A cancelled context stops before the first step, cleanly.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -27,6 +27,7 @@ func trainCmd() *cobra.Command {
 		loss, mining, widths, cache string
 		aligned, grey, noAugment    bool
 		pretrained                  bool
+		resume                      string
 		margin, lr                  float64
 		epochs, size, p, k, blocks  int
 		seed                        uint64
@@ -93,7 +94,11 @@ func trainCmd() *cobra.Command {
 				}
 			}
 			var net *model.EmbedNet
-			if pretrained {
+			if resume != "" {
+				if net, err = model.LoadEmbedNet(resume); err != nil {
+					return err
+				}
+			} else if pretrained {
 				dir, err := modelDir(cmd)
 				if err != nil {
 					return err
@@ -122,7 +127,7 @@ func trainCmd() *cobra.Command {
 			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, m)
 			logs, err := train.Run(cmd.Context(), net, ds, train.Config{
 				Loss: loss, Mining: m, Margin: margin, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr,
-				Seed: seed, Augment: aug, Out: out, Val: val,
+				Seed: seed, Augment: aug, Out: out, Val: val, Resume: resume,
 				Progress: func(done, planned int) {
 					if bar == nil {
 						total := planned
@@ -175,6 +180,7 @@ func trainCmd() *cobra.Command {
 	fl.Uint64Var(&seed, "seed", 1, "random seed")
 	fl.BoolVar(&noAugment, "no-augment", false, "no mirror/jitter/brightness/contrast augmentation")
 	fl.BoolVar(&pretrained, "pretrained", false, "start from the pretrained descriptor: train only a new final layer on its frozen features (no augmentation)")
+	fl.StringVar(&resume, "resume", "", "continue from a checkpoint of an earlier run (its last.safetensors), with the same data and flags")
 	fl.StringVar(&cache, "cache", "", "folder for aligned chips (default: the user cache dir)")
 	fl.StringVar(&out, "out", "", "output folder: metrics.jsonl, best/last.safetensors, loss.png, val.png")
 	cmd.MarkFlagRequired("data")
