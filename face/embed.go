@@ -6,13 +6,13 @@ package face
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"runtime"
 	"sync"
 
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -90,9 +90,9 @@ func (e *Embedder) EmbedCrop(crop *tensor.Tensor) (Descriptor, error) {
 func (e *Embedder) embed(arena *tensor.Arena, crop *tensor.Tensor) (Descriptor, error) {
 	var d Descriptor
 	if e.trained != nil {
-		img, err := rgbaFromTensor(crop)
+		img, err := photo.FromTensor(crop)
 		if err != nil {
-			return d, err
+			return d, fmt.Errorf("face: %w", err)
 		}
 		out, err := e.trained.Forward(arena, e.trained.Input(img))
 		if err != nil {
@@ -141,19 +141,3 @@ func (e *Embedder) EmbedCrops(crops []*tensor.Tensor) (ds []Descriptor, errs []e
 // View 1 (0.598 on pairsDevTest, 0.624 on pairsDevTrain, 0.61 over both;
 // see the README). face-api uses 0.6.
 const DefaultThreshold = 0.61
-
-// rgbaFromTensor converts an [H, W, 3] RGB tensor (0..255) to an image.
-func rgbaFromTensor(t *tensor.Tensor) (*image.RGBA, error) {
-	if len(t.Shape) != 3 || t.Shape[2] != 3 || t.Shape[0] < 1 || t.Shape[1] < 1 {
-		return nil, fmt.Errorf("face: a face crop must be [H, W, 3] RGB, got %v", t.Shape)
-	}
-	h, w := t.Shape[0], t.Shape[1]
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i < h*w; i++ {
-		for c := 0; c < 3; c++ {
-			img.Pix[4*i+c] = uint8(min(max(t.Data[3*i+c]+0.5, 0), 255))
-		}
-		img.Pix[4*i+3] = 255
-	}
-	return img, nil
-}

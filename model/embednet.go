@@ -11,6 +11,7 @@ import (
 
 	"github.com/facerec/facerec/checkpoint"
 	"github.com/facerec/facerec/nn"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -314,12 +315,7 @@ func NormalizeInput(p []float32) {
 // [1, 256] of the image, preprocessed as the pretrained network wants.
 func (n *EmbedNet) Input(img *image.RGBA) *tensor.Tensor {
 	if n.backbone != nil {
-		b := img.Rect
-		t := tensor.New(b.Dy(), b.Dx(), 3)
-		for i := 0; i < b.Dx()*b.Dy(); i++ {
-			t.Data[3*i], t.Data[3*i+1], t.Data[3*i+2] = float32(img.Pix[4*i]), float32(img.Pix[4*i+1]), float32(img.Pix[4*i+2])
-		}
-		x, err := Preprocess(nil, t)
+		x, err := Preprocess(nil, photo.ToTensor(img))
 		if err != nil { // only for an empty image
 			return tensor.New(1, featureSize)
 		}

@@ -1,10 +1,14 @@
 package photo
 
 import (
+	"bytes"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"testing"
+
+	"github.com/facerec/facerec/tensor"
 )
 
 func TestToTensor(t *testing.T) {
@@ -127,5 +131,34 @@ func BenchmarkToTensor(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ToTensor(img)
+	}
+}
+
+func TestFromTensorInvertsToTensor(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 10)
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	back, err := FromTensor(ToTensor(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.Pix, img.Pix) {
+		t.Fatalf("round trip changed the pixels:\n%v\n%v", back.Pix, img.Pix)
+	}
+	// Grey expands to RGB; out-of-range and NaN values are clamped.
+	grey := tensor.From([]float32{-5, 300, float32(math.NaN()), 127.4}, 2, 2, 1)
+	g, err := FromTensor(grey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []uint8{g.Pix[0], g.Pix[4], g.Pix[8], g.Pix[12], g.Pix[13], g.Pix[15]}; !bytes.Equal(got, []uint8{0, 255, 0, 127, 127, 255}) {
+		t.Fatalf("grey conversion gave %v", got)
+	}
+	if _, err := FromTensor(tensor.New(2, 2, 4)); err == nil {
+		t.Fatal("no error for 4 channels")
 	}
 }

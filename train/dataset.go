@@ -265,7 +265,7 @@ func (d *Dataset) read(path string) ([]uint8, error) {
 	if err != nil {
 		return nil, fmt.Errorf("align: %w", err)
 	}
-	img, err := tensorToRGBA(t)
+	img, err := photo.FromTensor(t)
 	if err != nil {
 		return nil, fmt.Errorf("align: %w", err)
 	}
@@ -283,36 +283,6 @@ func (d *Dataset) read(path string) ([]uint8, error) {
 // returns its RGB or luma bytes.
 func (d *Dataset) resize(img *image.RGBA) []uint8 {
 	return model.ScaleChip(img, d.cfg.Size, d.Channels() == 1)
-}
-
-// tensorToRGBA converts an [H, W, 3] (or [H, W, 1]) tensor with values in
-// 0..255 to an image, rounding and clamping.
-func tensorToRGBA(t *tensor.Tensor) (*image.RGBA, error) {
-	if t == nil || len(t.Shape) != 3 || t.Shape[0] <= 0 || t.Shape[1] <= 0 ||
-		(t.Shape[2] != 3 && t.Shape[2] != 1) || tensor.Numel(t.Shape) != len(t.Data) {
-		var shape []int
-		if t != nil {
-			shape = t.Shape
-		}
-		return nil, fmt.Errorf("chip has shape %v, want [H, W, 3] or [H, W, 1]", shape)
-	}
-	h, w, c := t.Shape[0], t.Shape[1], t.Shape[2]
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i < h*w; i++ {
-		for k := 0; k < 3; k++ {
-			v := t.Data[i*c+min(k, c-1)]
-			var b uint8
-			switch {
-			case v >= 255:
-				b = 255
-			case v > 0: // also false for NaN, which becomes 0
-				b = uint8(v + 0.5)
-			}
-			img.Pix[4*i+k] = b
-		}
-		img.Pix[4*i+3] = 255
-	}
-	return img, nil
 }
 
 // Prune loads every image now (on all cores) and drops those that fail to

@@ -15,6 +15,7 @@ import (
 	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/nn"
 	"github.com/facerec/facerec/optim"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -83,7 +84,7 @@ func Input(net *model.EmbedNet, ds *Dataset, id, img int) (*tensor.Tensor, error
 		if err != nil {
 			return nil, err
 		}
-		rgba, err := tensorToRGBA(raw)
+		rgba, err := photo.FromTensor(raw)
 		if err != nil {
 			return nil, err
 		}
