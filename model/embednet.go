@@ -27,6 +27,23 @@ type EmbedNetConfig struct {
 	Widths   []int  `json:"widths"`   // channels of each stage; each stage halves the resolution
 	Blocks   int    `json:"blocks"`   // residual blocks per stage
 	Dim      int    `json:"dim"`      // embedding size
+	// Pool is how the last feature map becomes a vector: "" (global
+	// average pooling) or "flatten", which keeps where on the face each
+	// feature was found at the price of a larger final layer.
+	Pool string `json:"pool,omitempty"`
+}
+
+// PoolFlatten is the EmbedNetConfig.Pool that flattens the last map.
+const PoolFlatten = "flatten"
+
+// finalSide is the side of the last feature map: each stage's stride-2
+// "same" convolution rounds up.
+func (c EmbedNetConfig) finalSide() int {
+	s := c.Input
+	for range c.Widths {
+		s = (s + 1) / 2
+	}
+	return s
 }
 
 // The kinds of EmbedNet.
@@ -55,7 +72,7 @@ func (c EmbedNetConfig) validate() error {
 		return fmt.Errorf("model: network kind %q, want %s or %s", c.Kind, KindScratch, KindPretrainedHead)
 	}
 	if c.Input < 8 || c.Input > 1024 || (c.Channels != 1 && c.Channels != 3) || len(c.Widths) == 0 || len(c.Widths) > 8 ||
-		c.Blocks < 0 || c.Blocks > 16 || c.Dim < 1 || c.Dim > 4096 {
+		c.Blocks < 0 || c.Blocks > 16 || c.Dim < 1 || c.Dim > 4096 || (c.Pool != "" && c.Pool != PoolFlatten) {
 		return fmt.Errorf("model: bad embednet config %+v", c)
 	}
 	for _, w := range c.Widths {
@@ -153,8 +170,12 @@ func NewEmbedNet(cfg EmbedNetConfig, seed uint64) (*EmbedNet, error) {
 		n.stages = append(n.stages, s)
 		cin = w
 	}
-	fw := tensor.New(cin, cfg.Dim)
-	std := math.Sqrt(1 / float64(cin))
+	features := cin
+	if cfg.Pool == PoolFlatten {
+		features *= cfg.finalSide() * cfg.finalSide()
+	}
+	fw := tensor.New(features, cfg.Dim)
+	std := math.Sqrt(1 / float64(features))
 	for i := range fw.Data {
 		fw.Data[i] = float32(r.NormFloat64() * std)
 	}
@@ -217,7 +238,11 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 			h = g.ReLU(g.Add(y, h))
 		}
 	}
-	h = g.GlobalAvgPool(h)
+	if n.Config.Pool == PoolFlatten {
+		h = g.Flatten(h)
+	} else {
+		h = g.GlobalAvgPool(h)
+	}
 	return g.L2Normalize(g.Dense(h, n.fc))
 }
 
@@ -259,7 +284,12 @@ func (n *EmbedNet) Forward(arena *tensor.Arena, x *tensor.Tensor) (*tensor.Tenso
 			h = y
 		}
 	}
-	e := n.fc.Forward(arena, nn.GlobalAvgPool(arena, h))
+	if n.Config.Pool == PoolFlatten {
+		h = h.Reshape(h.Shape[0], h.Len()/h.Shape[0])
+	} else {
+		h = nn.GlobalAvgPool(arena, h)
+	}
+	e := n.fc.Forward(arena, h)
 	l2NormalizeRows(e.Data, n.Config.Dim)
 	return e, nil
 }

@@ -10,9 +10,11 @@ import (
 	"github.com/facerec/facerec/tensor"
 )
 
-func smallEmbedNet(t *testing.T) *EmbedNet {
+func smallEmbedNet(t *testing.T, pool string) *EmbedNet {
 	t.Helper()
-	cfg := EmbedNetConfig{Kind: "embednet", Input: 16, Channels: 3, Widths: []int{4, 8}, Blocks: 1, Dim: 8}
+	// 15 px: the strided stages round up (15 → 8 → 4), which the flatten
+	// head's size must follow.
+	cfg := EmbedNetConfig{Kind: "embednet", Input: 15, Channels: 3, Widths: []int{4, 8}, Blocks: 1, Dim: 8, Pool: pool}
 	net, err := NewEmbedNet(cfg, 7)
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +34,20 @@ func randomBatch(n, s, c int) *tensor.Tensor {
 // the graph in inference mode compute the same embeddings, and that they
 // have unit length.
 func TestEmbedNetForwardMatchesGraph(t *testing.T) {
-	net := smallEmbedNet(t)
-	x := randomBatch(3, 16, 3)
+	for _, pool := range []string{"", PoolFlatten} {
+		t.Run("pool="+pool, func(t *testing.T) { testForwardMatchesGraph(t, pool) })
+	}
+	if _, err := NewEmbedNet(EmbedNetConfig{Kind: "embednet", Input: 16, Channels: 3, Widths: []int{4}, Dim: 8, Pool: "max"}, 1); err == nil {
+		t.Error("an unknown pooling was accepted")
+	}
+}
+
+func testForwardMatchesGraph(t *testing.T, pool string) {
+	net := smallEmbedNet(t, pool)
+	if pool == PoolFlatten && net.fc.W.Shape[0] != 4*4*8 {
+		t.Fatalf("flatten head takes %d features, want 4·4·8", net.fc.W.Shape[0])
+	}
+	x := randomBatch(3, 15, 3)
 	// One training pass moves the running statistics away from 0/1 so that
 	// the inference path has something to get wrong.
 	g := nn.NewGraph(nil)
@@ -66,9 +80,9 @@ func TestEmbedNetForwardMatchesGraph(t *testing.T) {
 
 // TestLoadEmbedNet round-trips a network through a checkpoint file.
 func TestLoadEmbedNet(t *testing.T) {
-	net := smallEmbedNet(t)
+	net := smallEmbedNet(t, PoolFlatten)
 	g := nn.NewGraph(nil)
-	net.Graph(g, g.Input(randomBatch(2, 16, 3), false), true) // change running stats
+	net.Graph(g, g.Input(randomBatch(2, 15, 3), false), true) // change running stats
 	c, err := checkpoint.Capture(net.Arch(), net.Params(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +95,7 @@ func TestLoadEmbedNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := randomBatch(2, 16, 3)
+	x := randomBatch(2, 15, 3)
 	a, _ := net.Forward(nil, x)
 	b, _ := back.Forward(nil, x)
 	if d := tensor.MaxAbsDiff(a.Data, b.Data); d != 0 {

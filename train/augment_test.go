@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -134,5 +135,90 @@ func TestAugmentApply(t *testing.T) {
 	}
 	if _, err := strong.Apply(img, nil); err == nil {
 		t.Error("a nil rng was accepted")
+	}
+}
+
+func TestAugmentRotateAndErase(t *testing.T) {
+	// A 9×9 image with one bright pixel 3 px right of the centre: rotations
+	// of up to 45° move it along a circle about the centre.
+	img := tensor.New(9, 9, 1)
+	img.Data[4*9+7] = 255
+	rot := Augment{Rotate: 45}
+	moved := false
+	for seed := uint64(0); seed < 10; seed++ {
+		out, err := rot.Apply(img, rand.New(rand.NewPCG(seed, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The centre of mass stays at distance 3 from the centre.
+		var sx, sy, sum float64
+		for y := 0; y < 9; y++ {
+			for x := 0; x < 9; x++ {
+				v := float64(out.Data[y*9+x])
+				sx, sy, sum = sx+v*float64(x), sy+v*float64(y), sum+v
+			}
+		}
+		cx, cy := sx/sum-4, sy/sum-4
+		if r := math.Hypot(cx, cy); math.Abs(r-3) > 0.35 {
+			t.Errorf("seed %d: bright spot at radius %.2f, want 3", seed, r)
+		}
+		if math.Abs(cy) > 0.3 {
+			moved = true
+		}
+	}
+	if !moved {
+		t.Error("rotation never moved the spot off its row")
+	}
+
+	// Erase with probability 1 blanks a rectangle with the image mean:
+	// some pixels of a ramp image become the mean, the rest stay.
+	ramp := tensor.New(8, 8, 1)
+	for i := range ramp.Data {
+		ramp.Data[i] = float32(4 * i)
+	}
+	var mean float64
+	for _, v := range ramp.Data {
+		mean += float64(v)
+	}
+	mean /= 64
+	out, err := Augment{Erase: 1}.Apply(ramp, rand.New(rand.NewPCG(3, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blank, kept := 0, 0
+	for i, v := range out.Data {
+		switch {
+		case math.Abs(float64(v)-mean) < 1e-3:
+			blank++
+		case v == ramp.Data[i]:
+			kept++
+		}
+	}
+	if blank == 0 || blank > 16 || blank+kept != 64 {
+		t.Errorf("erase: %d blanked (want 1..16: at most a quarter), %d kept, of 64", blank, kept)
+	}
+	if _, err := (Augment{Rotate: 90}).Apply(ramp, rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("rotate 90 accepted")
+	}
+}
+
+func TestParseAugment(t *testing.T) {
+	a, err := ParseAugment("mirror, scale=0.1,rotate=10,erase=0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Augment{Mirror: true, Scale: 0.1, Rotate: 10, Erase: 0.5}); *a != want {
+		t.Errorf("got %+v, want %+v", *a, want)
+	}
+	if a, err := ParseAugment("none"); a != nil || err != nil {
+		t.Errorf("none: %v, %v", a, err)
+	}
+	if a, err := ParseAugment(DefaultAugment); err != nil || !a.Mirror || a.Scale != 0.05 {
+		t.Errorf("default: %+v, %v", a, err)
+	}
+	for _, bad := range []string{"mirror=1", "scale", "blur=2", "scale=x", "scale=0.9", "erase=2"} {
+		if _, err := ParseAugment(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -164,4 +164,18 @@ func TestTripletLossGrad(t *testing.T) {
 			checkGrad(t, m.String(), e, g.Data, func(e *tensor.Tensor) float64 { l, _, _ := run(e); return l })
 		}
 	}
+	for _, m := range []Mining{BatchAll, BatchHard} {
+		rng := rand.New(rand.NewPCG(5, uint64(m)))
+		e := randEmbeddings(rng, len(gradLabels), 4, true)
+		cfg := TripletConfig{Margin: 0.2, Mining: m, Soft: true}
+		f := func(e *tensor.Tensor) float64 {
+			l, _, _, err := TripletLoss(e, gradLabels, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+		_, g, _, _ := TripletLoss(e, gradLabels, cfg)
+		checkGrad(t, "soft "+m.String(), e, g.Data, f)
+	}
 }

@@ -31,6 +31,7 @@ type Config struct {
 	Loss        string  // LossTriplet (default), LossContrastive or LossBinary
 	Mining      Mining  // for the triplet loss (the zero value is batch-all)
 	Margin      float64 // α of the triplet loss (0.2) or m of the contrastive loss (1.0)
+	SoftMargin  bool    // the triplet loss's soft margin (see TripletConfig.Soft)
 	P, K        int     // identities per batch and images per identity (8, 4)
 	Epochs      int     // passes over the training images; 0 means until TimeBudget
 	TimeBudget  time.Duration
@@ -197,25 +198,22 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 	if cfg.Epochs > 0 {
 		planned = cfg.Epochs * stepsPerEpoch
 	}
-	// With only a time budget the cosine schedule cannot know the end:
-	// assume a long run and let the budget cut it.
+	// With only a time budget the schedule cannot know the last step in
+	// advance: it starts from a guess and, after every epoch, re-aims the
+	// cosine at the step the budget will allow at the measured speed, so
+	// the rate has annealed when time is up (a run cut short at a high rate
+	// ends on a noisy model).
 	total := planned
 	if total == 0 {
 		total = 1000 * stepsPerEpoch
 	}
-	sched := optim.Cosine{Base: cfg.LR, Min: cfg.LR / 100, Total: total, Warmup: min(200, total/20)}
+	sched := &optim.Cosine{Base: cfg.LR, Min: cfg.LR / 100, Total: total, Warmup: min(200, total/20)}
 	opt := optim.NewAdamW(sched, cfg.WeightDecay)
-	params := net.Params()
-	var head *BinaryHead
-	var headW, headB *nn.Param
-	if cfg.Loss == LossBinary {
-		if head, err = NewBinaryHead(net.Config.Dim); err != nil {
-			return nil, err
-		}
-		headW = nn.NewParam("head.w", tensor.From(head.W, len(head.W)))
-		headB = nn.NewParam("head.b", tensor.From([]float32{head.B}, 1))
-		params = append(params, headW, headB)
+	st, err := newStepper(cfg, net, opt)
+	if err != nil {
+		return nil, err
 	}
+	params := st.params
 	step := 0
 	if cfg.Resume != "" {
 		c, err := checkpoint.Load(cfg.Resume)
@@ -249,9 +247,6 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 			return nil, err
 		}
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7a11))
-	var arena tensor.Arena
-	g := nn.NewGraph(&arena)
 	start := time.Now()
 	var logs []EpochLog
 	bestScore := math.Inf(-1)
@@ -270,36 +265,12 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 			var labels []int
 			if feats != nil {
 				x, labels = featureBatch(feats, samples)
-			} else if x, labels, err = ds.Batch(samples, cfg.Augment, rng.Uint64()); err != nil {
+			} else if x, labels, err = ds.Batch(samples, cfg.Augment, st.rng.Uint64()); err != nil {
 				return logs, err
 			}
-			g.Reset()
-			nn.ZeroGrads(params)
-			emb := net.Graph(g, g.Input(x, false), true)
-			if err := g.Err(); err != nil {
-				return logs, err
-			}
-			loss, dE, active, err := lossAndGrad(cfg, emb.Value, labels, head, rng)
+			loss, active, err := st.step(x, labels)
 			if err != nil {
 				return logs, err
-			}
-			if head != nil {
-				copy(head.W, headW.Value.Data)
-				head.B = headB.Value.Data[0]
-			}
-			if err := g.BackwardFrom(emb, dE.e); err != nil {
-				return logs, err
-			}
-			if head != nil {
-				copy(headW.Grad.Data, dE.w)
-				headB.Grad.Data[0] = dE.b
-			}
-			if err := opt.Step(params); err != nil {
-				return logs, err
-			}
-			if head != nil {
-				copy(head.W, headW.Value.Data)
-				head.B = headB.Value.Data[0]
 			}
 			if math.IsNaN(loss) {
 				return logs, fmt.Errorf("train: loss is NaN at step %d", step)
@@ -342,11 +313,75 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 		if stopped {
 			break
 		}
+		if planned == 0 && n > 0 {
+			perStep := time.Since(epochStart).Seconds() / float64(n)
+			left := (cfg.TimeBudget - time.Since(start)).Seconds()
+			sched.Total = step + int(left/perStep)
+			sched.Warmup = min(sched.Warmup, sched.Total/20)
+		}
 	}
 	if err := plotCurves(cfg.Out, logs); err != nil {
 		return logs, err
 	}
 	return logs, nil
+}
+
+// stepper runs optimisation steps: forward on the graph, loss, backward,
+// update. Run drives it; the training benchmark times it.
+type stepper struct {
+	cfg          Config
+	net          *model.EmbedNet
+	opt          optim.Optimizer
+	params       []*nn.Param // the net's, then the binary head's
+	g            *nn.Graph
+	head         *BinaryHead // LossBinary only
+	headW, headB *nn.Param
+	rng          *rand.Rand // mining and pair sampling; Run draws augmentation seeds from it too
+}
+
+func newStepper(cfg Config, net *model.EmbedNet, opt optim.Optimizer) (*stepper, error) {
+	s := &stepper{cfg: cfg, net: net, opt: opt, params: net.Params(), g: nn.NewGraph(&tensor.Arena{}),
+		rng: rand.New(rand.NewPCG(cfg.Seed, 0x7a11))}
+	if cfg.Loss == LossBinary {
+		var err error
+		if s.head, err = NewBinaryHead(net.Config.Dim); err != nil {
+			return nil, err
+		}
+		s.headW = nn.NewParam("head.w", tensor.From(s.head.W, len(s.head.W)))
+		s.headB = nn.NewParam("head.b", tensor.From([]float32{s.head.B}, 1))
+		s.params = append(s.params, s.headW, s.headB)
+	}
+	return s, nil
+}
+
+// step trains on one batch x with identity labels and returns the loss
+// and the share of active triplets (or pairs).
+func (s *stepper) step(x *tensor.Tensor, labels []int) (loss, active float64, err error) {
+	s.g.Reset()
+	nn.ZeroGrads(s.params)
+	emb := s.net.Graph(s.g, s.g.Input(x, false), true)
+	if err := s.g.Err(); err != nil {
+		return 0, 0, err
+	}
+	if s.head != nil { // the head's params may have been restored from a checkpoint
+		copy(s.head.W, s.headW.Value.Data)
+		s.head.B = s.headB.Value.Data[0]
+	}
+	loss, dE, active, err := lossAndGrad(s.cfg, emb.Value, labels, s.head, s.rng)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.g.BackwardFrom(emb, dE.e); err != nil {
+		return 0, 0, err
+	}
+	if s.head != nil {
+		copy(s.headW.Grad.Data, dE.w)
+		s.headB.Grad.Data[0] = dE.b
+	}
+	if err := s.opt.Step(s.params); err != nil {
+		return 0, 0, err
+	}
+	return loss, active, nil
 }
 
 // allInputs computes the network input of every image of ds.
@@ -397,7 +432,7 @@ func lossAndGrad(cfg Config, e *tensor.Tensor, labels []int, head *BinaryHead, r
 		loss, hg, st, err := head.Loss(e, labels, pairs)
 		return loss, grads{e: hg.E, w: hg.W, b: hg.B}, activeShare(st), err
 	}
-	loss, d, st, err := TripletLoss(e, labels, TripletConfig{Margin: cfg.Margin, Mining: cfg.Mining, Rand: rng})
+	loss, d, st, err := TripletLoss(e, labels, TripletConfig{Margin: cfg.Margin, Mining: cfg.Mining, Rand: rng, Soft: cfg.SoftMargin})
 	return loss, grads{e: d}, st.ActiveFraction, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/tensor"
@@ -101,6 +102,33 @@ func TestRunWritesCheckpointsAndLearns(t *testing.T) {
 	logs, err = Run(ctx, net, ds, Config{P: 4, K: 2, Epochs: 3, Out: t.TempDir()})
 	if err != nil || len(logs) != 0 {
 		t.Fatalf("cancelled run: %d epochs, %v", len(logs), err)
+	}
+}
+
+// TestTimeBudgetAnnealsTheRate: with only a time budget the cosine
+// schedule is re-aimed at the budget's end, so the rate has come down by
+// the time the run stops (instead of staying near its peak, as with a
+// fixed guess at the run's length).
+func TestTimeBudgetAnnealsTheRate(t *testing.T) {
+	root := writeToyFaces(t, 4, 4)
+	ds, err := OpenDataset(DatasetConfig{Root: root, Size: 16, Aligned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := model.NewEmbedNet(model.EmbedNetConfig{Kind: "embednet", Input: 16, Channels: 3, Widths: []int{4}, Blocks: 0, Dim: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lr = 1e-3
+	logs, err := Run(context.Background(), net, ds, Config{P: 4, K: 2, TimeBudget: 1500 * time.Millisecond, Out: t.TempDir(), LR: lr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) < 10 {
+		t.Skipf("only %d epochs in the budget: machine too busy to tell", len(logs))
+	}
+	if last := logs[len(logs)-1]; last.LR > lr/3 {
+		t.Errorf("rate %g at the end of the budget (epoch %d), want ≤ %g", last.LR, last.Epoch, lr/3)
 	}
 }
 

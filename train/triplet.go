@@ -93,6 +93,13 @@ type TripletConfig struct {
 	Rand *rand.Rand
 	// KeepTriplets records the mined triplets in TripletStats.Mined.
 	KeepTriplets bool
+	// Soft replaces the hinge by the soft margin ln(1 + exp(‖a−p‖² −
+	// ‖a−n‖²)) (Hermans et al.): it never reaches zero, so satisfied
+	// triplets keep pulling a little instead of going silent, and
+	// batch-hard mining does not collapse to one point early on. The
+	// margin then only decides which triplets count as active. The loss
+	// is the mean over every mined triplet (Reduction is ignored).
+	Soft bool
 }
 
 // Triplet is one mined triplet: indices of the anchor, the positive and
@@ -144,9 +151,12 @@ func TripletLoss(e *tensor.Tensor, labels []int, cfg TripletConfig) (float64, *t
 	red := cfg.Reduction
 	if red == ReduceAuto {
 		red = MeanAll
-		if cfg.Mining == BatchAll {
+		if cfg.Mining == BatchAll && !cfg.Soft {
 			red = MeanActive
 		}
+	}
+	if cfg.Soft {
+		red = MeanAll
 	}
 	if red != MeanAll && red != MeanActive {
 		return 0, nil, st, fmt.Errorf("triplet loss: unknown reduction %d", red)
@@ -239,13 +249,20 @@ func TripletLoss(e *tensor.Tensor, labels []int, cfg TripletConfig) (float64, *t
 
 	st.Triplets = len(mined)
 	losses := make([]float64, len(mined))
+	slopes := make([]float64, len(mined)) // ∂loss/∂(d(a,p) − d(a,n))
 	for i, t := range mined {
 		dap, dan := dist[t.A*b+t.P], dist[t.A*b+t.N]
 		st.MeanPos += dap
 		st.MeanNeg += dan
-		if l := dap - dan + alpha; l > 0 {
-			losses[i] = l
+		l := dap - dan + alpha
+		if l > 0 {
 			st.Active++
+		}
+		switch {
+		case cfg.Soft:
+			losses[i], slopes[i] = softplus(dap-dan), sigmoid(dap-dan)
+		case l > 0:
+			losses[i], slopes[i] = l, 1
 		}
 	}
 	if cfg.KeepTriplets {
@@ -268,15 +285,16 @@ func TripletLoss(e *tensor.Tensor, labels []int, cfg TripletConfig) (float64, *t
 	w := 1 / float64(count)
 	var loss float64
 	for i, t := range mined {
-		if losses[i] == 0 {
+		loss += losses[i]
+		if slopes[i] == 0 {
 			continue
 		}
-		loss += losses[i]
 		// ∂/∂a (‖a−p‖² − ‖a−n‖²) = 2(a−p) − 2(a−n); ∂/∂p = −2(a−p); ∂/∂n = 2(a−n).
-		addScaledDiff(grad, e.Data, d, t.A, t.P, 2*w)
-		addScaledDiff(grad, e.Data, d, t.A, t.N, -2*w)
-		addScaledDiff(grad, e.Data, d, t.P, t.A, 2*w)
-		addScaledDiff(grad, e.Data, d, t.N, t.A, -2*w)
+		c := 2 * w * slopes[i]
+		addScaledDiff(grad, e.Data, d, t.A, t.P, c)
+		addScaledDiff(grad, e.Data, d, t.A, t.N, -c)
+		addScaledDiff(grad, e.Data, d, t.P, t.A, c)
+		addScaledDiff(grad, e.Data, d, t.N, t.A, -c)
 	}
 	return loss * w, toTensor(grad, b, d), st, nil
 }

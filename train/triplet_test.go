@@ -108,6 +108,38 @@ func TestTripletMiningByHand(t *testing.T) {
 	}
 }
 
+func TestTripletSoftMarginByHand(t *testing.T) {
+	// Batch-hard picks (0,1,2) (1,0,2) (2,3,0) (3,2,1) with d(a,p) − d(a,n)
+	// = −0.44, −1.44, 9, 6.44; the soft margin averages ln(1 + e^x) over
+	// all four, whether or not the hinge would be active.
+	e, labels := handBatch()
+	loss, _, st, err := TripletLoss(e, labels, TripletConfig{Margin: 0.5, Mining: BatchHard, Soft: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0.0
+	for _, x := range []float64{-0.44, -1.44, 9, 6.44} {
+		want += math.Log(1 + math.Exp(x))
+	}
+	want /= 4
+	if math.Abs(loss-want) > 1e-5 {
+		t.Errorf("loss %v, want %v", loss, want)
+	}
+	// Active still means "violates the margin α = 0.5": three of four.
+	if st.Active != 3 || st.Triplets != 4 {
+		t.Errorf("active %d of %d, want 3 of 4", st.Active, st.Triplets)
+	}
+	// A batch that satisfies every margin keeps a non-zero gradient.
+	far := tensor.From([]float32{0, 0, 0.1, 0, 5, 0, 5.1, 0}, 4, 2)
+	l, g, st, err := TripletLoss(far, labels, TripletConfig{Mining: BatchAll, Soft: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if big := tensor.MaxAbsDiff(g.Data, make([]float32, len(g.Data))); st.Active != 0 || l <= 0 || big == 0 {
+		t.Errorf("satisfied batch: active %d, loss %v, max |grad| %v; want 0 active, positive loss and gradient", st.Active, l, big)
+	}
+}
+
 func TestTripletRandomMining(t *testing.T) {
 	e, labels := handBatch()
 	mine := func(seed uint64) []Triplet {

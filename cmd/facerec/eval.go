@@ -24,7 +24,7 @@ func newBar(total int, what string) *progressbar.ProgressBar {
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("img"),
+		progressbar.OptionSetItsString(what),
 		progressbar.OptionThrottle(200e6),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
 	)

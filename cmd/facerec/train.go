@@ -25,11 +25,13 @@ func trainCmd() *cobra.Command {
 		pf                          pipelineFlags
 		data, out, people, holdout  string
 		loss, mining, widths, cache string
-		aligned, grey, noAugment    bool
-		pretrained                  bool
-		resume                      string
+		aligned, grey               bool
+		augment, pool               string
+		pretrained, soft            bool
+		resume, init                string
 		margin, lr                  float64
 		epochs, size, p, k, blocks  int
+		dim                         int
 		seed                        uint64
 		budget                      time.Duration
 	)
@@ -39,7 +41,7 @@ func trainCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := model.DefaultEmbedNetConfig()
-			cfg.Input, cfg.Blocks = size, blocks
+			cfg.Input, cfg.Blocks, cfg.Pool, cfg.Dim = size, blocks, pool, dim
 			if grey {
 				cfg.Channels = 1
 			}
@@ -58,6 +60,20 @@ func trainCmd() *cobra.Command {
 			if pretrained {
 				// The head sees the pretrained network's input: 150×150 RGB.
 				size, grey = model.RecognitionInput, false
+			}
+			// A network from a checkpoint brings its own input format.
+			var net *model.EmbedNet
+			for _, path := range []string{resume, init} {
+				if path == "" {
+					continue
+				}
+				if resume != "" && init != "" {
+					return fmt.Errorf("--resume and --init: choose one")
+				}
+				if net, err = model.LoadEmbedNet(path); err != nil {
+					return err
+				}
+				size, grey = net.Config.Input, net.Config.Channels == 1
 			}
 			dcfg := train.DatasetConfig{Root: data, Size: size, Grey: grey, Aligned: aligned, MinImages: 2}
 			if people != "" {
@@ -93,11 +109,8 @@ func trainCmd() *cobra.Command {
 					fmt.Fprintln(os.Stderr, "skipped:", e)
 				}
 			}
-			var net *model.EmbedNet
-			if resume != "" {
-				if net, err = model.LoadEmbedNet(resume); err != nil {
-					return err
-				}
+			if net != nil {
+				// from --resume or --init
 			} else if pretrained {
 				dir, err := modelDir(cmd)
 				if err != nil {
@@ -119,14 +132,14 @@ func trainCmd() *cobra.Command {
 					return err
 				}
 			}
-			var aug *train.Augment
-			if !noAugment {
-				aug = &train.Augment{Mirror: true, Scale: 0.05, Shift: 0.05, Brightness: 0.1, Contrast: 0.1}
+			aug, err := train.ParseAugment(augment)
+			if err != nil {
+				return fmt.Errorf("--augment: %w", err)
 			}
 			var bar *progressbar.ProgressBar
 			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, m)
 			logs, err := train.Run(cmd.Context(), net, ds, train.Config{
-				Loss: loss, Mining: m, Margin: margin, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr,
+				Loss: loss, Mining: m, Margin: margin, SoftMargin: soft, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr,
 				Seed: seed, Augment: aug, Out: out, Val: val, Resume: resume,
 				Progress: func(done, planned int) {
 					if bar == nil {
@@ -168,6 +181,7 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&loss, "loss", train.LossTriplet, "triplet, contrastive or binary")
 	fl.StringVar(&mining, "mining", "batch-hard", "triplet mining: batch-hard, semi-hard, batch-all or random")
 	fl.Float64Var(&margin, "margin", 0, "margin: triplet α (default 0.2) or contrastive m (default 1.0)")
+	fl.BoolVar(&soft, "soft-margin", false, "triplet loss with the soft margin ln(1+exp(d(a,p)−d(a,n))) instead of the hinge (never goes silent; keeps batch-hard from collapsing)")
 	fl.IntVar(&epochs, "epochs", 0, "passes over the training images (0: until --time-budget)")
 	fl.DurationVar(&budget, "time-budget", 0, "stop cleanly after this long, keeping the best checkpoint")
 	fl.Float64Var(&lr, "lr", 1e-3, "peak learning rate (AdamW, cosine schedule with warm-up)")
@@ -175,11 +189,14 @@ func trainCmd() *cobra.Command {
 	fl.BoolVar(&grey, "grey", false, "train on grey images")
 	fl.StringVar(&widths, "widths", "32,64,128,256", "channels of each stage")
 	fl.IntVar(&blocks, "blocks", 1, "residual blocks per stage")
+	fl.IntVar(&dim, "dim", model.DescriptorSize, "embedding size")
+	fl.StringVar(&pool, "pool", "", `last feature map to vector: "" (global average) or "flatten" (keeps the layout of the face)`)
 	fl.IntVar(&p, "p", 8, "identities per batch")
 	fl.IntVar(&k, "k", 4, "images per identity in a batch")
 	fl.Uint64Var(&seed, "seed", 1, "random seed")
-	fl.BoolVar(&noAugment, "no-augment", false, "no mirror/jitter/brightness/contrast augmentation")
+	fl.StringVar(&augment, "augment", train.DefaultAugment, "augmentation: none, or mirror and name=value for scale, shift, brightness, contrast, rotate (degrees), erase (probability)")
 	fl.BoolVar(&pretrained, "pretrained", false, "start from the pretrained descriptor: train only a new final layer on its frozen features (no augmentation)")
+	fl.StringVar(&init, "init", "", "start from the weights of a trained network (e.g. one trained on LFW) with a fresh optimizer: fine-tuning on new data")
 	fl.StringVar(&resume, "resume", "", "continue from a checkpoint of an earlier run (its last.safetensors), with the same data and flags")
 	fl.StringVar(&cache, "cache", "", "folder for aligned chips (default: the user cache dir)")
 	fl.StringVar(&out, "out", "", "output folder: metrics.jsonl, best/last.safetensors, loss.png, val.png")
