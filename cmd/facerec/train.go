@@ -67,8 +67,8 @@ func trainCmd() *cobra.Command {
 				if path == "" {
 					continue
 				}
-				if resume != "" && init != "" {
-					return fmt.Errorf("--resume and --init: choose one")
+				if resume != "" && init != "" || init != "" && pretrained {
+					return fmt.Errorf("--init starts from its own network: not with --resume or --pretrained")
 				}
 				if net, err = model.LoadEmbedNet(path); err != nil {
 					return err
@@ -165,9 +165,13 @@ func trainCmd() *cobra.Command {
 				}
 			}
 			if n := len(logs); n > 0 {
-				best := slices.MaxFunc(logs, func(a, b train.EpochLog) int { return cmpF(a.ValRank1, b.ValRank1) })
-				fmt.Fprintf(os.Stderr, "%d epochs, %.0f s, last loss %.4f; best held-out rank-1 %.2f%% (epoch %d); checkpoints in %s\n",
-					n, logs[n-1].Seconds, logs[n-1].Loss, 100*best.ValRank1, best.Epoch, out)
+				last := logs[n-1]
+				fmt.Fprintf(os.Stderr, "%d epochs, %.0f s, last loss %.4f", n, last.Seconds, last.Loss)
+				if val != nil {
+					best := slices.MaxFunc(logs, func(a, b train.EpochLog) int { return cmpF(a.ValRank1, b.ValRank1) })
+					fmt.Fprintf(os.Stderr, "; held-out rank-1 %.2f%% at the end, best %.2f%% (epoch %d)", 100*last.ValRank1, 100*best.ValRank1, best.Epoch)
+				}
+				fmt.Fprintf(os.Stderr, "; checkpoints in %s\n", out)
 			}
 			return nil
 		},
