@@ -1,18 +1,20 @@
 // Package train holds what training a Siamese embedding network needs
 // besides the network itself: losses with online mining, a P×K batch
-// sampler, a face dataset with an alignment cache, and augmentation.
+// sampler, a face dataset with an alignment cache, augmentation, and the
+// training loop [Run] (AdamW, cosine schedule, time budget, checkpoints,
+// held-out validation).
 //
-// Everything here works on plain float32 embedding matrices [B, D] and
-// images; each loss returns its value and the gradient with respect to the
-// embeddings, which the training loop feeds into the network's backward
-// pass. The package therefore does not depend on package nn.
+// The losses work on plain float32 embedding matrices [B, D]; each returns
+// its value and the gradient with respect to the embeddings, which the
+// loop feeds into the network's backward pass on the nn graph.
 //
 // Losses:
 //
 //   - [L2Normalize] scales rows to unit length, with its backward pass.
 //   - [TripletLoss] is the FaceNet loss max(‖a−p‖² − ‖a−n‖² + α, 0) with
 //     triplets mined online inside the batch ([BatchAll], [BatchHard],
-//     [SemiHard], [RandomTriplets]).
+//     [SemiHard], [RandomTriplets]), or with the soft margin
+//     ln(1 + exp(‖a−p‖² − ‖a−n‖²)) ([TripletConfig].Soft).
 //   - [ContrastiveLoss] is the pair loss d² for the same identity and
 //     max(m − d, 0)² for different identities.
 //   - [BinaryHead] is the classic Siamese verification head

@@ -95,10 +95,9 @@ type TripletConfig struct {
 	KeepTriplets bool
 	// Soft replaces the hinge by the soft margin ln(1 + exp(‖a−p‖² −
 	// ‖a−n‖²)) (Hermans et al.): it never reaches zero, so satisfied
-	// triplets keep pulling a little instead of going silent, and
-	// batch-hard mining does not collapse to one point early on. The
-	// margin then only decides which triplets count as active. The loss
-	// is the mean over every mined triplet (Reduction is ignored).
+	// triplets keep pulling a little instead of going silent. The margin
+	// then only decides which triplets count as active. The loss is the
+	// mean over every mined triplet (Reduction is ignored).
 	Soft bool
 }
 
