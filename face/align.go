@@ -3,6 +3,7 @@ package face
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/tensor"
@@ -176,6 +177,32 @@ func bilinearAdd(acc *[3]float64, data []float32, h, w int, x, y float64) {
 			acc[2] += wt * float64(data[p+2])
 		}
 	}
+}
+
+// jitterChip returns a randomly jittered copy of a square chip, as dlib's
+// jitter_image makes them: the chip less a 3-pixel border, shifted by up
+// to 2% of its side, zoomed in by 0–3%, rotated by up to 3° and resampled
+// to the chip's size (black where it leaves the chip), then mirrored with
+// probability ½.
+func jitterChip(arena *tensor.Arena, chip *tensor.Tensor, rng *rand.Rand) *tensor.Tensor {
+	size := chip.Shape[0]
+	inner := float64(size - 6)
+	tx := (2*rng.Float64() - 1) * 0.02 * inner
+	ty := (2*rng.Float64() - 1) * 0.02 * inner
+	box := inner / (0.97 + 0.03*rng.Float64())
+	angle := (2*rng.Float64() - 1) * 3 * math.Pi / 180
+	mirror := rng.Float64() > 0.5
+	// Output pixel (x, y) samples the chip at c + R(angle)·(x − c', y − c')·box/size.
+	k := box / float64(size)
+	t := similarity{a: k * math.Cos(angle), b: k * math.Sin(angle)}
+	c := float64(size-1) / 2
+	cx, cy := t.apply(c, c)
+	t.tx, t.ty = c+tx-cx, c+ty-cy
+	out := warp(arena, chip, t, size)
+	if mirror {
+		out = Flip(arena, out)
+	}
+	return out
 }
 
 // Flip mirrors an HWC image left to right (test-time augmentation).

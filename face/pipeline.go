@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 
@@ -49,6 +50,13 @@ type Options struct {
 	Align Alignment
 	// Flip averages the descriptors of the chip and its mirror image.
 	Flip bool
+	// Jitter also averages the descriptors of this many randomly jittered
+	// copies of the chip (dlib's num_jitters; dlib's own LFW figure of
+	// 99.38% uses 100): each is rotated by up to 3°, zoomed by 1–4%,
+	// shifted by up to 2% and mirrored half of the time. It costs one
+	// descriptor per copy. The copies are the same for every face, so
+	// results are reproducible. AlignDlib only.
+	Jitter int
 	// Model is a checkpoint from facerec train to use instead of the
 	// pretrained descriptor network ("" means the pretrained one).
 	Model string
@@ -85,6 +93,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if _, err := ParseAlignment(string(o.Align)); err != nil {
 		return o, err
+	}
+	if o.Jitter < 0 || o.Jitter > 1000 {
+		return o, fmt.Errorf("face: jitter %d outside 0..1000", o.Jitter)
+	}
+	if o.Jitter > 0 && o.Align != AlignDlib {
+		return o, fmt.Errorf("face: jitter needs dlib alignment (square chips)")
 	}
 	return o, nil
 }
@@ -302,15 +316,35 @@ func (p *Pipeline) describe(arena *tensor.Arena, img *tensor.Tensor, f *Face) (D
 		return Descriptor{}, err
 	}
 	d, err := p.emb.embed(arena, chip)
-	if err != nil || !p.opt.Flip {
+	if err != nil || (!p.opt.Flip && p.opt.Jitter == 0) {
 		return d, err
 	}
-	m, err := p.emb.embed(arena, Flip(arena, chip))
-	if err != nil {
+	sum := make([]float64, len(d))
+	n := 0
+	add := func(img *tensor.Tensor) error {
+		e, err := p.emb.embed(arena, img)
+		for i, v := range e {
+			sum[i] += float64(v)
+		}
+		n++
+		return err
+	}
+	if err := add(chip); err != nil {
 		return d, err
+	}
+	if p.opt.Flip {
+		if err := add(Flip(arena, chip)); err != nil {
+			return d, err
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 0x7177e2))
+	for range p.opt.Jitter {
+		if err := add(jitterChip(arena, chip, rng)); err != nil {
+			return d, err
+		}
 	}
 	for i := range d {
-		d[i] = (d[i] + m[i]) / 2
+		d[i] = float32(sum[i] / float64(n))
 	}
 	return d, nil
 }

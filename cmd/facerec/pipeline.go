@@ -11,6 +11,7 @@ import (
 type pipelineFlags struct {
 	detector, align string
 	inputSize       int
+	jitter          int
 	minScore        float64
 	fallback        float64
 	minSize         float64
@@ -29,6 +30,7 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.minSize, "min-face-size", 0, "ignore faces smaller than this many pixels")
 	fl.BoolVar(&f.tinyLandmarks, "tiny-landmarks", false, "use the tiny 68-point landmark net")
 	fl.BoolVar(&f.flip, "flip", false, "average the descriptors of the face and its mirror image")
+	fl.IntVar(&f.jitter, "jitter", 0, "also average this many randomly jittered copies of each face (dlib's num_jitters; one descriptor each)")
 	fl.StringVar(&f.model, "model", "", "a network trained with `facerec train` (best.safetensors) instead of the pretrained descriptor")
 }
 
@@ -36,7 +38,7 @@ func (f *pipelineFlags) options() face.Options {
 	return face.Options{
 		Detector: face.Detector(f.detector), Align: face.Alignment(f.align), InputSize: f.inputSize,
 		MinScore: f.minScore, FallbackScore: f.fallback, MinFaceSize: f.minSize,
-		TinyLandmarks: f.tinyLandmarks, Flip: f.flip, Model: f.model,
+		TinyLandmarks: f.tinyLandmarks, Flip: f.flip, Jitter: f.jitter, Model: f.model,
 	}
 }
 
