@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/facerec/facerec/nn"
 )
 
 // LogisticHead is a binary "same person" classifier on pair features,
@@ -176,8 +178,8 @@ func logisticObjective(theta, x, y []float64, dim int, l2 float64) (float64, []f
 		for k, v := range row {
 			z += theta[k] * v
 		}
-		loss += softplus(z) - y[r]*z
-		e := sigmoid(z) - y[r]
+		loss += nn.Softplus(z) - y[r]*z
+		e := nn.Sigmoid(z) - y[r]
 		for k, v := range row {
 			grad[k] += e * v
 		}
@@ -215,7 +217,7 @@ func newton(x, y []float64, dim int, opts LogisticOptions) ([]float64, error) {
 			for k, v := range row {
 				z += theta[k] * v
 			}
-			s := sigmoid(z)
+			s := nn.Sigmoid(z)
 			w := s * (1 - s)
 			if w == 0 {
 				continue
@@ -341,20 +343,6 @@ func maxAbs(v []float64) float64 {
 	return m
 }
 
-// sigmoid is the logistic function, written to avoid overflow in exp.
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
-}
-
-// softplus is log(1 + e^z), written to avoid overflow in exp.
-func softplus(z float64) float64 {
-	return math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
-}
-
 // Predict returns the probability that the pair with the given features
 // shows the same person. The feature length must match the head.
 func (h *LogisticHead) Predict(features []float32) (float64, error) {
@@ -368,7 +356,7 @@ func (h *LogisticHead) Predict(features []float32) (float64, error) {
 	if math.IsNaN(z) {
 		return 0, errors.New("logistic head: features are not finite")
 	}
-	return sigmoid(z), nil
+	return nn.Sigmoid(z), nil
 }
 
 // Save writes the head as a small JSON object {"w": [...], "b": ...}.

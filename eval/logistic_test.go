@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/facerec/facerec/nn"
 )
 
 // synthetic draws n feature vectors in [0, 1)^dim and labels them by a
@@ -23,7 +25,7 @@ func synthetic(rng *rand.Rand, n int, w []float64, b float64, noisy bool) ([][]f
 			z += w[k] * float64(x[i][k])
 		}
 		if noisy {
-			y[i] = rng.Float64() < sigmoid(z)
+			y[i] = rng.Float64() < nn.Sigmoid(z)
 		} else {
 			y[i] = z > 0
 		}

@@ -319,8 +319,12 @@ func (p *Pipeline) describe(arena *tensor.Arena, img *tensor.Tensor, f *Face) (D
 	if err != nil || (!p.opt.Flip && p.opt.Jitter == 0) {
 		return d, err
 	}
-	sum := make([]float64, len(d))
-	n := 0
+	// Sum in float64 over the plain chip's descriptor and the extra views.
+	var sum [len(d)]float64
+	for i, v := range d {
+		sum[i] = float64(v)
+	}
+	n := 1
 	add := func(img *tensor.Tensor) error {
 		e, err := p.emb.embed(arena, img)
 		for i, v := range e {
@@ -328,9 +332,6 @@ func (p *Pipeline) describe(arena *tensor.Arena, img *tensor.Tensor, f *Face) (D
 		}
 		n++
 		return err
-	}
-	if err := add(chip); err != nil {
-		return d, err
 	}
 	if p.opt.Flip {
 		if err := add(Flip(arena, chip)); err != nil {

@@ -207,14 +207,14 @@ func ParseAugment(spec string) (*Augment, error) {
 		return nil, nil
 	}
 	var a Augment
+	fields := map[string]*float64{"scale": &a.Scale, "shift": &a.Shift, "brightness": &a.Brightness,
+		"contrast": &a.Contrast, "rotate": &a.Rotate, "erase": &a.Erase}
 	for _, item := range strings.Split(spec, ",") {
 		name, val, hasVal := strings.Cut(strings.TrimSpace(item), "=")
 		if name == "mirror" && !hasVal {
 			a.Mirror = true
 			continue
 		}
-		fields := map[string]*float64{"scale": &a.Scale, "shift": &a.Shift, "brightness": &a.Brightness,
-			"contrast": &a.Contrast, "rotate": &a.Rotate, "erase": &a.Erase}
 		f, ok := fields[name]
 		if !ok || !hasVal {
 			return nil, fmt.Errorf("augment: %q: want mirror or name=value with name one of scale, shift, brightness, contrast, rotate, erase", item)

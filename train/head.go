@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/facerec/facerec/nn"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -50,7 +51,7 @@ func (h *BinaryHead) Score(x, y []float32) (float64, error) {
 	if len(x) != len(h.W) || len(y) != len(h.W) {
 		return 0, fmt.Errorf("binary head score: embeddings of length %d and %d, want %d", len(x), len(y), len(h.W))
 	}
-	return sigmoid(h.logit(x, y)), nil
+	return nn.Sigmoid(h.logit(x, y)), nil
 }
 
 // HeadGrad holds the gradients of [BinaryHead.Loss].
@@ -102,19 +103,19 @@ func (h *BinaryHead) Loss(e *tensor.Tensor, labels []int, pairs []Pair) (float64
 			target = 1
 			st.Same++
 			st.MeanSame += dist
-			loss += softplus(-z)
+			loss += nn.Softplus(-z)
 			if z <= 0 {
 				st.Active++
 			}
 		} else {
 			st.Different++
 			st.MeanDifferent += dist
-			loss += softplus(z)
+			loss += nn.Softplus(z)
 			if z > 0 {
 				st.Active++
 			}
 		}
-		dz := (sigmoid(z) - target) * w
+		dz := (nn.Sigmoid(z) - target) * w
 		gb += dz
 		gi, gj := ge[p.I*d:(p.I+1)*d], ge[p.J*d:(p.J+1)*d]
 		for k := range x {
@@ -138,22 +139,4 @@ func (h *BinaryHead) Loss(e *tensor.Tensor, labels []int, pairs []Pair) (float64
 		grad.W[k] = float32(v)
 	}
 	return loss * w, grad, st, nil
-}
-
-// sigmoid is 1/(1+e^−z), evaluated so that neither branch overflows.
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	ez := math.Exp(z)
-	return ez / (1 + ez)
-}
-
-// softplus is log(1+e^z) without overflow for large z or loss of
-// precision for very negative z.
-func softplus(z float64) float64 {
-	if z > 0 {
-		return z + math.Log1p(math.Exp(-z))
-	}
-	return math.Log1p(math.Exp(z))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/facerec/facerec/nn"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -259,7 +260,7 @@ func TripletLoss(e *tensor.Tensor, labels []int, cfg TripletConfig) (float64, *t
 		}
 		switch {
 		case cfg.Soft:
-			losses[i], slopes[i] = softplus(dap-dan), sigmoid(dap-dan)
+			losses[i], slopes[i] = nn.Softplus(dap-dan), nn.Sigmoid(dap-dan)
 		case l > 0:
 			losses[i], slopes[i] = l, 1
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -57,19 +58,20 @@ func trainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			aug, err := train.ParseAugment(augment)
+			if err != nil {
+				return fmt.Errorf("--augment: %w", err)
+			}
+			if init != "" && (resume != "" || pretrained) {
+				return fmt.Errorf("--init starts from its own network: not with --resume or --pretrained")
+			}
 			if pretrained {
 				// The head sees the pretrained network's input: 150×150 RGB.
 				size, grey = model.RecognitionInput, false
 			}
 			// A network from a checkpoint brings its own input format.
 			var net *model.EmbedNet
-			for _, path := range []string{resume, init} {
-				if path == "" {
-					continue
-				}
-				if resume != "" && init != "" || init != "" && pretrained {
-					return fmt.Errorf("--init starts from its own network: not with --resume or --pretrained")
-				}
+			if path := cmp.Or(resume, init); path != "" {
 				if net, err = model.LoadEmbedNet(path); err != nil {
 					return err
 				}
@@ -109,9 +111,9 @@ func trainCmd() *cobra.Command {
 					fmt.Fprintln(os.Stderr, "skipped:", e)
 				}
 			}
-			if net != nil {
-				// from --resume or --init
-			} else if pretrained {
+			switch {
+			case net != nil: // from --resume or --init
+			case pretrained:
 				dir, err := modelDir(cmd)
 				if err != nil {
 					return err
@@ -123,18 +125,16 @@ func trainCmd() *cobra.Command {
 				if net, err = model.NewPretrainedHead(emb.Net()); err != nil {
 					return err
 				}
-			} else if net, err = model.NewEmbedNet(cfg, seed); err != nil {
-				return err
+			default:
+				if net, err = model.NewEmbedNet(cfg, seed); err != nil {
+					return err
+				}
 			}
 			var val *train.Validation
 			if len(held) > 0 {
 				if val, err = validation(net, dcfg, ds, held); err != nil {
 					return err
 				}
-			}
-			aug, err := train.ParseAugment(augment)
-			if err != nil {
-				return fmt.Errorf("--augment: %w", err)
 			}
 			var bar *progressbar.ProgressBar
 			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, m)
@@ -168,7 +168,7 @@ func trainCmd() *cobra.Command {
 				last := logs[n-1]
 				fmt.Fprintf(os.Stderr, "%d epochs, %.0f s, last loss %.4f", n, last.Seconds, last.Loss)
 				if val != nil {
-					best := slices.MaxFunc(logs, func(a, b train.EpochLog) int { return cmpF(a.ValRank1, b.ValRank1) })
+					best := slices.MaxFunc(logs, func(a, b train.EpochLog) int { return cmp.Compare(a.ValRank1, b.ValRank1) })
 					fmt.Fprintf(os.Stderr, "; held-out rank-1 %.2f%% at the end, best %.2f%% (epoch %d)", 100*last.ValRank1, 100*best.ValRank1, best.Epoch)
 				}
 				fmt.Fprintf(os.Stderr, "; checkpoints in %s\n", out)
@@ -207,16 +207,6 @@ func trainCmd() *cobra.Command {
 	cmd.MarkFlagRequired("data")
 	cmd.MarkFlagRequired("out")
 	return cmd
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // alignFunc detects the most prominent face of a photo and returns its
