@@ -2,36 +2,33 @@ package eval
 
 import (
 	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
 	"math"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/photo"
 )
 
-// CentredFace is an EmbedFunc for labelled crops: it detects the faces of a
-// file with p and keeps the one whose box centre is nearest the image
-// centre. LFW (like most labelled face crops) labels the person in the
-// middle, and a bystander can score higher.
+// CentredFace is an EmbedFunc for labelled crops: it keeps the face p
+// finds nearest the image centre, looking harder when none covers it (see
+// [face.Pipeline.Subject]). LFW (like most labelled face crops) labels the
+// person in the middle, and a bystander can score higher.
 func CentredFace(p *face.Pipeline) EmbedFunc {
 	return func(file string) ([]float32, bool, error) {
 		img, _, err := photo.DecodeFile(file, photo.Options{})
 		if err != nil {
 			return nil, false, err
 		}
-		t := photo.ToTensor(img)
-		faces, err := p.Faces(t)
-		if err != nil || len(faces) == 0 {
+		f, ok, err := p.Subject(photo.ToTensor(img))
+		if err != nil || !ok {
 			return nil, false, err
 		}
-		cx, cy := float64(t.Shape[1])/2, float64(t.Shape[0])/2
-		best, bestD := 0, math.Inf(1)
-		for i, f := range faces {
-			if d := math.Hypot(f.Box.X+f.Box.W/2-cx, f.Box.Y+f.Box.H/2-cy); d < bestD {
-				best, bestD = i, d
-			}
-		}
-		return faces[best].Descriptor[:], true, nil
+		return f.Descriptor[:], true, nil
 	}
 }
 
@@ -50,6 +47,8 @@ type PairsResult struct {
 	Features  [][]float32 `json:"-"`
 	Same      []bool      `json:"-"`
 	Fold      []int       `json:"-"`
+	// A and B are each pair's image paths relative to the root.
+	A, B []string `json:"-"`
 }
 
 // HeadResult is the k-fold accuracy of the logistic head (trained on k−1
@@ -97,6 +96,8 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 	res.MissRate = float64(res.ImagesNoFace) / float64(len(files))
 	features := make([][]float32, len(pf.Pairs))
 	for i, pr := range pf.Pairs {
+		res.A = append(res.A, pr.PathA())
+		res.B = append(res.B, pr.PathB())
 		a, b := index[pr.PathA()], index[pr.PathB()]
 		if !found[a] || !found[b] {
 			res.Distances = append(res.Distances, math.NaN())
@@ -122,4 +123,30 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 		}
 	}
 	return res, nil
+}
+
+// WriteCSV writes one row per pair: its fold, both image paths, the label,
+// the distance, the threshold chosen for its fold on the other folds, and
+// whether the pair was decided right (a missing face is wrong), so that
+// the errors can be looked at one by one.
+func (r *PairsResult) WriteCSV(w io.Writer) error {
+	// Summarize ran the folds in ascending order of their identifiers.
+	ids := slices.Compact(slices.Sorted(slices.Values(r.Fold)))
+	if len(ids) != len(r.Thresholds) {
+		return fmt.Errorf("lfw: %d folds but %d thresholds", len(ids), len(r.Thresholds))
+	}
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"fold", "a", "b", "same", "distance", "threshold", "correct"})
+	for i := range r.Distances {
+		k, _ := slices.BinarySearch(ids, r.Fold[i])
+		tau := r.Thresholds[k]
+		d := r.Distances[i]
+		correct := !math.IsNaN(d) && (d < tau) == r.Same[i]
+		cw.Write([]string{
+			strconv.Itoa(r.Fold[i]), r.A[i], r.B[i], strconv.FormatBool(r.Same[i]),
+			strconv.FormatFloat(d, 'f', 6, 64), strconv.FormatFloat(tau, 'f', 6, 64), strconv.FormatBool(correct),
+		})
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,4 +56,34 @@ func TestEvaluatePairsOnLFW(t *testing.T) {
 		t.Errorf("accuracy %.3f, head %v", res.MeanAccuracy, res.Head)
 	}
 	t.Logf("accuracy %.3f, AUC %.4f, head %.3f", res.MeanAccuracy, res.AUC, res.Head.MeanAccuracy)
+}
+
+// TestWriteCSV checks the per-pair rows on a hand-made result: each pair is
+// judged with its own fold's threshold, and a missing face is an error.
+func TestWriteCSV(t *testing.T) {
+	r := &PairsResult{
+		Summary:   Summary{Thresholds: []float64{0.5, 0.7}},
+		Distances: []float64{0.6, 0.6, math.NaN(), 0.2},
+		Same:      []bool{true, true, true, false},
+		Fold:      []int{0, 1, 1, 0},
+		A:         []string{"a/1", "b/1", "c/1", "d/1"},
+		B:         []string{"a/2", "b/2", "c/2", "e/1"},
+	}
+	var buf bytes.Buffer
+	if err := r.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := `fold,a,b,same,distance,threshold,correct
+0,a/1,a/2,true,0.600000,0.500000,false
+1,b/1,b/2,true,0.600000,0.700000,true
+1,c/1,c/2,true,NaN,0.700000,false
+0,d/1,e/1,false,0.200000,0.500000,false
+`
+	if got := buf.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	r.Thresholds = r.Thresholds[:1]
+	if err := r.WriteCSV(&buf); err == nil {
+		t.Error("two folds with one threshold: no error")
+	}
 }

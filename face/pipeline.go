@@ -34,6 +34,13 @@ type Options struct {
 	// InputSize is the tiny detector's input side, a multiple of 32
 	// (default 416). Larger finds smaller faces.
 	InputSize int
+	// CoarseInputSize is a second, coarser pass of the tiny detector whose
+	// faces are merged with the first pass's (non-maximum suppression): at
+	// 416 the tiny detector misses many faces that fill a large part of the
+	// frame (a portrait, a selfie, a tight crop), and finds them at 160.
+	// 0 means DefaultCoarseInputSize (off when InputSize is not larger);
+	// negative turns the pass off. It costs about a sixth of the first pass.
+	CoarseInputSize int
 	// MinScore drops detections scoring below it (default 0.5).
 	MinScore float64
 	// MinFaceSize drops faces whose box is smaller than this many pixels on
@@ -65,6 +72,9 @@ type Options struct {
 	SinglePass bool
 }
 
+// DefaultCoarseInputSize is the tiny detector's second, coarse input size.
+const DefaultCoarseInputSize = 160
+
 // DefaultFallbackScore is the lowest detector score accepted when nothing
 // scores MinScore.
 const DefaultFallbackScore = 0.2
@@ -81,6 +91,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.InputSize%32 != 0 || o.InputSize < 32 {
 		return o, fmt.Errorf("face: detector input size %d is not a positive multiple of 32", o.InputSize)
+	}
+	if o.CoarseInputSize == 0 {
+		o.CoarseInputSize = DefaultCoarseInputSize
+		if o.InputSize <= DefaultCoarseInputSize {
+			o.CoarseInputSize = -1 // the first pass is already coarse
+		}
+	}
+	if o.CoarseInputSize > 0 && (o.CoarseInputSize%32 != 0 || o.CoarseInputSize >= o.InputSize) {
+		return o, fmt.Errorf("face: coarse detector input size %d is not a multiple of 32 below the input size %d", o.CoarseInputSize, o.InputSize)
 	}
 	if o.MinScore == 0 {
 		o.MinScore = 0.5
@@ -205,26 +224,43 @@ func (p *Pipeline) detect(arena *tensor.Arena, img *tensor.Tensor, size int, min
 // selfie) is seen better at a coarser scale.
 var retrySizes = []int{320, 224, 160}
 
-// detectWithRetry is the detection policy: the configured detector first;
-// if it finds nothing and the fallback is on, the tiny detector at smaller
-// input sizes, then the single best detection scoring FallbackScore at any
-// of those sizes. It never invents a box: every face comes from a detector.
+// mergeIoU is the overlap above which two detections of different passes
+// are the same face (the tiny detector's own NMS threshold).
+const mergeIoU = 0.4
+
+// detectWithRetry is the detection policy: the configured detector first,
+// merged with the tiny detector's coarse pass; if that finds nothing and the
+// fallback is on, the tiny detector at the other smaller input sizes, then
+// the single best detection scoring FallbackScore at any of those sizes.
+// It never invents a box: every face comes from a detector.
 func (p *Pipeline) detectWithRetry(arena *tensor.Arena, img *tensor.Tensor) ([]model.Detection, error) {
 	dets, err := p.detect(arena, img, p.opt.InputSize, p.opt.MinScore)
-	if err != nil || len(dets) > 0 || p.opt.FallbackScore <= 0 || p.opt.FallbackScore >= p.opt.MinScore {
-		return dets, err
+	if err != nil {
+		return nil, err
 	}
 	sizes := []int{p.opt.InputSize}
+	if p.tiny != nil && p.opt.CoarseInputSize > 0 {
+		coarse, err := p.detect(arena, img, p.opt.CoarseInputSize, p.opt.MinScore)
+		if err != nil {
+			return nil, err
+		}
+		if len(coarse) > 0 {
+			dets = model.NMS(append(dets, coarse...), mergeIoU, 0)
+		}
+		sizes = append(sizes, p.opt.CoarseInputSize)
+	}
+	if len(dets) > 0 || p.opt.FallbackScore <= 0 || p.opt.FallbackScore >= p.opt.MinScore {
+		return dets, nil
+	}
 	if p.tiny != nil {
 		for _, s := range retrySizes {
-			if s < p.opt.InputSize {
-				sizes = append(sizes, s)
+			if s >= p.opt.InputSize || slices.Contains(sizes, s) {
+				continue
 			}
-		}
-		for _, s := range sizes[1:] {
 			if dets, err = p.detect(arena, img, s, p.opt.MinScore); err != nil || len(dets) > 0 {
 				return dets, err
 			}
+			sizes = append(sizes, s)
 		}
 	}
 	var best []model.Detection
@@ -258,19 +294,94 @@ func (p *Pipeline) detectFaces(arena *tensor.Arena, img *tensor.Tensor) ([]Face,
 	}
 	faces := make([]Face, len(dets))
 	for i, d := range dets {
-		f := &faces[i]
-		f.Box, f.Score = d.Box, d.Score
-		if f.Landmarks, err = p.marks.Landmarks(arena, img, d.Box); err != nil {
+		if faces[i], err = p.landmarks(arena, img, d); err != nil {
 			return nil, err
-		}
-		if p.opt.Align == AlignDlib && !p.opt.SinglePass {
-			if f.Landmarks, err = p.marks.Landmarks(arena, img, refineBox(&f.Landmarks)); err != nil {
-				return nil, err
-			}
 		}
 	}
 	slices.SortStableFunc(faces, func(a, b Face) int { return cmp.Compare(b.Score, a.Score) })
 	return faces, nil
+}
+
+// landmarks places the 68 points of a detected face.
+func (p *Pipeline) landmarks(arena *tensor.Arena, img *tensor.Tensor, d model.Detection) (Face, error) {
+	f := Face{Box: d.Box, Score: d.Score}
+	var err error
+	if f.Landmarks, err = p.marks.Landmarks(arena, img, d.Box); err != nil {
+		return f, err
+	}
+	if p.opt.Align == AlignDlib && !p.opt.SinglePass {
+		f.Landmarks, err = p.marks.Landmarks(arena, img, refineBox(&f.Landmarks))
+	}
+	return f, err
+}
+
+// Subject returns the face a photo of one person is about, with its
+// descriptor: the face nearest the centre of the image. Labelled face
+// photos (LFW, ID photos, portraits) centre their subject, and a bystander
+// can score higher, be larger, or be the only face the detector finds.
+// So when no face found covers the centre, the tiny detector looks again
+// at every input size, at MinScore and then at FallbackScore (when the
+// fallback is on), for one that does. ok is false when there is no face.
+func (p *Pipeline) Subject(img *tensor.Tensor) (f Face, ok bool, err error) {
+	if len(img.Shape) != 3 || img.Shape[2] != 3 || img.Shape[0] < 1 || img.Shape[1] < 1 {
+		return f, false, fmt.Errorf("face: an image must be [H, W, 3] RGB, got %v", img.Shape)
+	}
+	arena := p.arenas.Get().(*tensor.Arena)
+	defer func() { arena.Reset(); p.arenas.Put(arena) }()
+	cx, cy := float64(img.Shape[1])/2, float64(img.Shape[0])/2
+	dets, err := p.detectWithRetry(arena, img)
+	if err != nil {
+		return f, false, err
+	}
+	best, found := centreMost(dets, cx, cy)
+	if found && !covers(best.Box, cx, cy) && p.tiny != nil {
+		scores := []float64{p.opt.MinScore}
+		if p.opt.FallbackScore > 0 && p.opt.FallbackScore < p.opt.MinScore {
+			scores = append(scores, p.opt.FallbackScore)
+		}
+		sizes := slices.Compact(slices.Sorted(slices.Values(slices.Concat([]int{p.opt.InputSize, p.opt.CoarseInputSize}, retrySizes))))
+		sizes = slices.DeleteFunc(sizes, func(s int) bool { return s <= 0 || s > p.opt.InputSize })
+		for _, score := range scores {
+			var all []model.Detection
+			for _, size := range sizes {
+				d, err := p.detect(arena, img, size, score)
+				if err != nil {
+					return f, false, err
+				}
+				all = append(all, d...)
+			}
+			all = slices.DeleteFunc(all, func(d model.Detection) bool { return !covers(d.Box, cx, cy) })
+			if c, ok := centreMost(model.NMS(all, mergeIoU, 0), cx, cy); ok {
+				best = c
+				break
+			}
+		}
+	}
+	if !found {
+		return f, false, nil
+	}
+	if f, err = p.landmarks(arena, img, best); err != nil {
+		return f, false, err
+	}
+	f.Descriptor, err = p.describe(arena, img, &f)
+	return f, err == nil, err
+}
+
+// centreMost is the detection whose box centre is nearest (cx, cy).
+func centreMost(dets []model.Detection, cx, cy float64) (model.Detection, bool) {
+	var best model.Detection
+	bestD := math.Inf(1)
+	for _, d := range dets {
+		if dist := math.Hypot(d.Box.X+d.Box.W/2-cx, d.Box.Y+d.Box.H/2-cy); dist < bestD {
+			best, bestD = d, dist
+		}
+	}
+	return best, len(dets) > 0
+}
+
+// covers reports whether the box contains the point (x, y).
+func covers(b model.Rect, x, y float64) bool {
+	return b.X < x && x < b.Right() && b.Y < y && y < b.Bottom()
 }
 
 // Faces finds every face in img [H, W, 3] (RGB 0..255) and computes its

@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/facerec/facerec/internal/sharedtest"
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -92,7 +95,7 @@ func readPNGTensor(t testing.TB, path string) *tensor.Tensor {
 // compares the box, the integer descriptor crop and the descriptor with
 // what face-api computed.
 func TestPipelineMatchesFaceAPI(t *testing.T) {
-	p := testPipeline(t, Options{Detector: DetectorTiny, Align: AlignFaceAPI, FallbackScore: -1})
+	p := testPipeline(t, Options{Detector: DetectorTiny, Align: AlignFaceAPI, FallbackScore: -1, CoarseInputSize: -1})
 	dir := sharedtest.Path(t, "oracle", "testdata", "crops")
 	checked := 0
 	for _, o := range readOracleBatch(t, "expected_batch_tiny_wasm.jsonl") {
@@ -178,5 +181,94 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/photo")
 		})
+	}
+}
+
+// TestCoarsePassFindsLargeFaces: in LFW's Woody_Allen_0004 the tiny
+// detector at 416 finds only the woman at the edge and misses the large
+// face in the middle, the one the image is labelled with; the coarse pass
+// at 160 finds it, and the merge keeps the woman once.
+func TestCoarsePassFindsLargeFaces(t *testing.T) {
+	img := readLFW(t, "Woody_Allen", 4)
+	covers := func(f Face) bool {
+		return f.Box.X < 125 && f.Box.Right() > 125 && f.Box.Y < 125 && f.Box.Bottom() > 125
+	}
+	one, err := testPipeline(t, Options{CoarseInputSize: -1}).Detect(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one) != 1 || covers(one[0]) {
+		t.Fatalf("416 alone: %d faces %+v; the test expects it to miss the centre face", len(one), one)
+	}
+	both, err := testPipeline(t, Options{}).Detect(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(both) != 2 || !slices.ContainsFunc(both, covers) || !slices.ContainsFunc(both, func(f Face) bool { return f.Box == one[0].Box }) {
+		t.Fatalf("416 + 160: %d faces %+v, want the woman's box and one covering the centre", len(both), both)
+	}
+}
+
+func TestCoarseInputSizeOption(t *testing.T) {
+	for _, c := range []struct {
+		in, coarse, want int
+	}{
+		{0, 0, DefaultCoarseInputSize},
+		{416, 224, 224},
+		{160, 0, -1}, // the first pass is already coarse
+		{416, -1, -1},
+	} {
+		o, err := Options{InputSize: c.in, CoarseInputSize: c.coarse}.withDefaults()
+		if err != nil || o.CoarseInputSize != c.want {
+			t.Errorf("input %d coarse %d: got %d, %v; want %d", c.in, c.coarse, o.CoarseInputSize, err, c.want)
+		}
+	}
+	for _, c := range [][2]int{{416, 100}, {416, 416}, {320, 416}} {
+		if _, err := (Options{InputSize: c[0], CoarseInputSize: c[1]}).withDefaults(); err == nil {
+			t.Errorf("input %d coarse %d: no error", c[0], c[1])
+		}
+	}
+}
+
+// readLFW decodes one deep-funneled LFW image from ../shared.
+func readLFW(t *testing.T, name string, n int) *tensor.Tensor {
+	t.Helper()
+	path := sharedtest.Path(t, "data", "lfw", "deepfunneled", name, fmt.Sprintf("%s_%04d.jpg", name, n))
+	img, _, err := photo.DecodeFile(path, photo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return photo.ToTensor(img)
+}
+
+// TestSubject: in LFW's Mesut_Yilmaz_0001 the detector's normal passes find
+// only a bystander in the corner; Subject looks again and returns the
+// laughing man in the middle, with his descriptor. A blank image has no
+// subject.
+func TestSubject(t *testing.T) {
+	p := testPipeline(t, Options{})
+	img := readLFW(t, "Mesut_Yilmaz", 1)
+	faces, err := p.Detect(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(faces, func(f Face) bool { return covers(f.Box, 125, 125) }) {
+		t.Fatalf("the detector now finds the centre face (%+v): the test needs another image", faces)
+	}
+	f, ok, err := p.Subject(img)
+	if err != nil || !ok {
+		t.Fatalf("Subject: ok %v, %v", ok, err)
+	}
+	if !covers(f.Box, 125, 125) || f.Score < p.opt.FallbackScore {
+		t.Errorf("subject box %+v score %.2f, want one covering the centre", f.Box, f.Score)
+	}
+	if f.Descriptor == (Descriptor{}) {
+		t.Error("no descriptor")
+	}
+	if _, ok, err := p.Subject(tensor.New(100, 100, 3)); ok || err != nil {
+		t.Errorf("blank image: ok %v, %v", ok, err)
+	}
+	if _, _, err := p.Subject(tensor.New(100, 100)); err == nil {
+		t.Error("grey tensor: no error")
 	}
 }

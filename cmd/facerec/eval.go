@@ -65,7 +65,7 @@ func evalLFWCmd() *cobra.Command {
 	pf.register(cmd)
 	cmd.Flags().StringVar(&root, "root", "", "folder of <name>/<name>_NNNN.jpg images (e.g. lfw/deepfunneled)")
 	cmd.Flags().StringVar(&pairsPath, "pairs", "", "pairs file in LFW format (pairs.txt, pairsDevTest.txt, ...)")
-	cmd.Flags().StringVar(&out, "out", "", "folder for summary.json, roc.png and distances.png")
+	cmd.Flags().StringVar(&out, "out", "", "folder for summary.json, roc.png, distances.png and pairs.csv (every pair, its distance and whether it was decided right)")
 	cmd.Flags().BoolVar(&head, "head", false, "also train the logistic head on nine folds and test it on the tenth")
 	cmd.MarkFlagRequired("root")
 	cmd.MarkFlagRequired("pairs")
@@ -115,5 +115,16 @@ func writeLFWReport(dir string, res *eval.PairsResult) error {
 	if err := eval.PlotROC(filepath.Join(dir, "roc.png"), map[string][]eval.ROCPoint{"facerec": points}, true); err != nil {
 		return err
 	}
-	return eval.PlotHistogram(filepath.Join(dir, "distances.png"), res.Distances, res.Same, res.MeanThreshold)
+	if err := eval.PlotHistogram(filepath.Join(dir, "distances.png"), res.Distances, res.Same, res.MeanThreshold); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "pairs.csv"))
+	if err != nil {
+		return err
+	}
+	if err := res.WriteCSV(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

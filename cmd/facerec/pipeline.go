@@ -18,6 +18,7 @@ type pipelineFlags struct {
 	tinyLandmarks   bool
 	flip            bool
 	model           string
+	coarseSize      int
 }
 
 func (f *pipelineFlags) register(cmd *cobra.Command) {
@@ -25,6 +26,7 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.detector, "detector", "tiny", "face detector: tiny (fast) or ssd (accurate)")
 	fl.StringVar(&f.align, "align", string(face.AlignDlib), "crop for the descriptor: dlib (similarity transform) or faceapi (face-api's axis-aligned crop)")
 	fl.IntVar(&f.inputSize, "input-size", 416, "tiny detector input size (multiple of 32)")
+	fl.IntVar(&f.coarseSize, "coarse-size", 0, "a second, coarse tiny-detector pass merged with the first, for faces that fill the frame (0: 160 when --input-size is larger; negative: off)")
 	fl.Float64Var(&f.minScore, "min-score", 0.5, "minimum detector score")
 	fl.Float64Var(&f.fallback, "fallback-score", face.DefaultFallbackScore, "when no face reaches --min-score, take the best one above this (negative: off)")
 	fl.Float64Var(&f.minSize, "min-face-size", 0, "ignore faces smaller than this many pixels")
@@ -37,7 +39,8 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 func (f *pipelineFlags) options() face.Options {
 	return face.Options{
 		Detector: face.Detector(f.detector), Align: face.Alignment(f.align), InputSize: f.inputSize,
-		MinScore: f.minScore, FallbackScore: f.fallback, MinFaceSize: f.minSize,
+		CoarseInputSize: f.coarseSize,
+		MinScore:        f.minScore, FallbackScore: f.fallback, MinFaceSize: f.minSize,
 		TinyLandmarks: f.tinyLandmarks, Flip: f.flip, Jitter: f.jitter, Model: f.model,
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -96,7 +97,7 @@ func trainCmd() *cobra.Command {
 				dcfg.Align = alignFunc(pl)
 				if cache == "" {
 					if dir, err := os.UserCacheDir(); err == nil {
-						cache = filepath.Join(dir, "facerec", "chips-"+string(pl.Options().Align))
+						cache = filepath.Join(dir, "facerec", chipCacheName(pl.Options()))
 					}
 				}
 				dcfg.CacheDir = cache
@@ -271,4 +272,14 @@ func validation(net *model.EmbedNet, dcfg train.DatasetConfig, trainDS *train.Da
 		id++
 	}
 	return v, nil
+}
+
+// chipCacheName names the default chip cache folder after the options that
+// decide where a chip is cut (detection, landmarks, alignment), since the
+// cache key only knows the image: changing a default then starts a new
+// cache instead of silently reusing chips cut another way.
+func chipCacheName(o face.Options) string {
+	o.Flip, o.Jitter, o.Model = false, 0, ""
+	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", o))
+	return fmt.Sprintf("chips-%s-%x", o.Align, sum[:4])
 }
