@@ -34,12 +34,14 @@ type Options struct {
 	// InputSize is the tiny detector's input side, a multiple of 32
 	// (default 416). Larger finds smaller faces.
 	InputSize int
-	// CoarseInputSize is a second, coarser pass of the tiny detector whose
-	// faces are merged with the first pass's (non-maximum suppression): at
-	// 416 the tiny detector misses many faces that fill a large part of the
-	// frame (a portrait, a selfie, a tight crop), and finds them at 160.
-	// 0 means DefaultCoarseInputSize (off when InputSize is not larger);
-	// negative turns the pass off. It costs about a sixth of the first pass.
+	// CoarseInputSize is a second, coarser pass of the tiny detector that
+	// adds the faces the first pass missed (those overlapping none of its
+	// faces): at 416 the tiny detector misses many faces that fill a large
+	// part of the frame (a portrait, a selfie, a tight crop) and finds them
+	// at 160. Where both passes see a face, the first pass's box is kept:
+	// it fits the landmark net better. 0 means DefaultCoarseInputSize (off
+	// when InputSize is not larger); negative turns the pass off. It costs
+	// about a sixth of the first pass.
 	CoarseInputSize int
 	// MinScore drops detections scoring below it (default 0.5).
 	MinScore float64
@@ -228,33 +230,46 @@ var retrySizes = []int{320, 224, 160}
 // are the same face (the tiny detector's own NMS threshold).
 const mergeIoU = 0.4
 
-// detectWithRetry is the detection policy: the configured detector first,
-// merged with the tiny detector's coarse pass; if that finds nothing and the
-// fallback is on, the tiny detector at the other smaller input sizes, then
-// the single best detection scoring FallbackScore at any of those sizes.
-// It never invents a box: every face comes from a detector.
+// detectWithRetry is the detection policy: the configured detector first.
+// When it finds faces, the tiny detector's coarse pass adds the faces it
+// finds that overlap none of them by IoU > mergeIoU (the first pass's boxes
+// fit the landmark net better, so they are kept where both passes see a
+// face). A coarse box that overlaps a first-pass box less is kept as well:
+// at 416 the detector sometimes draws a large, misplaced box around a face
+// that the coarse pass places right, and then both are offered. When it finds
+// nothing and the fallback is on, the tiny detector looks again at smaller
+// input sizes, then takes the single best detection scoring FallbackScore
+// at any of those sizes. It never invents a box: every face comes from a
+// detector.
 func (p *Pipeline) detectWithRetry(arena *tensor.Arena, img *tensor.Tensor) ([]model.Detection, error) {
 	dets, err := p.detect(arena, img, p.opt.InputSize, p.opt.MinScore)
 	if err != nil {
 		return nil, err
 	}
-	sizes := []int{p.opt.InputSize}
-	if p.tiny != nil && p.opt.CoarseInputSize > 0 {
+	if len(dets) > 0 {
+		if p.tiny == nil || p.opt.CoarseInputSize <= 0 {
+			return dets, nil
+		}
 		coarse, err := p.detect(arena, img, p.opt.CoarseInputSize, p.opt.MinScore)
 		if err != nil {
 			return nil, err
 		}
-		if len(coarse) > 0 {
-			dets = model.NMS(append(dets, coarse...), mergeIoU, 0)
+		fine := len(dets)
+		for _, c := range coarse {
+			if !slices.ContainsFunc(dets[:fine], func(d model.Detection) bool { return model.IoU(c.Box, d.Box) > mergeIoU }) {
+				dets = append(dets, c)
+			}
 		}
-		sizes = append(sizes, p.opt.CoarseInputSize)
-	}
-	if len(dets) > 0 || p.opt.FallbackScore <= 0 || p.opt.FallbackScore >= p.opt.MinScore {
+		slices.SortStableFunc(dets, func(a, b model.Detection) int { return cmp.Compare(b.Score, a.Score) })
 		return dets, nil
 	}
+	if p.opt.FallbackScore <= 0 || p.opt.FallbackScore >= p.opt.MinScore {
+		return nil, nil
+	}
+	sizes := []int{p.opt.InputSize}
 	if p.tiny != nil {
 		for _, s := range retrySizes {
-			if s >= p.opt.InputSize || slices.Contains(sizes, s) {
+			if s >= p.opt.InputSize {
 				continue
 			}
 			if dets, err = p.detect(arena, img, s, p.opt.MinScore); err != nil || len(dets) > 0 {
