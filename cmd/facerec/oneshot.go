@@ -6,10 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/facerec/facerec"
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/photo"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -47,18 +45,9 @@ func evalOneShotCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				embed = func(path string) ([]float32, bool, error) {
-					img, _, err := photo.DecodeFile(path, photo.Options{})
-					if err != nil {
-						return nil, false, err
-					}
-					faces, err := p.Faces(photo.ToTensor(img))
-					if err != nil || len(faces) == 0 {
-						return nil, false, err
-					}
-					d := facerec.Prominent(faces).Descriptor
-					return d[:], true, nil
-				}
+				// Every photo is labelled with one person: take the face
+				// it is about, as LFW's protocol does.
+				embed = eval.CentredFace(p)
 			}
 			var bar *progressbar.ProgressBar
 			res, err := eval.OneShot(cmd.Context(), root, embed, eval.OneShotConfig{Strangers: strangers, Seed: seed, Threshold: threshold},

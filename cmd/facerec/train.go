@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facerec/facerec"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/photo"
@@ -210,8 +209,10 @@ func trainCmd() *cobra.Command {
 	return cmd
 }
 
-// alignFunc detects the most prominent face of a photo and returns its
-// aligned chip, for training on unaligned photos.
+// alignFunc finds the face a labelled photo is about (face.Pipeline.Subject:
+// the one nearest the centre) and returns its aligned chip, for training on
+// unaligned photos. Subject also computes the descriptor, a one-time cost:
+// chips are cached.
 func alignFunc(p *face.Pipeline) func(string) (*tensor.Tensor, error) {
 	return func(path string) (*tensor.Tensor, error) {
 		img, _, err := photo.DecodeFile(path, photo.Options{})
@@ -219,15 +220,14 @@ func alignFunc(p *face.Pipeline) func(string) (*tensor.Tensor, error) {
 			return nil, err
 		}
 		t := photo.ToTensor(img)
-		faces, err := p.Detect(t)
+		f, ok, err := p.Subject(t)
 		if err != nil {
 			return nil, err
 		}
-		f := facerec.Prominent(faces)
-		if f == nil {
+		if !ok {
 			return nil, fmt.Errorf("%s: no face found", path)
 		}
-		return p.Chip(t, f)
+		return p.Chip(t, &f)
 	}
 }
 
@@ -275,11 +275,12 @@ func validation(net *model.EmbedNet, dcfg train.DatasetConfig, trainDS *train.Da
 }
 
 // chipCacheName names the default chip cache folder after the options that
-// decide where a chip is cut (detection, landmarks, alignment), since the
-// cache key only knows the image: changing a default then starts a new
-// cache instead of silently reusing chips cut another way.
+// decide where a chip is cut (detection, landmarks, alignment) and after
+// the face chosen (subject: see alignFunc), since the cache key only knows
+// the image: changing a default then starts a new cache instead of
+// silently reusing chips cut another way.
 func chipCacheName(o face.Options) string {
 	o.Flip, o.Jitter, o.Model = false, 0, ""
-	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", o))
+	sum := sha256.Sum256(fmt.Appendf(nil, "subject %+v", o))
 	return fmt.Sprintf("chips-%s-%x", o.Align, sum[:4])
 }
