@@ -36,7 +36,7 @@ type Options struct {
 	InputSize int
 	// CoarseInputSize is a second, coarser pass of the tiny detector that
 	// adds the faces the first pass missed (those overlapping none of its
-	// faces): at 416 the tiny detector misses many faces that fill a large
+	// faces by IoU > 0.4): at 416 the tiny detector misses many faces that fill a large
 	// part of the frame (a portrait, a selfie, a tight crop) and finds them
 	// at 160. Where both passes see a face, the first pass's box is kept:
 	// it fits the landmark net better. 0 means DefaultCoarseInputSize (off
