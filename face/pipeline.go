@@ -221,10 +221,15 @@ func (p *Pipeline) detect(arena *tensor.Arena, img *tensor.Tensor, size int, min
 	}), nil
 }
 
-// retrySizes are the smaller tiny-detector inputs tried when nothing is
-// found: a face filling much of a tight crop (LFW's 250×250 images, a
-// selfie) is seen better at a coarser scale.
-var retrySizes = []int{320, 224, 160}
+// retryTiers are the smaller tiny-detector inputs tried, tier by tier, when
+// nothing is found: a face filling much of a tight crop (LFW's 250×250
+// images, a selfie) is seen better at a coarser scale. A tier's sizes are
+// tried at MinScore, then the tier's best detection at FallbackScore is
+// taken, before the next, coarser tier: the coarser the input, the looser
+// the box and the worse the landmarks placed from it. The last tier finds
+// LFW's George_HW_Bush_0006 (a washed-out video still), the one LFW image
+// the others miss.
+var retryTiers = [][]int{{320, 224, 160}, {128, 96}}
 
 // mergeIoU is the overlap above which two detections of different passes
 // are the same face (the tiny detector's own NMS threshold).
@@ -238,9 +243,9 @@ const mergeIoU = 0.4
 // at 416 the detector sometimes draws a large, misplaced box around a face
 // that the coarse pass places right, and then both are offered. When it finds
 // nothing and the fallback is on, the tiny detector looks again at smaller
-// input sizes, then takes the single best detection scoring FallbackScore
-// at any of those sizes. It never invents a box: every face comes from a
-// detector.
+// input sizes, tier by tier (see retryTiers), each tier ending with its
+// single best detection scoring FallbackScore. It never invents a box:
+// every face comes from a detector.
 func (p *Pipeline) detectWithRetry(arena *tensor.Arena, img *tensor.Tensor) ([]model.Detection, error) {
 	dets, err := p.detect(arena, img, p.opt.InputSize, p.opt.MinScore)
 	if err != nil {
@@ -266,29 +271,40 @@ func (p *Pipeline) detectWithRetry(arena *tensor.Arena, img *tensor.Tensor) ([]m
 	if p.opt.FallbackScore <= 0 || p.opt.FallbackScore >= p.opt.MinScore {
 		return nil, nil
 	}
-	sizes := []int{p.opt.InputSize}
+	tiers := [][]int{{p.opt.InputSize}}
 	if p.tiny != nil {
-		for _, s := range retrySizes {
-			if s >= p.opt.InputSize {
-				continue
+		tiers[0] = append(tiers[0], smallerThan(retryTiers[0], p.opt.InputSize)...)
+		tiers = append(tiers, smallerThan(retryTiers[1], p.opt.InputSize))
+	}
+	for _, sizes := range tiers {
+		for _, s := range sizes {
+			if s == p.opt.InputSize {
+				continue // done above
 			}
 			if dets, err = p.detect(arena, img, s, p.opt.MinScore); err != nil || len(dets) > 0 {
 				return dets, err
 			}
-			sizes = append(sizes, s)
+		}
+		var best []model.Detection
+		for _, s := range sizes {
+			dets, err := p.detect(arena, img, s, p.opt.FallbackScore)
+			if err != nil {
+				return nil, err
+			}
+			if len(dets) > 0 && (best == nil || dets[0].Score > best[0].Score) {
+				best = dets[:1]
+			}
+		}
+		if best != nil {
+			return best, nil
 		}
 	}
-	var best []model.Detection
-	for _, s := range sizes {
-		dets, err := p.detect(arena, img, s, p.opt.FallbackScore)
-		if err != nil {
-			return nil, err
-		}
-		if len(dets) > 0 && (best == nil || dets[0].Score > best[0].Score) {
-			best = dets[:1]
-		}
-	}
-	return best, nil
+	return nil, nil
+}
+
+// smallerThan returns the sizes below limit.
+func smallerThan(sizes []int, limit int) []int {
+	return slices.DeleteFunc(slices.Clone(sizes), func(s int) bool { return s >= limit })
 }
 
 // Detect finds the faces in img [H, W, 3] (RGB 0..255) with their
@@ -354,7 +370,7 @@ func (p *Pipeline) Subject(img *tensor.Tensor) (f Face, ok bool, err error) {
 		if p.opt.FallbackScore > 0 && p.opt.FallbackScore < p.opt.MinScore {
 			scores = append(scores, p.opt.FallbackScore)
 		}
-		sizes := slices.Compact(slices.Sorted(slices.Values(slices.Concat([]int{p.opt.InputSize, p.opt.CoarseInputSize}, retrySizes))))
+		sizes := slices.Compact(slices.Sorted(slices.Values(slices.Concat([]int{p.opt.InputSize, p.opt.CoarseInputSize}, slices.Concat(retryTiers...)))))
 		sizes = slices.DeleteFunc(sizes, func(s int) bool { return s <= 0 || s > p.opt.InputSize })
 		for _, score := range scores {
 			var all []model.Detection

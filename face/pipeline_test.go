@@ -305,3 +305,22 @@ func TestSubject(t *testing.T) {
 		t.Error("grey tensor: no error")
 	}
 }
+
+// TestRetryFindsWashedOutFace: LFW's George_HW_Bush_0006 (a pale video
+// still, the face filling half the frame) scores under 0.05 at every tiny
+// detector size from 416 to 160; the retry finds it at 96, above the
+// fallback score. Without the fallback there is no face.
+func TestRetryFindsWashedOutFace(t *testing.T) {
+	img := readLFW(t, "George_HW_Bush", 6)
+	faces, err := testPipeline(t, Options{}).Detect(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 1 || !covers(faces[0].Box, 125, 125) || faces[0].Score < DefaultFallbackScore {
+		t.Fatalf("got %+v, want one face over the centre", faces)
+	}
+	none, err := testPipeline(t, Options{FallbackScore: -1}).Detect(img)
+	if err != nil || len(none) != 0 {
+		t.Errorf("without the fallback: %d faces, %v", len(none), err)
+	}
+}
