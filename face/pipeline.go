@@ -3,6 +3,7 @@ package face
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -461,31 +462,31 @@ func (p *Pipeline) describe(arena *tensor.Arena, img *tensor.Tensor, f *Face) (D
 	if err != nil || (!p.opt.Flip && p.opt.Jitter == 0) {
 		return d, err
 	}
-	// Sum in float64 over the plain chip's descriptor and the extra views.
+	// The extra views are described on all cores (a lone `verify --jitter`
+	// would otherwise use one), then summed in float64 in a fixed order, so
+	// the result does not depend on the scheduling.
+	var views []*tensor.Tensor
+	if p.opt.Flip {
+		views = append(views, Flip(arena, chip))
+	}
+	rng := rand.New(rand.NewPCG(1, 0x7177e2))
+	for range p.opt.Jitter {
+		views = append(views, jitterChip(arena, chip, rng))
+	}
+	ds, errs := p.emb.EmbedCrops(views)
+	if err := errors.Join(errs...); err != nil {
+		return d, err
+	}
 	var sum [len(d)]float64
 	for i, v := range d {
 		sum[i] = float64(v)
 	}
-	n := 1
-	add := func(img *tensor.Tensor) error {
-		e, err := p.emb.embed(arena, img)
+	for _, e := range ds {
 		for i, v := range e {
 			sum[i] += float64(v)
 		}
-		n++
-		return err
 	}
-	if p.opt.Flip {
-		if err := add(Flip(arena, chip)); err != nil {
-			return d, err
-		}
-	}
-	rng := rand.New(rand.NewPCG(1, 0x7177e2))
-	for range p.opt.Jitter {
-		if err := add(jitterChip(arena, chip, rng)); err != nil {
-			return d, err
-		}
-	}
+	n := 1 + len(ds)
 	for i := range d {
 		d[i] = float32(sum[i] / float64(n))
 	}
