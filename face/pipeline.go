@@ -317,8 +317,8 @@ func (p *Pipeline) Detect(img *tensor.Tensor) ([]Face, error) {
 }
 
 func (p *Pipeline) detectFaces(arena *tensor.Arena, img *tensor.Tensor) ([]Face, error) {
-	if len(img.Shape) != 3 || img.Shape[2] != 3 || img.Shape[0] < 1 || img.Shape[1] < 1 {
-		return nil, fmt.Errorf("face: an image must be [H, W, 3] RGB, got %v", img.Shape)
+	if err := checkImage(img); err != nil {
+		return nil, err
 	}
 	dets, err := p.detectWithRetry(arena, img)
 	if err != nil {
@@ -355,8 +355,18 @@ func (p *Pipeline) landmarks(arena *tensor.Arena, img *tensor.Tensor, d model.De
 // at every input size, at MinScore and then at FallbackScore (when the
 // fallback is on), for one that does. ok is false when there is no face.
 func (p *Pipeline) Subject(img *tensor.Tensor) (f Face, ok bool, err error) {
-	if len(img.Shape) != 3 || img.Shape[2] != 3 || img.Shape[0] < 1 || img.Shape[1] < 1 {
-		return f, false, fmt.Errorf("face: an image must be [H, W, 3] RGB, got %v", img.Shape)
+	return p.subject(img, true)
+}
+
+// DetectSubject is Subject without the descriptor: the face and its
+// landmarks, for callers that only cut the chip (training data).
+func (p *Pipeline) DetectSubject(img *tensor.Tensor) (f Face, ok bool, err error) {
+	return p.subject(img, false)
+}
+
+func (p *Pipeline) subject(img *tensor.Tensor, describe bool) (f Face, ok bool, err error) {
+	if err := checkImage(img); err != nil {
+		return f, false, err
 	}
 	arena := p.arenas.Get().(*tensor.Arena)
 	defer func() { arena.Reset(); p.arenas.Put(arena) }()
@@ -366,37 +376,61 @@ func (p *Pipeline) Subject(img *tensor.Tensor) (f Face, ok bool, err error) {
 		return f, false, err
 	}
 	best, found := centreMost(dets, cx, cy)
-	if found && !covers(best.Box, cx, cy) && p.tiny != nil {
-		scores := []float64{p.opt.MinScore}
-		if p.opt.FallbackScore > 0 && p.opt.FallbackScore < p.opt.MinScore {
-			scores = append(scores, p.opt.FallbackScore)
-		}
-		sizes := slices.Compact(slices.Sorted(slices.Values(slices.Concat([]int{p.opt.InputSize, p.opt.CoarseInputSize}, slices.Concat(retryTiers...)))))
-		sizes = slices.DeleteFunc(sizes, func(s int) bool { return s <= 0 || s > p.opt.InputSize })
-		for _, score := range scores {
-			var all []model.Detection
-			for _, size := range sizes {
-				d, err := p.detect(arena, img, size, score)
-				if err != nil {
-					return f, false, err
-				}
-				all = append(all, d...)
-			}
-			all = slices.DeleteFunc(all, func(d model.Detection) bool { return !covers(d.Box, cx, cy) })
-			if c, ok := centreMost(model.NMS(all, mergeIoU, 0), cx, cy); ok {
-				best = c
-				break
-			}
-		}
-	}
 	if !found {
 		return f, false, nil
 	}
-	if f, err = p.landmarks(arena, img, best); err != nil {
-		return f, false, err
+	if !covers(best.Box, cx, cy) {
+		c, ok, err := p.searchCentre(arena, img, cx, cy)
+		if err != nil {
+			return f, false, err
+		}
+		if ok {
+			best = c
+		}
+	}
+	if f, err = p.landmarks(arena, img, best); err != nil || !describe {
+		return f, err == nil, err
 	}
 	f.Descriptor, err = p.describe(arena, img, &f)
 	return f, err == nil, err
+}
+
+// searchCentre runs the tiny detector at every input size, at MinScore and
+// then at FallbackScore, for the face nearest (cx, cy) among those covering
+// it; ok is false when none does (or the detector is SSD).
+func (p *Pipeline) searchCentre(arena *tensor.Arena, img *tensor.Tensor, cx, cy float64) (best model.Detection, ok bool, err error) {
+	if p.tiny == nil {
+		return best, false, nil
+	}
+	scores := []float64{p.opt.MinScore}
+	if p.opt.FallbackScore > 0 && p.opt.FallbackScore < p.opt.MinScore {
+		scores = append(scores, p.opt.FallbackScore)
+	}
+	sizes := slices.Compact(slices.Sorted(slices.Values(slices.Concat([]int{p.opt.InputSize, p.opt.CoarseInputSize}, slices.Concat(retryTiers...)))))
+	sizes = slices.DeleteFunc(sizes, func(s int) bool { return s <= 0 || s > p.opt.InputSize })
+	for _, score := range scores {
+		var all []model.Detection
+		for _, size := range sizes {
+			d, err := p.detect(arena, img, size, score)
+			if err != nil {
+				return best, false, err
+			}
+			all = append(all, d...)
+		}
+		all = slices.DeleteFunc(all, func(d model.Detection) bool { return !covers(d.Box, cx, cy) })
+		if best, ok = centreMost(model.NMS(all, mergeIoU, 0), cx, cy); ok {
+			return best, true, nil
+		}
+	}
+	return best, false, nil
+}
+
+// checkImage rejects anything but a non-empty [H, W, 3] tensor.
+func checkImage(img *tensor.Tensor) error {
+	if len(img.Shape) != 3 || img.Shape[2] != 3 || img.Shape[0] < 1 || img.Shape[1] < 1 {
+		return fmt.Errorf("face: an image must be [H, W, 3] RGB, got %v", img.Shape)
+	}
+	return nil
 }
 
 // centreMost is the detection whose box centre is nearest (cx, cy).

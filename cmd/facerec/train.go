@@ -209,10 +209,9 @@ func trainCmd() *cobra.Command {
 	return cmd
 }
 
-// alignFunc finds the face a labelled photo is about (face.Pipeline.Subject:
-// the one nearest the centre) and returns its aligned chip, for training on
-// unaligned photos. Subject also computes the descriptor, a one-time cost:
-// chips are cached.
+// alignFunc finds the face a labelled photo is about (the one nearest the
+// centre, see face.Pipeline.Subject) and returns its aligned chip, for
+// training on unaligned photos.
 func alignFunc(p *face.Pipeline) func(string) (*tensor.Tensor, error) {
 	return func(path string) (*tensor.Tensor, error) {
 		img, _, err := photo.DecodeFile(path, photo.Options{})
@@ -220,7 +219,7 @@ func alignFunc(p *face.Pipeline) func(string) (*tensor.Tensor, error) {
 			return nil, err
 		}
 		t := photo.ToTensor(img)
-		f, ok, err := p.Subject(t)
+		f, ok, err := p.DetectSubject(t)
 		if err != nil {
 			return nil, err
 		}
