@@ -179,3 +179,34 @@ func TestJitterOption(t *testing.T) {
 		t.Error("jittered descriptors differ between two runs")
 	}
 }
+
+func TestShapeError(t *testing.T) {
+	// The mean face, turned, scaled and moved: no error.
+	pts := templateLandmarks(150, similarity{a: 1.2 * math.Cos(0.5), b: 1.2 * math.Sin(0.5), tx: 40, ty: -7})
+	if e := ShapeError(pts); e > 1e-9 {
+		t.Errorf("mean face: shape error %v, want 0", e)
+	}
+	// Each point off by 3 px in x on a face 150/1.5 = 100 px wide: the fit
+	// can absorb a common shift, so alternate the sign. The error is the
+	// rms offset in face widths.
+	moved := *pts
+	for i := 17; i < 68; i++ {
+		moved[i].X += float64(3 - 6*(i%2))
+	}
+	// The fit scales the points onto the unit face by about 1/(1.2×100).
+	if e, want := ShapeError(&moved), 3/120.0; math.Abs(e-want) > 0.2*want {
+		t.Errorf("3 px noise: shape error %.4f, want about %.4f", e, want)
+	}
+	// The eyes' 12 points in the mouth and the mouth's in the eyes: not a face.
+	swapped := *pts
+	for i := 0; i < 12; i++ {
+		swapped[36+i], swapped[48+i] = pts[48+i], pts[36+i]
+	}
+	if e := ShapeError(&swapped); e <= DefaultMaxShapeError {
+		t.Errorf("eyes and mouth swapped: shape error %.3f, want above %v", e, DefaultMaxShapeError)
+	}
+	var one [68]model.Point
+	if e := ShapeError(&one); !math.IsInf(e, 1) {
+		t.Errorf("every point in one place: shape error %v, want +Inf", e)
+	}
+}

@@ -95,7 +95,7 @@ func readPNGTensor(t testing.TB, path string) *tensor.Tensor {
 // compares the box, the integer descriptor crop and the descriptor with
 // what face-api computed.
 func TestPipelineMatchesFaceAPI(t *testing.T) {
-	p := testPipeline(t, Options{Detector: DetectorTiny, Align: AlignFaceAPI, FallbackScore: -1, CoarseInputSize: -1})
+	p := testPipeline(t, Options{Detector: DetectorTiny, Align: AlignFaceAPI, FallbackScore: -1, CoarseInputSize: -1, MaxShapeError: -1})
 	dir := sharedtest.Path(t, "oracle", "testdata", "crops")
 	checked := 0
 	for _, o := range readOracleBatch(t, "expected_batch_tiny_wasm.jsonl") {
@@ -322,5 +322,53 @@ func TestRetryFindsWashedOutFace(t *testing.T) {
 	none, err := testPipeline(t, Options{FallbackScore: -1}).Detect(img)
 	if err != nil || len(none) != 0 {
 		t.Errorf("without the fallback: %d faces, %v", len(none), err)
+	}
+}
+
+// TestSubjectSkipsMisshapenFace: in LFW's Jiang_Zemin_0007 the detector
+// also boxes his glasses, a 33-pixel "face" whose centre is nearer the
+// image centre than his face's; the landmarks placed in it are not a
+// face's shape. In George_HW_Bush_0002 only the coarse pass sees his
+// tilted head, with a box so loose that the landmarks shrink onto one eye.
+// Subject must pass over both for a face-sized box with a face's shape;
+// with the shape check off it picks them, so the images still test it.
+func TestSubjectSkipsMisshapenFace(t *testing.T) {
+	on := testPipeline(t, Options{})
+	off := testPipeline(t, Options{MaxShapeError: -1})
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"Jiang_Zemin", 7}, {"George_HW_Bush", 2}} {
+		img := readLFW(t, c.name, c.n)
+		bad, ok, err := off.DetectSubject(img)
+		if err != nil || !ok {
+			t.Fatalf("%s without the check: ok %v, %v", c.name, ok, err)
+		}
+		if e := ShapeError(&bad.Landmarks); e <= DefaultMaxShapeError {
+			t.Fatalf("%s: the face picked without the check has shape error %.3f: the test needs another image", c.name, e)
+		}
+		f, ok, err := on.DetectSubject(img)
+		if err != nil || !ok {
+			t.Fatalf("%s: ok %v, %v", c.name, ok, err)
+		}
+		if e := ShapeError(&f.Landmarks); e > DefaultMaxShapeError || f.Box.W < 80 || !covers(f.Box, 125, 125) {
+			t.Errorf("%s: subject box %+v, shape error %.3f; want a face-sized box over the centre", c.name, f.Box, e)
+		}
+		if f.Box == bad.Box {
+			t.Errorf("%s: the same box with and without the check", c.name)
+		}
+	}
+	// Detect drops the glasses.
+	faces, err := on.Detect(readLFW(t, "Jiang_Zemin", 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range faces {
+		if e := ShapeError(&f.Landmarks); e > DefaultMaxShapeError {
+			t.Errorf("Detect kept a face with shape error %.3f (box %+v)", e, f.Box)
+		}
+	}
+	if len(faces) == 0 {
+		t.Error("Detect dropped every face")
 	}
 }

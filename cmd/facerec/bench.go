@@ -159,7 +159,7 @@ func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) e
 		opt  face.Options
 	}{
 		{"default (tiny 416 + 160, 2 landmark passes, dlib alignment)", face.Options{}},
-		{"face-api chain (tiny 416, 1 landmark pass, face-api crop)", face.Options{Align: face.AlignFaceAPI, CoarseInputSize: -1}},
+		{"face-api chain (tiny 416, 1 landmark pass, face-api crop)", face.Options{Align: face.AlignFaceAPI, CoarseInputSize: -1, MaxShapeError: -1}},
 	} {
 		p, err := face.Load(cmd.Context(), dir, c.opt, os.Stderr)
 		if err != nil {

@@ -19,6 +19,7 @@ type pipelineFlags struct {
 	flip            bool
 	model           string
 	coarseSize      int
+	maxShapeError   float64
 }
 
 func (f *pipelineFlags) register(cmd *cobra.Command) {
@@ -30,6 +31,7 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.minScore, "min-score", 0.5, "minimum detector score")
 	fl.Float64Var(&f.fallback, "fallback-score", face.DefaultFallbackScore, "when no face reaches --min-score, take the best one above this (negative: off)")
 	fl.Float64Var(&f.minSize, "min-face-size", 0, "ignore faces smaller than this many pixels")
+	fl.Float64Var(&f.maxShapeError, "max-shape-error", face.DefaultMaxShapeError, "drop faces whose landmarks are further than this from a face's shape (rms, in face widths; negative: off)")
 	fl.BoolVar(&f.tinyLandmarks, "tiny-landmarks", false, "use the tiny 68-point landmark net")
 	fl.BoolVar(&f.flip, "flip", false, "average the descriptors of the face and its mirror image")
 	fl.IntVar(&f.jitter, "jitter", 0, "also average this many randomly jittered copies of each face (dlib's num_jitters; one descriptor each)")
@@ -41,6 +43,7 @@ func (f *pipelineFlags) options() face.Options {
 		Detector: face.Detector(f.detector), Align: face.Alignment(f.align), InputSize: f.inputSize,
 		CoarseInputSize: f.coarseSize,
 		MinScore:        f.minScore, FallbackScore: f.fallback, MinFaceSize: f.minSize,
+		MaxShapeError: f.maxShapeError,
 		TinyLandmarks: f.tinyLandmarks, Flip: f.flip, Jitter: f.jitter, Model: f.model,
 	}
 }
