@@ -421,7 +421,7 @@ func (p *Pipeline) subject(img *tensor.Tensor, describe bool) (f Face, ok bool, 
 			}
 		}
 		if !found {
-			return f, false, nil
+			return Face{}, false, nil
 		}
 		if f, ok, err = p.landmarks(arena, img, best); err != nil {
 			return f, false, err
