@@ -112,17 +112,16 @@ func dlibChipTransform(pts *[68]model.Point, size int, padding float64) similari
 // about 0.74). It is 0 for the mean face itself; frontal faces give about
 // 0.02–0.05 and strong expressions or turned heads up to about 0.13.
 func ShapeError(pts *[model.NumLandmarks]model.Point) float64 {
-	from := make([][2]float64, 0, len(dlibMeanFace))
-	to := make([][2]float64, 0, len(dlibMeanFace))
-	for i, m := range dlibMeanFace {
-		from = append(from, [2]float64{pts[17+i].X, pts[17+i].Y})
-		to = append(to, m)
+	var from [len(dlibMeanFace)][2]float64
+	for i := range from {
+		from[i] = [2]float64{pts[17+i].X, pts[17+i].Y}
 	}
-	t := fitSimilarity(from, to)
+	t := fitSimilarity(from[:], dlibMeanFace[:])
 	var ss float64
 	for i, q := range from {
 		x, y := t.apply(q[0], q[1])
-		ss += (x-to[i][0])*(x-to[i][0]) + (y-to[i][1])*(y-to[i][1])
+		m := dlibMeanFace[i]
+		ss += (x-m[0])*(x-m[0]) + (y-m[1])*(y-m[1])
 	}
 	if e := math.Sqrt(ss / float64(len(from))); !math.IsNaN(e) {
 		return e

@@ -37,9 +37,9 @@ type Options struct {
 	InputSize int
 	// CoarseInputSize is a second, coarser pass of the tiny detector that
 	// adds the faces the first pass missed (those overlapping none of its
-	// faces by IoU > 0.4): at 416 the tiny detector misses many faces that fill a large
-	// part of the frame (a portrait, a selfie, a tight crop) and finds them
-	// at 160. Where both passes see a face, the first pass's box is kept:
+	// faces by IoU > 0.4): at 416 the tiny detector misses many faces that
+	// fill a large part of the frame (a portrait, a selfie, a tight crop)
+	// and finds them at 160. Where both passes see a face, the first pass's box is kept:
 	// it fits the landmark net better. 0 means DefaultCoarseInputSize (off
 	// when InputSize is not larger); negative turns the pass off. It costs
 	// about a sixth of the first pass.
@@ -408,10 +408,9 @@ func (p *Pipeline) subject(img *tensor.Tensor, describe bool) (f Face, ok bool, 
 	var rejected []model.Rect
 	for range maxSubjectTries {
 		best, found := centreMost(dets, cx, cy)
-		if !found && rejected == nil {
-			return f, false, nil
-		}
-		if !found || !covers(best.Box, cx, cy) {
+		// Search when the nearest face misses the centre, or when every
+		// face found was rejected (never when there was none at all).
+		if found && !covers(best.Box, cx, cy) || !found && rejected != nil {
 			c, ok, err := p.searchCentre(arena, img, cx, cy, rejected)
 			if err != nil {
 				return f, false, err
