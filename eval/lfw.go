@@ -75,7 +75,7 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 			}
 		}
 	}
-	descs, found, err := embedAll(ctx, files, CentredFace(p), progress)
+	descs, found, err := EmbedFiles(ctx, files, CentredFace(p), progress)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,10 @@ type OneShotConfig struct {
 	Seed uint64
 	// Threshold is the operating point reported besides the curve.
 	Threshold float64
+	// Enroll, when set, describes the enrolled photos instead of the
+	// EmbedFunc given to OneShot (which still describes every probe): a
+	// product can spend more on the one-off enrolment than on each probe.
+	Enroll EmbedFunc
 }
 
 // OneShotResult is what OneShot measured.
@@ -60,7 +64,7 @@ func OneShot(ctx context.Context, root string, embed EmbedFunc, cfg OneShotConfi
 	for _, p := range people {
 		files = append(files, p.files...)
 	}
-	descs, found, err := embedAll(ctx, files, embed, progress)
+	descs, found, err := EmbedFiles(ctx, files, embed, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +89,23 @@ func OneShot(ctx context.Context, root string, embed EmbedFunc, cfg OneShotConfi
 		enrolled := -1
 		if !strangers[p.name] {
 			for j := range p.files {
-				if found[k+j] {
-					enrolled = j
-					gallery = append(gallery, Identity{Name: p.name, Embedding: descs[k+j]})
-					break
+				if !found[k+j] {
+					continue
 				}
+				d := descs[k+j]
+				if cfg.Enroll != nil {
+					e, ok, err := cfg.Enroll(p.files[j])
+					if err != nil {
+						return nil, err
+					}
+					if !ok {
+						continue
+					}
+					d = e
+				}
+				enrolled = j
+				gallery = append(gallery, Identity{Name: p.name, Embedding: d})
+				break
 			}
 			if enrolled < 0 {
 				res.NotEnrolable++
@@ -150,8 +166,12 @@ func listPeople(root string) ([]personFiles, error) {
 	return out, nil
 }
 
-// embedAll runs embed over files on all cores.
-func embedAll(ctx context.Context, files []string, embed EmbedFunc, progress func(done, total int)) ([][]float32, []bool, error) {
+// EmbedFiles runs embed over files on all cores and returns each file's
+// descriptor and whether it has a face, in the order of files. progress
+// (may be nil) is called after each file. When embed fails on any file
+// the error of the first such file is returned once all are done; a
+// cancelled context stops handing out files and returns its error.
+func EmbedFiles(ctx context.Context, files []string, embed EmbedFunc, progress func(done, total int)) ([][]float32, []bool, error) {
 	descs := make([][]float32, len(files))
 	found := make([]bool, len(files))
 	errs := make([]error, len(files))

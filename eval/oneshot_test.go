@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,5 +52,34 @@ func TestOneShotHandChecked(t *testing.T) {
 	// At τ = 0.5 both right answers are below the threshold (0.3, 0.4).
 	if want := 2.0 / 3; res.DIRAtTau < want-1e-9 || res.DIRAtTau > want+1e-9 {
 		t.Errorf("DIR at τ = %v, want 2/3", res.DIRAtTau)
+	}
+
+	// A separate enrolment description: twice the value, and no face in
+	// ann's first photo, so ann is enrolled from her second (0.6) and
+	// probed with her first (0.0, described by embed). Gallery: ann 0.6,
+	// bob 2.0, cat 10. Probes: ann 0.0 → ann at 0.6 (right), bob 0.6 → ann
+	// at 0.0 (wrong), cat no face (wrong).
+	enroll := func(path string) ([]float32, bool, error) {
+		if filepath.Base(path) == "a_0.0" {
+			return nil, false, nil
+		}
+		d, ok, err := embed(path)
+		if ok {
+			d[0] *= 2
+		}
+		return d, ok, err
+	}
+	res, err = OneShot(context.Background(), root, embed, OneShotConfig{Strangers: -1, Threshold: 0.5, Enroll: enroll}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Known != 3 || res.Enrolled != 3 || res.NoFace != 1 {
+		t.Fatalf("with Enroll: known %d enrolled %d noface %d", res.Known, res.Enrolled, res.NoFace)
+	}
+	if want := 1.0 / 3; math.Abs(res.Rank1-want) > 1e-9 {
+		t.Errorf("with Enroll: rank-1 = %v, want 1/3", res.Rank1)
+	}
+	if res.DIRAtTau != 0 {
+		t.Errorf("with Enroll: DIR at τ = %v, want 0 (the one right answer is at 0.6)", res.DIRAtTau)
 	}
 }

@@ -178,6 +178,23 @@ func TestJitterOption(t *testing.T) {
 	if f1[0].Descriptor != f2[0].Descriptor {
 		t.Error("jittered descriptors differ between two runs")
 	}
+	// WithJitter shares the networks and gives what a pipeline loaded with
+	// the jitter gives, leaving the original plain.
+	shared, err := plain.WithJitter(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f3, _ := shared.Faces(img)
+	f4, _ := plain.Faces(img)
+	if len(f3) != 1 || f3[0].Descriptor != f1[0].Descriptor {
+		t.Error("WithJitter(4) differs from a pipeline loaded with Jitter 4")
+	}
+	if len(f4) != 1 || f4[0].Descriptor != f0[0].Descriptor {
+		t.Error("WithJitter changed the original pipeline")
+	}
+	if _, err := plain.WithJitter(-1); err == nil {
+		t.Error("WithJitter(-1) accepted")
+	}
 }
 
 func TestShapeError(t *testing.T) {

@@ -220,6 +220,22 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 // Options returns the pipeline's options with defaults filled in.
 func (p *Pipeline) Options() Options { return p.opt }
 
+// WithJitter returns a pipeline that shares p's networks but averages n
+// jittered copies of each face into its descriptor (see Options.Jitter).
+// It is meant for enrolment: a gallery descriptor is computed once, so it
+// can afford the copies, and matching it against a plain descriptor at the
+// door keeps most of their gain (LFW View 1, docs/lfw.md).
+func (p *Pipeline) WithJitter(n int) (*Pipeline, error) {
+	opt := p.opt
+	opt.Jitter = n
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{opt: opt, tiny: p.tiny, ssd: p.ssd, marks: p.marks, emb: p.emb,
+		arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}, nil
+}
+
 // Embedder returns the descriptor network the pipeline uses.
 func (p *Pipeline) Embedder() *Embedder { return p.emb }
 

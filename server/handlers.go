@@ -152,11 +152,11 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return min(v, hi), nil
 }
 
-// recognize decodes a photo and finds its faces, in one of the limited
-// recognition slots. When the request times out first, the recognition
-// goes on to its end in the background, still holding its slot, so that
-// abandoned work still counts against the limit.
-func (s *Server) recognize(ctx context.Context, data []byte) ([]face.Face, error) {
+// recognize decodes a photo and finds its faces with rec, in one of the
+// limited recognition slots. When the request times out first, the
+// recognition goes on to its end in the background, still holding its
+// slot, so that abandoned work still counts against the limit.
+func (s *Server) recognize(ctx context.Context, rec Recognizer, data []byte) ([]face.Face, error) {
 	if err := s.lim.acquire(ctx); err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (s *Server) recognize(ctx context.Context, data []byte) ([]face.Face, error
 			done <- result{err: err}
 			return
 		}
-		faces, err := s.cfg.Recognizer.Faces(photo.ToTensor(img))
+		faces, err := rec.Faces(photo.ToTensor(img))
 		if err != nil {
 			err = fmt.Errorf("recognising faces: %w", err)
 		}
@@ -195,7 +195,7 @@ func (s *Server) recognize(ctx context.Context, data []byte) ([]face.Face, error
 
 // enrolFace recognises the one face of an enrolment photo.
 func (s *Server) enrolFace(ctx context.Context, data []byte) (gallery.Face, error) {
-	faces, err := s.recognize(ctx, data)
+	faces, err := s.recognize(ctx, s.cfg.Enroller, data)
 	if err != nil {
 		return gallery.Face{}, err
 	}
@@ -321,7 +321,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	faces, err := s.recognize(r.Context(), data)
+	faces, err := s.recognize(r.Context(), s.cfg.Recognizer, data)
 	if err != nil {
 		return err
 	}
@@ -351,7 +351,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.cfg.Gallery.Person(r.Context(), id); err != nil {
 		return err
 	}
-	faces, err := s.recognize(r.Context(), data)
+	faces, err := s.recognize(r.Context(), s.cfg.Recognizer, data)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,13 @@ const (
 // zero field means its documented default.
 type Config struct {
 	Recognizer Recognizer
-	Gallery    Gallery
+	// Enroller, when set, recognises the photos that add faces to the
+	// gallery (enrolment and added faces) instead of Recognizer: typically
+	// the same pipeline with jitter (face.Pipeline.WithJitter), since a
+	// gallery descriptor is computed once while the door check must be
+	// fast.
+	Enroller Recognizer
+	Gallery  Gallery
 	// Keys are the accepted API keys; nil or empty means none, which
 	// allows every request and restricts the server to loopback.
 	Keys *Keys
@@ -138,6 +144,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Gallery == nil {
 		return nil, errors.New("server: no gallery")
+	}
+	if cfg.Enroller == nil {
+		cfg.Enroller = cfg.Recognizer
 	}
 	if cfg.Model == "" {
 		cfg.Model = "face_recognition_model@" + model.Package

@@ -163,6 +163,9 @@ func enrollCmd() *cobra.Command {
 				return errors.New("--name is required")
 			}
 			p, err := pf.load(cmd)
+			if err == nil {
+				p, err = pf.enroller(p)
+			}
 			if err != nil {
 				return err
 			}
@@ -213,6 +216,7 @@ func enrollCmd() *cobra.Command {
 		},
 	}
 	pf.register(cmd)
+	pf.registerEnroll(cmd)
 	gf.register(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "the person's name (required)")
 	return cmd

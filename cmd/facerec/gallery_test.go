@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/internal/sharedtest"
 	"github.com/facerec/facerec/model"
 	"github.com/spf13/cobra"
@@ -163,5 +165,59 @@ func TestGalleryCommands(t *testing.T) {
 	}
 	if got := identify(); got[0] != p.ID {
 		t.Errorf("after gallery import, Aaron identified as %s, want %s", got[0], p.ID)
+	}
+}
+
+// TestEnrollJitter checks that enroll stores the descriptor with
+// --enroll-jitter copies (10 by default), and the plain one with 0.
+func TestEnrollJitter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the real pipeline in short mode")
+	}
+	dir, err := model.Dir()
+	if err == nil {
+		err = model.Verify(dir)
+	}
+	sharedtest.Need(t, "the pretrained models", err)
+	path := sharedtest.Path(t, "data", "lfw", "deepfunneled", "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg")
+	plain, err := face.Load(context.Background(), dir, face.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jit, err := plain.WithJitter(defaultEnrollJitter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(p *face.Pipeline) []float32 {
+		faces, _, err := photoFaces(p, path)
+		if err != nil || len(faces) != 1 {
+			t.Fatalf("%d faces, %v", len(faces), err)
+		}
+		return faces[0].Descriptor[:]
+	}
+	for _, c := range []struct {
+		flags []string
+		want  []float32
+	}{
+		{nil, want(jit)},
+		{[]string{"--enroll-jitter", "0"}, want(plain)},
+	} {
+		db := []string{"--db", filepath.Join(t.TempDir(), "g.db")}
+		if _, err := runCommand(t, enrollCmd(), "", append(append(db, c.flags...), "--name", "A", path)...); err != nil {
+			t.Fatal(err)
+		}
+		export, err := runCommand(t, galleryCmd(), "", append([]string{"export"}, db...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct {
+			Faces []struct{ Descriptor []float32 }
+		}
+		if err := json.Unmarshal([]byte(export), &rec); err != nil || len(rec.Faces) != 1 {
+			t.Fatalf("export %q: %v", export, err)
+		}
+		if !slices.Equal(rec.Faces[0].Descriptor, c.want) {
+			t.Errorf("enroll %v stored a descriptor other than the pipeline's with that jitter", c.flags)
+		}
 	}
 }

@@ -26,7 +26,7 @@ func evalOneShotCmd() *cobra.Command {
 		Short: "One-shot identification on <person>/<photos>: enrol one photo each, probe with the rest, some people left out as strangers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var embed eval.EmbedFunc
+			var embed, enroll eval.EmbedFunc
 			if crop {
 				emb, err := loadEmbedder(cmd)
 				if err != nil {
@@ -48,9 +48,17 @@ func evalOneShotCmd() *cobra.Command {
 				// Every photo is labelled with one person: take the face
 				// it is about, as LFW's protocol does.
 				embed = eval.CentredFace(p)
+				// Enrol the way `enroll` and `serve` do.
+				ep, err := pf.enroller(p)
+				if err != nil {
+					return err
+				}
+				if ep != p {
+					enroll = eval.CentredFace(ep)
+				}
 			}
 			var bar *progressbar.ProgressBar
-			res, err := eval.OneShot(cmd.Context(), root, embed, eval.OneShotConfig{Strangers: strangers, Seed: seed, Threshold: threshold},
+			res, err := eval.OneShot(cmd.Context(), root, embed, eval.OneShotConfig{Strangers: strangers, Seed: seed, Threshold: threshold, Enroll: enroll},
 				func(done, total int) {
 					if bar == nil {
 						bar = newBar(total, "embedding")
@@ -76,6 +84,7 @@ func evalOneShotCmd() *cobra.Command {
 		},
 	}
 	pf.register(cmd)
+	pf.registerEnroll(cmd) // not used with --crop
 	cmd.Flags().StringVar(&root, "root", "", "folder of <person>/<photos>")
 	cmd.Flags().StringVar(&out, "out", "", "folder for openset.png")
 	cmd.Flags().BoolVar(&crop, "crop", false, "photos are ready face crops (no detection), e.g. AT&T")

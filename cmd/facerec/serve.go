@@ -64,6 +64,9 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			defer g.Close()
+			if cfg.Enroller, err = pf.enroller(p); err != nil {
+				return err
+			}
 			cfg.Recognizer, cfg.Gallery, cfg.Model = p, g, faceModel
 			s, err := server.New(cfg)
 			if err != nil {
@@ -73,6 +76,7 @@ func serveCmd() *cobra.Command {
 		},
 	}
 	pf.register(cmd)
+	pf.registerEnroll(cmd)
 	gf.register(cmd)
 	gf.registerKeys(cmd)
 	fl := cmd.Flags()

@@ -35,9 +35,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
@@ -200,34 +198,19 @@ func describe(root string, files []string, cache string) (map[string][]float32, 
 	if err != nil {
 		return nil, err
 	}
-	embed := eval.CentredFace(p)
 	log.Printf("describing %d images...", len(todo))
-	var mu sync.Mutex
-	var firstErr error
-	next := make(chan string)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for f := range next {
-				d, ok, err := embed(filepath.Join(root, f))
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if ok {
-					desc[f] = d
-				}
-				mu.Unlock()
-			}
-		})
+	paths := make([]string, len(todo))
+	for i, f := range todo {
+		paths[i] = filepath.Join(root, f)
 	}
-	for _, f := range todo {
-		next <- f
+	descs, found, err := eval.EmbedFiles(context.Background(), paths, eval.CentredFace(p), nil)
+	if err != nil {
+		return nil, err
 	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	for i, f := range todo {
+		if found[i] {
+			desc[f] = descs[i]
+		}
 	}
 	if cache != "" {
 		f, err := os.Create(cache)
