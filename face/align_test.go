@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/facerec/facerec/internal/sharedtest"
@@ -179,13 +180,17 @@ func TestJitterOption(t *testing.T) {
 		t.Error("jittered descriptors differ between two runs")
 	}
 	// WithJitter shares the networks and gives what a pipeline loaded with
-	// the jitter gives, leaving the original plain.
+	// the jitter gives, leaving the original plain; both may run at once
+	// (a server enrols and identifies concurrently).
 	shared, err := plain.WithJitter(4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f3, _ := shared.Faces(img)
-	f4, _ := plain.Faces(img)
+	var f3, f4 []Face
+	var wg sync.WaitGroup
+	wg.Go(func() { f3, _ = shared.Faces(img) })
+	wg.Go(func() { f4, _ = plain.Faces(img) })
+	wg.Wait()
 	if len(f3) != 1 || f3[0].Descriptor != f1[0].Descriptor {
 		t.Error("WithJitter(4) differs from a pipeline loaded with Jitter 4")
 	}
