@@ -87,9 +87,10 @@ func TestServeRefusesOpenAddress(t *testing.T) {
 	}
 }
 
-// TestGalleryCommands enrols, identifies, lists, exports, removes and
-// re-imports a person with the real pipeline.
-func TestGalleryCommands(t *testing.T) {
+// realModels skips a test in short mode or without the pretrained models,
+// and returns their directory.
+func realModels(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping the real pipeline in short mode")
 	}
@@ -98,6 +99,13 @@ func TestGalleryCommands(t *testing.T) {
 		err = model.Verify(dir)
 	}
 	sharedtest.Need(t, "the pretrained models", err)
+	return dir
+}
+
+// TestGalleryCommands enrols, identifies, lists, exports, removes and
+// re-imports a person with the real pipeline.
+func TestGalleryCommands(t *testing.T) {
+	realModels(t)
 	lfw := sharedtest.Path(t, "data", "lfw", "deepfunneled")
 	photo := func(name string, i int) string {
 		return filepath.Join(lfw, name, fmt.Sprintf("%s_%04d.jpg", name, i))
@@ -171,14 +179,7 @@ func TestGalleryCommands(t *testing.T) {
 // TestEnrollJitter checks that enroll stores the descriptor with
 // --enroll-jitter copies (10 by default), and the plain one with 0.
 func TestEnrollJitter(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping the real pipeline in short mode")
-	}
-	dir, err := model.Dir()
-	if err == nil {
-		err = model.Verify(dir)
-	}
-	sharedtest.Need(t, "the pretrained models", err)
+	dir := realModels(t)
 	path := sharedtest.Path(t, "data", "lfw", "deepfunneled", "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg")
 	plain, err := face.Load(context.Background(), dir, face.Options{}, nil)
 	if err != nil {
