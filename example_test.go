@@ -3,7 +3,9 @@ package facerec_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/facerec/facerec"
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/internal/sharedtest"
 	"github.com/facerec/facerec/model"
 )
@@ -70,6 +73,38 @@ func ExampleRecognizer_Faces() {
 	}
 }
 
+// ExampleRecognizer_Enroll is the one-shot scenario: a person is known by
+// one photo, and later photos are recognised as them, or not.
+func ExampleRecognizer_Enroll() {
+	r, err := facerec.New(context.Background(), facerec.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	enrolment, err := facerec.ReadImage(filepath.Join(lfw, "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	aaron, err := r.Enroll(enrolment) // computed once: store it
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, door := range []string{"Aaron_Peirsol/Aaron_Peirsol_0002.jpg", "Tony_Blair/Tony_Blair_0001.jpg"} {
+		img, err := facerec.ReadImage(filepath.Join(lfw, door))
+		if err != nil {
+			log.Fatal(err)
+		}
+		faces, err := r.Faces(img)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if f := facerec.Prominent(faces); f != nil && facerec.Distance(aaron, f.Descriptor) < r.Threshold {
+			fmt.Println(filepath.Base(door), "is Aaron Peirsol")
+		} else {
+			fmt.Println(filepath.Base(door), "is not Aaron Peirsol")
+		}
+	}
+}
+
 // The examples read photos from ../shared and need the models, which a
 // fresh machine elsewhere lacks; Go runs examples unconditionally, so they
 // carry no "Output:" comment and this test runs them instead, skipping when
@@ -88,6 +123,7 @@ func TestExamples(t *testing.T) {
 	}{
 		{"Example", Example, "Aaron Peirsol twice: true\nAaron Peirsol and Tony Blair: false\n"},
 		{"ExampleRecognizer_Faces", ExampleRecognizer_Faces, "3 faces\nface 0 is alice: true\nface 1 is alice: false\nface 2 is alice: false\n"},
+		{"ExampleRecognizer_Enroll", ExampleRecognizer_Enroll, "Aaron_Peirsol_0002.jpg is Aaron Peirsol\nTony_Blair_0001.jpg is not Aaron Peirsol\n"},
 	} {
 		if got := captureStdout(t, ex.run); got != ex.want {
 			t.Errorf("%s printed\n%s\nwant\n%s", ex.name, got, ex.want)
@@ -113,4 +149,50 @@ func captureStdout(t *testing.T, fn func()) string {
 	os.Stdout = old
 	w.Close()
 	return string(<-done)
+}
+
+// TestEnroll checks that Enroll describes the prominent face with the
+// enrolment jitter (so not exactly as Faces does, but close), and refuses a
+// photo without a face.
+func TestEnroll(t *testing.T) {
+	sharedtest.Path(t, "data", "lfw", "deepfunneled")
+	dir, err := model.Dir()
+	if err == nil {
+		err = model.Verify(dir)
+	}
+	sharedtest.Need(t, "pretrained models", err)
+	r, err := facerec.New(context.Background(), facerec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := facerec.ReadImage(filepath.Join(lfw, "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrolled, err := r.Enroll(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := r.Faces(img)
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("%d faces, %v", len(faces), err)
+	}
+	if d := facerec.Distance(enrolled, faces[0].Descriptor); d == 0 || d > 0.15 {
+		t.Errorf("enrolment descriptor at %v from the plain one, want small but non-zero (jittered)", d)
+	}
+	if _, err := r.Enroll(image.NewRGBA(image.Rect(0, 0, 64, 64))); !errors.Is(err, facerec.ErrNoFace) {
+		t.Errorf("Enroll of a blank image: %v, want ErrNoFace", err)
+	}
+	// face-api's crop has no jitter: Enroll is then plain, not an error.
+	fa, err := facerec.New(context.Background(), facerec.Options{Align: face.AlignFaceAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := fa.Enroll(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := fa.Faces(img); err != nil || len(plain) != 1 || plain[0].Descriptor != e {
+		t.Errorf("Enroll with --align faceapi differs from Faces (%v)", err)
+	}
 }

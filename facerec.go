@@ -2,9 +2,9 @@
 //
 // A Recognizer finds every face in a photo and computes its 128-d
 // descriptor; two descriptors closer than the threshold (about 0.6) belong
-// to the same person. Enrolment is one photo: store the descriptor, compare
-// later photos with it (package gallery keeps many of them and searches
-// them).
+// to the same person. Enrolment is one photo: store its descriptor
+// (Recognizer.Enroll), compare later photos with it (package gallery keeps
+// many of them and searches them).
 //
 //	r, err := facerec.New(ctx, facerec.Options{}) // fetches the models on first use
 //	a, err := facerec.ReadImage("alice.jpg")
@@ -39,12 +39,13 @@ type Descriptor = face.Descriptor
 // DefaultThreshold is the distance below which two faces are the same person.
 const DefaultThreshold = face.DefaultThreshold
 
-// ErrNoFace is returned by Verify when a photo holds no face.
+// ErrNoFace is returned by Verify and Enroll when a photo holds no face.
 var ErrNoFace = errors.New("facerec: no face found")
 
 // Recognizer finds and describes faces. It is safe for concurrent use.
 type Recognizer struct {
-	p *face.Pipeline
+	p      *face.Pipeline
+	enroll *face.Pipeline // p with face.DefaultEnrollJitter copies, for Enroll
 	// Threshold is the distance below which Verify says "same person".
 	Threshold float64
 }
@@ -65,7 +66,14 @@ func New(ctx context.Context, opt Options, log ...io.Writer) (*Recognizer, error
 	if err != nil {
 		return nil, err
 	}
-	return &Recognizer{p: p, Threshold: DefaultThreshold}, nil
+	r := &Recognizer{p: p, enroll: p, Threshold: DefaultThreshold}
+	// Jitter needs the dlib alignment; face-api's crop enrols plainly.
+	if o := p.Options(); o.Align == face.AlignDlib && o.Jitter < face.DefaultEnrollJitter {
+		if r.enroll, err = p.WithJitter(face.DefaultEnrollJitter); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // ReadImage decodes a photo file (JPEG, PNG, GIF, WebP, BMP, TIFF, PGM/PPM)
@@ -122,6 +130,26 @@ func (r *Recognizer) Verify(a, b image.Image) (distance float64, same bool, err 
 	}
 	d := Distance(ds[0], ds[1])
 	return d, d < r.Threshold, nil
+}
+
+// Enroll describes the most prominent (largest) face of an enrolment
+// photo, the one photo a person is known by, averaging
+// face.DefaultEnrollJitter jittered copies into the descriptor (with the
+// default dlib alignment). Store it
+// and compare the descriptors of later photos (Faces) with it: they stay
+// fast, and the comparison keeps most of the accuracy that jitter on both
+// sides would give (docs/lfw.md). It returns ErrNoFace when the photo
+// holds no face.
+func (r *Recognizer) Enroll(img image.Image) (Descriptor, error) {
+	faces, err := r.enroll.Faces(toTensor(img))
+	if err != nil {
+		return Descriptor{}, err
+	}
+	f := Prominent(faces)
+	if f == nil {
+		return Descriptor{}, ErrNoFace
+	}
+	return f.Descriptor, nil
 }
 
 // Distance is the Euclidean distance between two descriptors.

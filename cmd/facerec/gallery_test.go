@@ -185,7 +185,7 @@ func TestEnrollJitter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jit, err := plain.WithJitter(defaultEnrollJitter)
+	jit, err := plain.WithJitter(face.DefaultEnrollJitter)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,23 +58,17 @@ func (f *pipelineFlags) load(cmd *cobra.Command) (*face.Pipeline, error) {
 	return face.Load(cmd.Context(), dir, f.options(), os.Stderr)
 }
 
-// defaultEnrollJitter is --enroll-jitter's default. On LFW View 1, plain
-// descriptors matched against descriptors with 10 jittered copies get 29
-// pairs of 3,200 wrong at τ = 0.61, against 34 with plain ones on both
-// sides (docs/lfw.md); an enrolment photo is described once, so the ~80 ms
-// are paid once per photo, never at the door.
-const defaultEnrollJitter = 10
-
 // registerEnroll adds --enroll-jitter to a command that enrols people.
 func (f *pipelineFlags) registerEnroll(cmd *cobra.Command) {
-	cmd.Flags().IntVar(&f.enrollJitter, "enroll-jitter", defaultEnrollJitter,
-		"jittered copies averaged into the descriptor of each enrolment photo (paid once per photo; identification uses --jitter)")
+	cmd.Flags().IntVar(&f.enrollJitter, "enroll-jitter", face.DefaultEnrollJitter,
+		"jittered copies averaged into the descriptor of each enrolment photo (paid once per photo; identification uses --jitter; none with --align faceapi)")
 }
 
 // enroller is the pipeline for enrolment photos: p with --enroll-jitter
-// copies, or p itself when --jitter asks for as many or more.
+// copies, or p itself when --jitter asks for as many or more, or with
+// --align faceapi (which has no jitter).
 func (f *pipelineFlags) enroller(p *face.Pipeline) (*face.Pipeline, error) {
-	if f.enrollJitter <= p.Options().Jitter {
+	if o := p.Options(); f.enrollJitter <= o.Jitter || o.Align != face.AlignDlib {
 		return p, nil
 	}
 	return p.WithJitter(f.enrollJitter)
