@@ -45,7 +45,7 @@ var ErrNoFace = errors.New("facerec: no face found")
 // Recognizer finds and describes faces. It is safe for concurrent use.
 type Recognizer struct {
 	p      *face.Pipeline
-	enroll *face.Pipeline // p with face.DefaultEnrollJitter copies, for Enroll
+	enroll *face.Pipeline // for Enroll: p with face.DefaultEnrollJitter copies, or p
 	// Threshold is the distance below which Verify says "same person".
 	Threshold float64
 }
@@ -135,11 +135,10 @@ func (r *Recognizer) Verify(a, b image.Image) (distance float64, same bool, err 
 // Enroll describes the most prominent (largest) face of an enrolment
 // photo, the one photo a person is known by, averaging
 // face.DefaultEnrollJitter jittered copies into the descriptor (with the
-// default dlib alignment). Store it
-// and compare the descriptors of later photos (Faces) with it: they stay
-// fast, and the comparison keeps most of the accuracy that jitter on both
-// sides would give (docs/lfw.md). It returns ErrNoFace when the photo
-// holds no face.
+// default dlib alignment). Store it and compare the descriptors of later
+// photos (Faces) with it: those stay fast, and the comparison keeps most of
+// the accuracy that jitter on both sides would give (docs/lfw.md). It
+// returns ErrNoFace when the photo holds no face.
 func (r *Recognizer) Enroll(img image.Image) (Descriptor, error) {
 	faces, err := r.enroll.Faces(toTensor(img))
 	if err != nil {
