@@ -66,14 +66,11 @@ func New(ctx context.Context, opt Options, log ...io.Writer) (*Recognizer, error
 	if err != nil {
 		return nil, err
 	}
-	r := &Recognizer{p: p, enroll: p, Threshold: DefaultThreshold}
-	// Jitter needs the dlib alignment; face-api's crop enrols plainly.
-	if o := p.Options(); o.Align == face.AlignDlib && o.Jitter < face.DefaultEnrollJitter {
-		if r.enroll, err = p.WithJitter(face.DefaultEnrollJitter); err != nil {
-			return nil, err
-		}
+	enroll, err := p.ForEnrolment(face.DefaultEnrollJitter)
+	if err != nil {
+		return nil, err
 	}
-	return r, nil
+	return &Recognizer{p: p, enroll: enroll, Threshold: DefaultThreshold}, nil
 }
 
 // ReadImage decodes a photo file (JPEG, PNG, GIF, WebP, BMP, TIFF, PGM/PPM)

@@ -39,8 +39,8 @@ type Options struct {
 	// adds the faces the first pass missed (those overlapping none of its
 	// faces by IoU > 0.4): at 416 the tiny detector misses many faces that
 	// fill a large part of the frame (a portrait, a selfie, a tight crop)
-	// and finds them at 160. Where both passes see a face, the first pass's box is kept:
-	// it fits the landmark net better. 0 means DefaultCoarseInputSize (off
+	// and finds them at 160. Where both passes see a face, the first pass's
+	// box is kept: it fits the landmark net better. 0 means DefaultCoarseInputSize (off
 	// when InputSize is not larger); negative turns the pass off. It costs
 	// about a sixth of the first pass.
 	CoarseInputSize int
@@ -160,7 +160,7 @@ type Pipeline struct {
 	ssd    *model.SSDMobilenetV1
 	marks  *model.LandmarkNet
 	emb    *Embedder
-	arenas sync.Pool
+	arenas *sync.Pool // scratch memory, shared with WithJitter's copies
 }
 
 // Load builds a pipeline from the models in dir (see model.Dir), pulling
@@ -173,7 +173,7 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 	if err := model.Ensure(ctx, dir, log); err != nil {
 		return nil, err
 	}
-	p := &Pipeline{opt: opt, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}
+	p := &Pipeline{opt: opt, arenas: &sync.Pool{New: func() any { return new(tensor.Arena) }}}
 	if opt.Model != "" {
 		net, err := model.LoadEmbedNet(opt.Model)
 		if err != nil {
@@ -233,14 +233,23 @@ const DefaultEnrollJitter = 10
 // can afford the copies, and matching it against a plain descriptor at the
 // door keeps most of their gain (LFW View 1, docs/lfw.md).
 func (p *Pipeline) WithJitter(n int) (*Pipeline, error) {
-	opt := p.opt
-	opt.Jitter = n
-	opt, err := opt.withDefaults()
-	if err != nil {
+	q := *p
+	q.opt.Jitter = n
+	var err error
+	if q.opt, err = q.opt.withDefaults(); err != nil {
 		return nil, err
 	}
-	return &Pipeline{opt: opt, tiny: p.tiny, ssd: p.ssd, marks: p.marks, emb: p.emb,
-		arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}, nil
+	return &q, nil
+}
+
+// ForEnrolment returns the pipeline for enrolment photos: p with n
+// jittered copies (WithJitter), or p itself when it already averages as
+// many, or uses face-api's crop, which has no jitter.
+func (p *Pipeline) ForEnrolment(n int) (*Pipeline, error) {
+	if n <= p.opt.Jitter || p.opt.Align != AlignDlib {
+		return p, nil
+	}
+	return p.WithJitter(n)
 }
 
 // Embedder returns the descriptor network the pipeline uses.

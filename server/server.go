@@ -86,7 +86,7 @@ type Config struct {
 	Recognizer Recognizer
 	// Enroller, when set, recognises the photos that add faces to the
 	// gallery (enrolment and added faces) instead of Recognizer: typically
-	// the same pipeline with jitter (face.Pipeline.WithJitter), since a
+	// the same pipeline with jitter (face.Pipeline.ForEnrolment), since a
 	// gallery descriptor is computed once while the door check must be
 	// fast.
 	Enroller Recognizer

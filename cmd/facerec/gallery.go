@@ -164,7 +164,7 @@ func enrollCmd() *cobra.Command {
 			}
 			p, err := pf.load(cmd)
 			if err == nil {
-				p, err = pf.enroller(p)
+				p, err = p.ForEnrolment(pf.enrollJitter)
 			}
 			if err != nil {
 				return err

@@ -49,7 +49,7 @@ func evalOneShotCmd() *cobra.Command {
 				// it is about, as LFW's protocol does.
 				embed = eval.CentredFace(p)
 				// Enrol the way `enroll` and `serve` do.
-				ep, err := pf.enroller(p)
+				ep, err := p.ForEnrolment(pf.enrollJitter)
 				if err != nil {
 					return err
 				}

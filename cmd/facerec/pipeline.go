@@ -63,13 +63,3 @@ func (f *pipelineFlags) registerEnroll(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.enrollJitter, "enroll-jitter", face.DefaultEnrollJitter,
 		"jittered copies averaged into the descriptor of each enrolment photo (paid once per photo; identification uses --jitter; none with --align faceapi)")
 }
-
-// enroller is the pipeline for enrolment photos: p with --enroll-jitter
-// copies, or p itself when --jitter asks for as many or more, or with
-// --align faceapi (which has no jitter).
-func (f *pipelineFlags) enroller(p *face.Pipeline) (*face.Pipeline, error) {
-	if o := p.Options(); f.enrollJitter <= o.Jitter || o.Align != face.AlignDlib {
-		return p, nil
-	}
-	return p.WithJitter(f.enrollJitter)
-}

@@ -64,7 +64,7 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			defer g.Close()
-			if cfg.Enroller, err = pf.enroller(p); err != nil {
+			if cfg.Enroller, err = p.ForEnrolment(pf.enrollJitter); err != nil {
 				return err
 			}
 			cfg.Recognizer, cfg.Gallery, cfg.Model = p, g, faceModel
