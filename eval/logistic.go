@@ -7,18 +7,13 @@ import (
 	"io"
 	"math"
 
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/nn"
 )
 
-// LogisticHead is a binary "same person" classifier on pair features,
-// usually the element-wise absolute differences |a_k − b_k| of two
-// embeddings (see [AbsDiff]): P(same) = σ(Σ_k W_k·x_k + B).
-type LogisticHead struct {
-	// W holds one weight per feature.
-	W []float64 `json:"w"`
-	// B is the bias.
-	B float64 `json:"b"`
-}
+
+
+
 
 // LogisticOptions configures [TrainLogisticHead]. The zero value is usable.
 type LogisticOptions struct {
@@ -39,25 +34,12 @@ type LogisticOptions struct {
 	Tol float64
 }
 
-// AbsDiff returns the element-wise absolute difference |a_k − b_k| of two
-// embeddings, the input features of a [LogisticHead].
-func AbsDiff(a, b []float32) ([]float32, error) {
-	if len(a) != len(b) {
-		return nil, fmt.Errorf("abs diff: embedding lengths %d and %d differ", len(a), len(b))
-	}
-	d := make([]float32, len(a))
-	for k := range a {
-		d[k] = float32(math.Abs(float64(a[k]) - float64(b[k])))
-	}
-	return d, nil
-}
-
 // TrainLogisticHead fits a logistic regression head by minimising the mean
 // log loss plus an L2 penalty with Newton's method and a backtracking line
 // search. The objective is strictly convex, so the result is the unique
 // optimum and does not depend on any random state. Both classes must be
 // present and all features must have the same, non-zero length.
-func TrainLogisticHead(features [][]float32, same []bool, opts LogisticOptions) (*LogisticHead, error) {
+func TrainLogisticHead(features [][]float32, same []bool, opts LogisticOptions) (*face.LogisticHead, error) {
 	if len(features) != len(same) {
 		return nil, fmt.Errorf("train logistic head: %d features but %d labels", len(features), len(same))
 	}
@@ -66,7 +48,7 @@ func TrainLogisticHead(features [][]float32, same []bool, opts LogisticOptions) 
 
 // trainLogistic fits on the rows listed in idx, or on all rows when idx is
 // nil.
-func trainLogistic(features [][]float32, same []bool, idx []int, opts LogisticOptions) (*LogisticHead, error) {
+func trainLogistic(features [][]float32, same []bool, idx []int, opts LogisticOptions) (*face.LogisticHead, error) {
 	if idx == nil {
 		idx = make([]int, len(features))
 		for i := range idx {
@@ -157,7 +139,7 @@ func trainLogistic(features [][]float32, same []bool, idx []int, opts LogisticOp
 	}
 	// Map the weights back so the head works on raw features:
 	// Σ w_k (x_k − m_k)/s_k + b = Σ (w_k/s_k) x_k + (b − Σ w_k m_k/s_k).
-	h := &LogisticHead{W: make([]float64, dim), B: theta[dim]}
+	h := &face.LogisticHead{W: make([]float64, dim), B: theta[dim]}
 	for k := 0; k < dim; k++ {
 		h.W[k] = theta[k] / scale[k]
 		h.B -= theta[k] * mean[k] / scale[k]
@@ -341,63 +323,6 @@ func maxAbs(v []float64) float64 {
 		m = math.Max(m, math.Abs(x))
 	}
 	return m
-}
-
-// Predict returns the probability that the pair with the given features
-// shows the same person. The feature length must match the head.
-func (h *LogisticHead) Predict(features []float32) (float64, error) {
-	if len(features) != len(h.W) {
-		return 0, fmt.Errorf("logistic head: %d features, want %d", len(features), len(h.W))
-	}
-	z := h.B
-	for k, v := range features {
-		z += h.W[k] * float64(v)
-	}
-	if math.IsNaN(z) {
-		return 0, errors.New("logistic head: features are not finite")
-	}
-	return nn.Sigmoid(z), nil
-}
-
-// Save writes the head as a small JSON object {"w": [...], "b": ...}.
-func (h *LogisticHead) Save(w io.Writer) error {
-	if err := h.validate(); err != nil {
-		return fmt.Errorf("save logistic head: %w", err)
-	}
-	if err := json.NewEncoder(w).Encode(h); err != nil {
-		return fmt.Errorf("save logistic head: %w", err)
-	}
-	return nil
-}
-
-// LoadLogisticHead reads a head written by [LogisticHead.Save].
-func LoadLogisticHead(r io.Reader) (*LogisticHead, error) {
-	var h LogisticHead
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		return nil, fmt.Errorf("load logistic head: %w", err)
-	}
-	if err := h.validate(); err != nil {
-		return nil, fmt.Errorf("load logistic head: %w", err)
-	}
-	return &h, nil
-}
-
-// validate rejects heads that could not have come from training.
-func (h *LogisticHead) validate() error {
-	if len(h.W) == 0 {
-		return errors.New("no weights")
-	}
-	for k, w := range h.W {
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			return fmt.Errorf("weight %d is not finite", k)
-		}
-	}
-	if math.IsNaN(h.B) || math.IsInf(h.B, 0) {
-		return errors.New("bias is not finite")
-	}
-	return nil
 }
 
 // KFoldLogistic runs the k-fold protocol with a [LogisticHead] as the

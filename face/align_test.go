@@ -163,20 +163,20 @@ func TestJitterOption(t *testing.T) {
 	}
 	// With the models: jittered copies move the descriptor a little (they
 	// are the same face), and the same photo gives the same descriptor.
-	img := readPNGTensor(t, sharedtest.Path(t, "oracle", "testdata", "crops", "sample1_face0_250.png"))
+	img := readPNG(t, sharedtest.Path(t, "oracle", "testdata", "crops", "sample1_face0_250.png"))
 	plain := testPipeline(t, Options{})
 	jit := testPipeline(t, Options{Jitter: 4})
-	f0, err := plain.Faces(img)
+	f0, err := plain.Faces(ctx, img)
 	if err != nil || len(f0) != 1 {
 		t.Fatalf("%d faces, %v", len(f0), err)
 	}
-	f1, _ := jit.Faces(img)
-	f2, _ := jit.Faces(img)
-	d := Distance(f0[0].Descriptor, f1[0].Descriptor)
+	f1, _ := jit.Faces(ctx, img)
+	f2, _ := jit.Faces(ctx, img)
+	d := Euclidean.Distance(f0[0].Descriptor.Vector, f1[0].Descriptor.Vector)
 	if d == 0 || d > 0.15 {
 		t.Errorf("jittered descriptor at distance %v from the plain one, want small but non-zero", d)
 	}
-	if f1[0].Descriptor != f2[0].Descriptor {
+	if !slices.Equal(f1[0].Descriptor.Vector, f2[0].Descriptor.Vector) {
 		t.Error("jittered descriptors differ between two runs")
 	}
 	// WithJitter shares the networks and gives what a pipeline loaded with
@@ -188,13 +188,13 @@ func TestJitterOption(t *testing.T) {
 	}
 	var f3, f4 []Face
 	var wg sync.WaitGroup
-	wg.Go(func() { f3, _ = shared.Faces(img) })
-	wg.Go(func() { f4, _ = plain.Faces(img) })
+	wg.Go(func() { f3, _ = shared.Faces(ctx, img) })
+	wg.Go(func() { f4, _ = plain.Faces(ctx, img) })
 	wg.Wait()
-	if len(f3) != 1 || f3[0].Descriptor != f1[0].Descriptor {
+	if len(f3) != 1 || !slices.Equal(f3[0].Descriptor.Vector, f1[0].Descriptor.Vector) {
 		t.Error("WithJitter(4) differs from a pipeline loaded with Jitter 4")
 	}
-	if len(f4) != 1 || f4[0].Descriptor != f0[0].Descriptor {
+	if len(f4) != 1 || !slices.Equal(f4[0].Descriptor.Vector, f0[0].Descriptor.Vector) {
 		t.Error("WithJitter changed the original pipeline")
 	}
 	if _, err := plain.WithJitter(-1); err == nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -144,45 +147,85 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
+// Rect is a box in image pixels: X, Y the top-left corner.
+type Rect = model.Rect
+
+// Point is a position in image pixels.
+type Point = model.Point
+
+// NumLandmarks is how many landmarks a face has (the iBUG 68-point layout).
+const NumLandmarks = model.NumLandmarks
+
 // Face is one face found in a photo.
 type Face struct {
-	Box        model.Rect // in image pixels
-	Score      float64    // detector confidence in (0, 1)
-	Landmarks  [model.NumLandmarks]model.Point
+	Box       Rect    // in image pixels
+	Score     float64 // detector confidence in (0, 1)
+	Landmarks [NumLandmarks]Point
+	// Descriptor is empty for a face from Detect or DetectSubject.
 	Descriptor Descriptor
 }
 
+// Errors of the face-choice policy (Subject).
+var (
+	ErrNoFace = errors.New("no face found")
+	// ErrAmbiguous is wrapped by an *AmbiguousError.
+	ErrAmbiguous = errors.New("several faces, none clearly the subject")
+)
+
 // Pipeline finds every face in a photo and computes its descriptor:
-// detect → 68 landmarks → align → embed. It is safe for concurrent use.
+// detect → 68 landmarks → align → describe. It is safe for concurrent use.
 type Pipeline struct {
 	opt    Options
-	tiny   *model.TinyFaceDetector
-	ssd    *model.SSDMobilenetV1
+	det    detector
 	marks  *model.LandmarkNet
-	emb    *Embedder
+	desc   DescriptorModel
 	arenas *sync.Pool // scratch memory, shared with WithJitter's copies
 }
 
-// Load builds a pipeline from the models in dir (see model.Dir), pulling
-// them first if they are missing; progress goes to log (may be nil).
+// detector is a face detector run at an input size (the tiny detector) or
+// at its own fixed size (SSD, which ignores size).
+type detector interface {
+	detect(arena *tensor.Arena, img *tensor.Tensor, size int, minScore float64) ([]model.Detection, error)
+	// multiScale reports whether size means anything: only then are the
+	// coarse pass, the retry tiers and the centre search run.
+	multiScale() bool
+}
+
+type tinyDetector struct{ *model.TinyFaceDetector }
+
+func (d tinyDetector) detect(arena *tensor.Arena, img *tensor.Tensor, size int, minScore float64) ([]model.Detection, error) {
+	return d.Detect(arena, img, model.TinyOptions{InputSize: size, ScoreThreshold: minScore})
+}
+func (tinyDetector) multiScale() bool { return true }
+
+type ssdDetector struct{ *model.SSDMobilenetV1 }
+
+func (d ssdDetector) detect(arena *tensor.Arena, img *tensor.Tensor, _ int, minScore float64) ([]model.Detection, error) {
+	return d.Detect(arena, img, model.SSDOptions{MinConfidence: minScore})
+}
+func (ssdDetector) multiScale() bool { return false }
+
+// Load builds a pipeline from the models in dir (see registry.Dir),
+// fetching the ones it needs first if they are missing; progress goes to
+// log (may be nil). The descriptor model is opt.Model's checkpoint, or the
+// pretrained network.
 func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipeline, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if err := model.Ensure(ctx, dir, log); err != nil {
+	det, lm := registry.TinyFaceDetector, registry.Landmark68
+	if opt.Detector == DetectorSSD {
+		det = registry.SSDMobilenetV1
+	}
+	if opt.TinyLandmarks {
+		lm = registry.Landmark68Tiny
+	}
+	if err := registry.Ensure(ctx, dir, log, det, lm); err != nil {
 		return nil, err
 	}
 	p := &Pipeline{opt: opt, arenas: &sync.Pool{New: func() any { return new(tensor.Arena) }}}
-	if opt.Model != "" {
-		net, err := model.LoadEmbedNet(opt.Model)
-		if err != nil {
-			return nil, err
-		}
-		if p.emb, err = NewTrainedEmbedder(net); err != nil {
-			return nil, err
-		}
-	} else if p.emb, err = LoadEmbedder(ctx, dir, nil); err != nil {
+	if p.desc, err = LoadDescriptorModel(ctx, dir, opt.Model, log); err != nil {
 		return nil, err
 	}
 	load := func(name string) (model.Weights, error) { return model.LoadWeights(dir, name) }
@@ -191,17 +234,21 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		if err != nil {
 			return nil, err
 		}
-		if p.tiny, err = model.NewTinyFaceDetector(w); err != nil {
+		d, err := model.NewTinyFaceDetector(w)
+		if err != nil {
 			return nil, err
 		}
+		p.det = tinyDetector{d}
 	} else {
 		w, err := load(model.SSDName)
 		if err != nil {
 			return nil, err
 		}
-		if p.ssd, err = model.NewSSDMobilenetV1(w); err != nil {
+		d, err := model.NewSSDMobilenetV1(w)
+		if err != nil {
 			return nil, err
 		}
+		p.det = ssdDetector{d}
 	}
 	lmName := model.LandmarkName
 	if opt.TinyLandmarks {
@@ -252,19 +299,21 @@ func (p *Pipeline) ForEnrolment(n int) (*Pipeline, error) {
 	return p.WithJitter(n)
 }
 
-// Embedder returns the descriptor network the pipeline uses.
-func (p *Pipeline) Embedder() *Embedder { return p.emb }
+// Model returns the descriptor model the pipeline describes faces with.
+func (p *Pipeline) Model() DescriptorModel { return p.desc }
+
+// WithModel returns a pipeline that shares p's detector and landmark nets
+// but describes faces with m (re-embedding a gallery, fusing models).
+func (p *Pipeline) WithModel(m DescriptorModel) *Pipeline {
+	q := *p
+	q.desc = m
+	return &q
+}
 
 // detect runs the detector at a tiny-detector input size with a minimum
 // score, dropping faces under MinFaceSize.
 func (p *Pipeline) detect(arena *tensor.Arena, img *tensor.Tensor, size int, minScore float64) ([]model.Detection, error) {
-	var dets []model.Detection
-	var err error
-	if p.tiny != nil {
-		dets, err = p.tiny.Detect(arena, img, model.TinyOptions{InputSize: size, ScoreThreshold: minScore})
-	} else {
-		dets, err = p.ssd.Detect(arena, img, model.SSDOptions{MinConfidence: minScore})
-	}
+	dets, err := p.det.detect(arena, img, size, minScore)
 	if err != nil || p.opt.MinFaceSize <= 0 {
 		return dets, err
 	}
@@ -304,7 +353,7 @@ func (p *Pipeline) detectWithRetry(arena *tensor.Arena, img *tensor.Tensor) ([]m
 		return nil, err
 	}
 	if len(dets) > 0 {
-		if p.tiny == nil || p.opt.CoarseInputSize <= 0 {
+		if !p.det.multiScale() || p.opt.CoarseInputSize <= 0 {
 			return dets, nil
 		}
 		coarse, err := p.detect(arena, img, p.opt.CoarseInputSize, p.opt.MinScore)
@@ -324,7 +373,7 @@ func (p *Pipeline) detectWithRetry(arena *tensor.Arena, img *tensor.Tensor) ([]m
 		return nil, nil
 	}
 	tiers := [][]int{{p.opt.InputSize}}
-	if p.tiny != nil {
+	if p.det.multiScale() {
 		tiers[0] = append(tiers[0], smallerThan(retryTiers[0], p.opt.InputSize)...)
 		tiers = append(tiers, smallerThan(retryTiers[1], p.opt.InputSize))
 	}
@@ -359,24 +408,70 @@ func smallerThan(sizes []int, limit int) []int {
 	return slices.DeleteFunc(slices.Clone(sizes), func(s int) bool { return s >= limit })
 }
 
-// Detect finds the faces in img [H, W, 3] (RGB 0..255) with their
-// landmarks, without descriptors, ordered by descending score.
-func (p *Pipeline) Detect(img *tensor.Tensor) ([]Face, error) {
-	arena := p.arenas.Get().(*tensor.Arena)
-	defer func() { arena.Reset(); p.arenas.Put(arena) }()
-	return p.detectFaces(arena, img)
+// Detect finds the faces in img with their landmarks, without
+// descriptors, ordered by descending detector score.
+func (p *Pipeline) Detect(ctx context.Context, img image.Image) ([]Face, error) {
+	return p.run(ctx, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
+		return p.detectFaces(ctx, arena, t)
+	})
 }
 
-func (p *Pipeline) detectFaces(arena *tensor.Arena, img *tensor.Tensor) ([]Face, error) {
-	if err := checkImage(img); err != nil {
+// Faces finds every face in img and computes its descriptor: the policy
+// for a photo at the door, where every face counts. Faces are ordered by
+// descending detector score; an image without a face gives an empty slice
+// and no error. Cancelling ctx stops the work between two networks.
+func (p *Pipeline) Faces(ctx context.Context, img image.Image) ([]Face, error) {
+	return p.run(ctx, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
+		faces, err := p.detectFaces(ctx, arena, t)
+		if err != nil {
+			return nil, err
+		}
+		for i := range faces {
+			if faces[i].Descriptor, err = p.describe(ctx, arena, t, &faces[i]); err != nil {
+				return nil, err
+			}
+		}
+		return faces, nil
+	})
+}
+
+// run converts img to the networks' tensor and calls fn with a scratch
+// arena; the faces it returns hold no memory of the arena.
+func (p *Pipeline) run(ctx context.Context, img image.Image, fn func(*tensor.Arena, *tensor.Tensor) ([]Face, error)) ([]Face, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	t, err := imageTensor(img)
+	if err != nil {
+		return nil, err
+	}
+	arena := p.arenas.Get().(*tensor.Arena)
+	defer func() { arena.Reset(); p.arenas.Put(arena) }()
+	return fn(arena, t)
+}
+
+// imageTensor is img as the networks read it: [H, W, 3] RGB 0..255.
+func imageTensor(img image.Image) (*tensor.Tensor, error) {
+	if img == nil {
+		return nil, errors.New("face: nil image")
+	}
+	b := img.Bounds()
+	if b.Dx() < 1 || b.Dy() < 1 {
+		return nil, fmt.Errorf("face: empty image (%d×%d)", b.Dx(), b.Dy())
+	}
+	return photo.ImageTensor(img), nil
+}
+
+func (p *Pipeline) detectFaces(ctx context.Context, arena *tensor.Arena, img *tensor.Tensor) ([]Face, error) {
 	dets, err := p.detectWithRetry(arena, img)
 	if err != nil {
 		return nil, err
 	}
 	faces := make([]Face, 0, len(dets))
 	for _, d := range dets {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		f, ok, err := p.landmarks(arena, img, d)
 		if err != nil {
 			return nil, err
@@ -404,69 +499,144 @@ func (p *Pipeline) landmarks(arena *tensor.Arena, img *tensor.Tensor, d model.De
 	return f, p.opt.MaxShapeError < 0 || ShapeError(&f.Landmarks) <= p.opt.MaxShapeError, nil
 }
 
-// Subject returns the face a photo of one person is about, with its
-// descriptor: the face nearest the centre of the image. Labelled face
-// photos (LFW, ID photos, portraits) centre their subject, and a bystander
-// can score higher, be larger, or be the only face the detector finds.
-// So when no face found covers the centre, the tiny detector looks again
-// at every input size, at MinScore and then at FallbackScore (when the
-// fallback is on), for one that does. A candidate whose landmarks do not
-// have a face's shape (Options.MaxShapeError) is passed over: Subject
-// takes the next nearest, or searches again for another box covering the
-// centre. ok is false when there is no face.
-func (p *Pipeline) Subject(img *tensor.Tensor) (f Face, ok bool, err error) {
-	return p.subject(img, true)
+// Subject is the face-choice policy for a labelled photo, one that is
+// meant to show one person: an enrolment photo, a photo to verify, an
+// evaluation or training image. It returns that person's face with its
+// descriptor.
+//
+// The subject is the face nearest the centre of the image: labelled photos
+// (LFW, ID photos, portraits) centre their subject, and a bystander can
+// score higher, be larger, or be the only face the detector finds. So when
+// no face found covers the centre, the tiny detector looks again at every
+// input size, at MinScore and then at FallbackScore (when the fallback is
+// on), for one that does. A candidate whose landmarks do not have a face's
+// shape (Options.MaxShapeError) is passed over for the next nearest, or
+// another box covering the centre.
+//
+// With no face it returns ErrNoFace. When another face of the photo could
+// as well be the subject (see Rivals) it returns the subject together with
+// an *AmbiguousError: an enrolment should refuse the photo (enrolling the
+// wrong one of two people is worse than asking for another photo), while
+// an evaluation protocol, which must take a face, can ignore the error.
+func (p *Pipeline) Subject(ctx context.Context, img image.Image) (Face, error) {
+	return p.subjectOf(ctx, img, true)
 }
 
 // DetectSubject is Subject without the descriptor: the face and its
 // landmarks, for callers that only cut the chip (training data).
-func (p *Pipeline) DetectSubject(img *tensor.Tensor) (f Face, ok bool, err error) {
-	return p.subject(img, false)
+func (p *Pipeline) DetectSubject(ctx context.Context, img image.Image) (Face, error) {
+	return p.subjectOf(ctx, img, false)
 }
 
-func (p *Pipeline) subject(img *tensor.Tensor, describe bool) (f Face, ok bool, err error) {
-	if err := checkImage(img); err != nil {
-		return f, false, err
+func (p *Pipeline) subjectOf(ctx context.Context, img image.Image, describe bool) (Face, error) {
+	var others []Face
+	faces, err := p.run(ctx, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
+		f, all, ok, err := p.subject(ctx, arena, t, describe)
+		if err != nil || !ok {
+			return nil, err
+		}
+		others = all
+		return []Face{f}, nil
+	})
+	if err != nil {
+		return Face{}, err
 	}
-	arena := p.arenas.Get().(*tensor.Arena)
-	defer func() { arena.Reset(); p.arenas.Put(arena) }()
+	if len(faces) == 0 {
+		return Face{}, ErrNoFace
+	}
+	b := img.Bounds()
+	if rivals := Rivals(faces[0].Box, others, float64(b.Dx()), float64(b.Dy())); len(rivals) > 0 {
+		return faces[0], &AmbiguousError{Subject: faces[0].Box, Rivals: rivals}
+	}
+	return faces[0], nil
+}
+
+// AmbiguousError is Subject's answer for a photo in which more than one
+// face could be the subject: the caller may ask the user to pick one.
+type AmbiguousError struct {
+	Subject Rect   // the face Subject chose
+	Rivals  []Rect // the other faces that could be it
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%v: %d faces could be the subject", ErrAmbiguous, 1+len(e.Rivals))
+}
+
+func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
+
+// DominanceRatio is how much larger (in box area) the subject must be than
+// another face for that face not to count as a rival when the subject does
+// not stand alone at the centre: a crowd far behind them is fine, two
+// people side by side are not.
+const DominanceRatio = 4
+
+// Rivals returns the boxes among others (detections in a w×h photo, the
+// subject's own box among them or not) that could as well be the subject:
+// a face as large as it, or at least 1/DominanceRatio of its area unless
+// the subject covers the centre of the photo and that face does not. Boxes
+// overlapping the subject by IoU > 0.4 are the subject itself.
+func Rivals(subject Rect, others []Face, w, h float64) []Rect {
+	cx, cy := w/2, h/2
+	central := covers(subject, cx, cy)
+	var out []Rect
+	for _, o := range others {
+		if model.IoU(o.Box, subject) > mergeIoU {
+			continue
+		}
+		a, s := o.Box.Area(), subject.Area()
+		if a >= s || (a*DominanceRatio >= s && (!central || covers(o.Box, cx, cy))) {
+			out = append(out, o.Box)
+		}
+	}
+	return out
+}
+
+// subject finds the subject of img (see Subject). all are the faces the
+// first detection found, for Rivals; ok is false when there is no face.
+func (p *Pipeline) subject(ctx context.Context, arena *tensor.Arena, img *tensor.Tensor, describe bool) (f Face, all []Face, ok bool, err error) {
 	cx, cy := float64(img.Shape[1])/2, float64(img.Shape[0])/2
 	dets, err := p.detectWithRetry(arena, img)
 	if err != nil {
-		return f, false, err
+		return f, nil, false, err
+	}
+	for _, d := range dets {
+		all = append(all, Face{Box: d.Box, Score: d.Score})
 	}
 	// A candidate whose landmarks have no face's shape is passed over for
 	// the next nearest; a few tries are plenty (LFW needs at most two).
 	var rejected []model.Rect
 	for range maxSubjectTries {
+		if err := ctx.Err(); err != nil {
+			return f, nil, false, err
+		}
 		best, found := centreMost(dets, cx, cy)
 		// Search when the nearest face misses the centre, or when every
 		// face found was rejected (never when there was none at all).
 		if found && !covers(best.Box, cx, cy) || !found && rejected != nil {
 			c, ok, err := p.searchCentre(arena, img, cx, cy, rejected)
 			if err != nil {
-				return f, false, err
+				return f, nil, false, err
 			}
 			if ok {
 				best, found = c, true
 			}
 		}
 		if !found {
-			return Face{}, false, nil
+			return Face{}, nil, false, nil
 		}
 		if f, ok, err = p.landmarks(arena, img, best); err != nil {
-			return f, false, err
+			return f, nil, false, err
 		}
 		if ok {
 			if describe {
-				f.Descriptor, err = p.describe(arena, img, &f)
+				f.Descriptor, err = p.describe(ctx, arena, img, &f)
 			}
-			return f, err == nil, err
+			return f, all, err == nil, err
 		}
 		rejected = append(rejected, best.Box)
 		dets = slices.DeleteFunc(dets, func(d model.Detection) bool { return d.Box == best.Box })
 	}
-	return Face{}, false, nil
+	return Face{}, nil, false, nil
 }
 
 // maxSubjectTries bounds the candidates Subject places landmarks on.
@@ -482,7 +652,7 @@ const sameBoxIoU = 0.9
 // it, other than the boxes in skip; ok is false when none does (or the
 // detector is SSD).
 func (p *Pipeline) searchCentre(arena *tensor.Arena, img *tensor.Tensor, cx, cy float64, skip []model.Rect) (best model.Detection, ok bool, err error) {
-	if p.tiny == nil {
+	if !p.det.multiScale() {
 		return best, false, nil
 	}
 	scores := []float64{p.opt.MinScore}
@@ -510,14 +680,6 @@ func (p *Pipeline) searchCentre(arena *tensor.Arena, img *tensor.Tensor, cx, cy 
 	return best, false, nil
 }
 
-// checkImage rejects anything but a non-empty [H, W, 3] tensor.
-func checkImage(img *tensor.Tensor) error {
-	if len(img.Shape) != 3 || img.Shape[2] != 3 || img.Shape[0] < 1 || img.Shape[1] < 1 {
-		return fmt.Errorf("face: an image must be [H, W, 3] RGB, got %v", img.Shape)
-	}
-	return nil
-}
-
 // centreMost is the detection whose box centre is nearest (cx, cy).
 func centreMost(dets []model.Detection, cx, cy float64) (model.Detection, bool) {
 	var best model.Detection
@@ -535,28 +697,15 @@ func covers(b model.Rect, x, y float64) bool {
 	return b.X < x && x < b.Right() && b.Y < y && y < b.Bottom()
 }
 
-// Faces finds every face in img [H, W, 3] (RGB 0..255) and computes its
-// descriptor. Faces are ordered by descending detector score; an image
-// without a face gives an empty slice and no error.
-func (p *Pipeline) Faces(img *tensor.Tensor) ([]Face, error) {
-	arena := p.arenas.Get().(*tensor.Arena)
-	defer func() { arena.Reset(); p.arenas.Put(arena) }()
-	faces, err := p.detectFaces(arena, img)
+// Chip returns the crop the descriptor network sees for a face found in
+// img: the dlib-aligned 150×150 chip, or face-api's axis-aligned crop, as
+// an [H, W, 3] tensor of RGB values 0..255 (training caches them).
+func (p *Pipeline) Chip(img image.Image, f *Face) (*tensor.Tensor, error) {
+	t, err := imageTensor(img)
 	if err != nil {
 		return nil, err
 	}
-	for i := range faces {
-		if faces[i].Descriptor, err = p.describe(arena, img, &faces[i]); err != nil {
-			return nil, err
-		}
-	}
-	return faces, nil
-}
-
-// Chip returns the crop the descriptor network sees for a detected face:
-// the dlib-aligned 150×150 chip, or face-api's axis-aligned crop.
-func (p *Pipeline) Chip(img *tensor.Tensor, f *Face) (*tensor.Tensor, error) {
-	return p.chip(nil, img, f)
+	return p.chip(nil, t, f)
 }
 
 func (p *Pipeline) chip(arena *tensor.Arena, img *tensor.Tensor, f *Face) (*tensor.Tensor, error) {
@@ -570,21 +719,14 @@ func (p *Pipeline) chip(arena *tensor.Arena, img *tensor.Tensor, f *Face) (*tens
 	return sliceHWC(arena, img, r), nil
 }
 
-// describe computes a face's descriptor (averaged with the mirror image's
-// when Flip is set).
-func (p *Pipeline) describe(arena *tensor.Arena, img *tensor.Tensor, f *Face) (Descriptor, error) {
+// describe computes a face's descriptor, averaged with the mirror image's
+// (Flip) and the jittered copies' (Jitter).
+func (p *Pipeline) describe(ctx context.Context, arena *tensor.Arena, img *tensor.Tensor, f *Face) (Descriptor, error) {
 	chip, err := p.chip(arena, img, f)
 	if err != nil {
 		return Descriptor{}, err
 	}
-	d, err := p.emb.embed(arena, chip)
-	if err != nil || (!p.opt.Flip && p.opt.Jitter == 0) {
-		return d, err
-	}
-	// The extra views are described on all cores (a lone `verify --jitter`
-	// would otherwise use one), then summed in float64 in a fixed order, so
-	// the result does not depend on the scheduling.
-	var views []*tensor.Tensor
+	views := []*tensor.Tensor{chip}
 	if p.opt.Flip {
 		views = append(views, Flip(arena, chip))
 	}
@@ -592,24 +734,31 @@ func (p *Pipeline) describe(arena *tensor.Arena, img *tensor.Tensor, f *Face) (D
 	for range p.opt.Jitter {
 		views = append(views, jitterChip(arena, chip, rng))
 	}
-	ds, errs := p.emb.EmbedCrops(views)
-	if err := errors.Join(errs...); err != nil {
-		return d, err
+	// The views are described on all cores (a lone `verify --jitter`
+	// would otherwise use one), then summed in float64 in a fixed order, so
+	// the result does not depend on the scheduling.
+	ds, err := p.desc.Describe(ctx, views)
+	if err != nil || len(ds) == 1 {
+		return firstOf(ds), err
 	}
-	var sum [len(d)]float64
-	for i, v := range d {
-		sum[i] = float64(v)
-	}
+	sum := make([]float64, len(ds[0].Vector))
 	for _, e := range ds {
-		for i, v := range e {
+		for i, v := range e.Vector {
 			sum[i] += float64(v)
 		}
 	}
-	n := 1 + len(ds)
-	for i := range d {
-		d[i] = float32(sum[i] / float64(n))
+	d := ds[0]
+	for i := range d.Vector {
+		d.Vector[i] = float32(sum[i] / float64(len(ds)))
 	}
 	return d, nil
+}
+
+func firstOf(ds []Descriptor) Descriptor {
+	if len(ds) == 0 {
+		return Descriptor{}
+	}
+	return ds[0]
 }
 
 // refineBox is the square around a first set of landmarks, 1.1 times their

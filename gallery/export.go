@@ -21,7 +21,28 @@ type exportPerson struct {
 	Name     string            `json:"name"`
 	Metadata map[string]string `json:"metadata,omitempty"`
 	Created  time.Time         `json:"created"`
-	Faces    []Face            `json:"faces"`
+	Faces    []exportFace      `json:"faces"`
+}
+
+// exportFace is a Face as exported. Exports written before faces held a
+// descriptor per model have one "descriptor" with its "model" instead of
+// "descriptors"; Import still reads them.
+type exportFace struct {
+	Face
+	Descriptor []float32 `json:"descriptor,omitempty"`
+	Model      string    `json:"model,omitempty"`
+}
+
+// face returns the stored form of an exported face.
+func (e exportFace) face() (Face, error) {
+	f := e.Face
+	if e.Descriptor != nil || e.Model != "" {
+		if f.Descriptors != nil {
+			return f, fmt.Errorf("%w: a face has both descriptors and an old-style descriptor", ErrInvalid)
+		}
+		f.Descriptors = map[string][]float32{e.Model: e.Descriptor}
+	}
+	return f, nil
 }
 
 // Export writes every person of the store, with all their faces (of any
@@ -67,7 +88,10 @@ func (g *Gallery) Export(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("gallery: export: %w", err)
 		}
-		rec := exportPerson{ID: p.ID, Name: p.Name, Metadata: p.Metadata, Created: p.Created, Faces: faces}
+		rec := exportPerson{ID: p.ID, Name: p.Name, Metadata: p.Metadata, Created: p.Created}
+		for _, f := range faces {
+			rec.Faces = append(rec.Faces, exportFace{Face: f})
+		}
 		if err := enc.Encode(rec); err != nil {
 			return fmt.Errorf("gallery: export person %s: %w", id, err)
 		}
@@ -84,8 +108,8 @@ func (g *Gallery) Export(ctx context.Context, w io.Writer) error {
 // people it imported.
 //
 // Each person is restored in its own transaction. Import stops at the first
-// error: a line that does not parse (ErrInvalid), a face of another model
-// than the gallery's (ErrModelMismatch), or a person ID already stored
+// error: a line that does not parse (ErrInvalid), a face without a
+// descriptor of the gallery's model (ErrModelMismatch), or a person ID already stored
 // (ErrExists); the people before it stay imported.
 func (g *Gallery) Import(ctx context.Context, r io.Reader) (int, error) {
 	dec := json.NewDecoder(bufio.NewReader(r))
@@ -112,21 +136,27 @@ func (g *Gallery) importPerson(ctx context.Context, rec exportPerson) error {
 	if rec.ID == "" {
 		return fmt.Errorf("%w: no person id", ErrInvalid)
 	}
-	for i := range rec.Faces {
-		if err := g.checkModel(&rec.Faces[i]); err != nil {
+	faces := make([]Face, len(rec.Faces))
+	for i, e := range rec.Faces {
+		f, err := e.face()
+		if err != nil {
 			return err
 		}
+		if err := g.checkModel(f); err != nil {
+			return err
+		}
+		faces[i] = f
 	}
 	mu := g.lock(rec.ID)
 	mu.Lock()
 	defer mu.Unlock()
 	p := Person{ID: rec.ID, Name: rec.Name, Metadata: rec.Metadata, Created: rec.Created}
-	_, faces, err := g.store.Restore(ctx, p, rec.Faces)
+	_, faces, err := g.store.Restore(ctx, p, faces)
 	if err != nil {
 		return err
 	}
 	for _, f := range faces {
-		if err := g.index.Add(f); err != nil {
+		if err := g.index.Add(g.indexed(f)); err != nil {
 			return fmt.Errorf("stored, but not indexed: %w", err)
 		}
 	}

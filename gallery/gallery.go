@@ -22,8 +22,8 @@ import (
 	"unicode/utf8"
 )
 
-// DescriptorSize is the length of a stored descriptor.
-const DescriptorSize = 128
+// MaxDescriptorSize is the most values a stored descriptor may have.
+const MaxDescriptorSize = 4096
 
 // Limits on what a store accepts. They keep one request from bloating the
 // database; they are far above what a real enrolment needs.
@@ -61,17 +61,17 @@ type Person struct {
 	Created  time.Time         `json:"created"`
 }
 
-// Face is one stored descriptor of a person.
+// Face is one enrolled face of a person.
 type Face struct {
-	ID         int64     `json:"id"`
-	PersonID   string    `json:"person_id"`
-	Descriptor []float32 `json:"descriptor"`
-	// Model names the network (and its version) that made Descriptor, e.g.
-	// "face_recognition_model@face-api-1.7.15". Descriptors of different
-	// models are never compared.
-	Model   string    `json:"model"`
-	Score   float64   `json:"score"` // detector confidence at enrolment
-	Created time.Time `json:"created"`
+	ID       int64  `json:"id"`
+	PersonID string `json:"person_id"`
+	// Descriptors holds the face's descriptors by the ID of the model that
+	// made each (face.DescriptorModel.ID): one photo can be described by
+	// several models, and descriptors of different models are never
+	// compared.
+	Descriptors map[string][]float32 `json:"descriptors"`
+	Score       float64              `json:"score"` // detector confidence at enrolment
+	Created     time.Time            `json:"created"`
 	// Photo is the enrolment photo, kept only when the store was opened
 	// with KeepPhotos.
 	Photo []byte `json:"photo,omitempty"`
@@ -103,13 +103,13 @@ type Store interface {
 	// added (ErrNotFound when the person is absent), with their photos when
 	// photos is true and the store kept them. Export and Reembed use it.
 	PersonFaces(ctx context.Context, personID string, photos bool) ([]Face, error)
-	// SetDescriptor replaces the descriptor of a face and the model that
-	// made it (ErrNotFound when the face is absent); Reembed uses it.
-	SetDescriptor(ctx context.Context, faceID int64, d []float32, model string) error
+	// PutDescriptor stores a face's descriptor by model, replacing one of
+	// that model (ErrNotFound when the face is absent); Reembed uses it.
+	PutDescriptor(ctx context.Context, faceID int64, model string, d []float32) error
 	// Restore stores a person exactly as given — ID, name, metadata,
 	// creation time — with their faces, in one transaction; it moves
 	// people between stores and back from an export. The faces get new IDs
-	// (returned in order); their descriptors, models, scores, creation
+	// (returned in order); their descriptors, scores, creation
 	// times and, with KeepPhotos, photos are kept. An ID already stored
 	// gives ErrExists; an empty ID or zero time is filled in as by Enroll.
 	Restore(ctx context.Context, p Person, faces []Face) (Person, []Face, error)
@@ -126,14 +126,31 @@ type Options struct {
 }
 
 // CheckDescriptor reports whether d can be stored or searched for: it must
-// hold DescriptorSize finite values. The error wraps ErrInvalid.
+// hold 1..MaxDescriptorSize finite values (a Gallery also wants its
+// model's length). The error wraps ErrInvalid.
 func CheckDescriptor(d []float32) error {
-	if len(d) != DescriptorSize {
-		return fmt.Errorf("%w: descriptor has %d values, want %d", ErrInvalid, len(d), DescriptorSize)
+	if len(d) == 0 || len(d) > MaxDescriptorSize {
+		return fmt.Errorf("%w: descriptor has %d values, not 1..%d", ErrInvalid, len(d), MaxDescriptorSize)
 	}
 	for i, v := range d {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return fmt.Errorf("%w: descriptor value %d is %v", ErrInvalid, i, v)
+		}
+	}
+	return nil
+}
+
+// checkDescriptors validates a face's descriptors and their model IDs.
+func checkDescriptors(ds map[string][]float32) error {
+	if len(ds) == 0 {
+		return fmt.Errorf("%w: face has no descriptor", ErrInvalid)
+	}
+	for m, d := range ds {
+		if m == "" || len(m) > maxModelBytes || !utf8.ValidString(m) {
+			return fmt.Errorf("%w: a model ID must be valid UTF-8 of 1..%d bytes", ErrInvalid, maxModelBytes)
+		}
+		if err := CheckDescriptor(d); err != nil {
+			return fmt.Errorf("model %q: %w", m, err)
 		}
 	}
 	return nil
@@ -154,14 +171,10 @@ func checkName(name string) error {
 
 // checkFace validates the parts of a face a caller supplies.
 func checkFace(f Face) error {
-	if err := CheckDescriptor(f.Descriptor); err != nil {
+	if err := checkDescriptors(f.Descriptors); err != nil {
 		return err
 	}
 	switch {
-	case f.Model == "":
-		return fmt.Errorf("%w: face has no model name", ErrInvalid)
-	case len(f.Model) > maxModelBytes || !utf8.ValidString(f.Model):
-		return fmt.Errorf("%w: model name must be valid UTF-8 of at most %d bytes", ErrInvalid, maxModelBytes)
 	case math.IsNaN(f.Score) || math.IsInf(f.Score, 0):
 		return fmt.Errorf("%w: face score is %v", ErrInvalid, f.Score)
 	case len(f.Photo) > MaxPhotoBytes:
@@ -170,10 +183,10 @@ func checkFace(f Face) error {
 	return nil
 }
 
-// Gallery is the face gallery of one embedding model: a Store, and an
-// Index of the store's faces made by that model, kept in step with every
-// change made through the Gallery. Faces of other models are never
-// compared (see Open).
+// Gallery is the face gallery of one descriptor model: a Store, and an
+// Index of the descriptors that model made of the store's faces, kept in
+// step with every change made through the Gallery. Descriptors of other
+// models stay in the store untouched (see Open).
 //
 // A Gallery is safe for concurrent use. Each change is written to the
 // store first and to the index after, so the index never holds a face the
@@ -188,27 +201,34 @@ type Gallery struct {
 	locks [64]sync.Mutex
 }
 
-// Open loads every face of store made by model into a new index.
+// Open loads the descriptors of model (a face.DescriptorModel's ID, whose
+// descriptors hold dim values) of every face of store into a new index.
 //
-// Faces made by another model cannot be compared with this model's
-// descriptors. When the store holds any, Open returns an error wrapping
-// ErrModelMismatch that says how many faces of which model there are,
-// together with a Gallery of this model's faces only. A caller that wants
-// to migrate uses that Gallery's Reembed (when the store kept photos) and
-// then opens again; any other caller treats the error as fatal. The other
-// way out is to delete and re-enrol those people.
-func Open(ctx context.Context, store Store, model string) (*Gallery, error) {
+// A face without a descriptor of this model cannot be compared with it.
+// When the store holds any, Open returns an error wrapping
+// ErrModelMismatch that names the models those faces were described by and
+// this one, together with a Gallery of the faces it could load. A caller
+// that wants to migrate uses that Gallery's Reembed (when the store kept
+// photos) and then opens again; any other caller treats the error as
+// fatal. The other way out is to delete and re-enrol those people.
+func Open(ctx context.Context, store Store, model string, dim int) (*Gallery, error) {
 	if model == "" {
-		return nil, fmt.Errorf("gallery: open: %w: empty model name", ErrInvalid)
+		return nil, fmt.Errorf("gallery: open: %w: empty model ID", ErrInvalid)
 	}
-	g := &Gallery{store: store, model: model, index: NewIndex()}
+	if dim < 1 || dim > MaxDescriptorSize {
+		return nil, fmt.Errorf("gallery: open: %w: descriptor size %d is not in 1..%d", ErrInvalid, dim, MaxDescriptorSize)
+	}
+	g := &Gallery{store: store, model: model, index: NewIndex(dim)}
 	others := map[string]int{}
 	err := store.Faces(ctx, func(f Face) error {
-		if f.Model != model {
-			others[f.Model]++
+		d, ok := f.Descriptors[model]
+		if !ok {
+			for m := range f.Descriptors {
+				others[m]++
+			}
 			return nil
 		}
-		return g.index.Add(f)
+		return g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{model: d}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gallery: open: load faces: %w", err)
@@ -219,22 +239,23 @@ func Open(ctx context.Context, store Store, model string) (*Gallery, error) {
 	return g, nil
 }
 
-// mismatchError describes the faces of other models found by Open.
+// mismatchError describes the faces without this model's descriptor.
 func mismatchError(model string, others map[string]int) error {
 	names := slices.Sorted(maps.Keys(others))
 	parts := make([]string, len(names))
-	total := 0
 	for i, m := range names {
-		parts[i] = fmt.Sprintf("%d made by %q", others[m], m)
-		total += others[m]
+		parts[i] = fmt.Sprintf("%d by %q", others[m], m)
 	}
-	return fmt.Errorf("%w: the store holds %d faces of other models (%s), but this gallery uses %q: "+
-		"re-enrol those people, or re-embed their kept photos with Gallery.Reembed",
-		ErrModelMismatch, total, strings.Join(parts, ", "), model)
+	return fmt.Errorf("%w: the gallery's faces were described by another model (%s), not by %q: "+
+		"re-enrol those people, or re-embed their kept photos with the new model",
+		ErrModelMismatch, strings.Join(parts, ", "), model)
 }
 
-// Model returns the model whose descriptors the gallery holds.
+// Model returns the ID of the model whose descriptors the gallery searches.
 func (g *Gallery) Model() string { return g.model }
+
+// Dim returns the length of the model's descriptors.
+func (g *Gallery) Dim() int { return g.index.Dim() }
 
 // lock returns the lock of a person.
 func (g *Gallery) lock(personID string) *sync.Mutex {
@@ -243,21 +264,28 @@ func (g *Gallery) lock(personID string) *sync.Mutex {
 	return &g.locks[h.Sum32()%uint32(len(g.locks))]
 }
 
-// checkModel fills in an empty model and refuses another one.
-func (g *Gallery) checkModel(f *Face) error {
-	if f.Model == "" {
-		f.Model = g.model
+// checkModel refuses a face without a descriptor of the gallery's model of
+// the gallery's length; it may hold other models' descriptors as well.
+func (g *Gallery) checkModel(f Face) error {
+	d, ok := f.Descriptors[g.model]
+	if !ok {
+		return fmt.Errorf("%w: face described by %v, the gallery uses %q", ErrModelMismatch, slices.Sorted(maps.Keys(f.Descriptors)), g.model)
 	}
-	if f.Model != g.model {
-		return fmt.Errorf("%w: face made by %q, gallery uses %q", ErrModelMismatch, f.Model, g.model)
+	if len(d) != g.Dim() {
+		return fmt.Errorf("%w: descriptor has %d values, model %q makes %d", ErrInvalid, len(d), g.model, g.Dim())
 	}
 	return nil
 }
 
-// Enroll stores a new person with their first face and indexes it. An
-// empty f.Model means the gallery's model; another model is refused.
+// indexed is f with only the gallery model's descriptor, for the index.
+func (g *Gallery) indexed(f Face) Face {
+	return Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: f.Descriptors[g.model]}}
+}
+
+// Enroll stores a new person with their first face and indexes it. The
+// face must hold a descriptor of the gallery's model.
 func (g *Gallery) Enroll(ctx context.Context, name string, meta map[string]string, f Face) (Person, Face, error) {
-	if err := g.checkModel(&f); err != nil {
+	if err := g.checkModel(f); err != nil {
 		return Person{}, Face{}, fmt.Errorf("gallery: enroll: %w", err)
 	}
 	p, f, err := g.store.Enroll(ctx, name, meta, f)
@@ -267,16 +295,17 @@ func (g *Gallery) Enroll(ctx context.Context, name string, meta map[string]strin
 	mu := g.lock(p.ID)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := g.index.Add(f); err != nil {
+	if err := g.index.Add(g.indexed(f)); err != nil {
 		return Person{}, Face{}, fmt.Errorf("gallery: enroll: stored, but not indexed: %w", err)
 	}
 	return p, f, nil
 }
 
 // AddFace stores another face of a person and indexes it (ErrNotFound when
-// the person is absent). An empty f.Model means the gallery's model.
+// the person is absent). The face must hold a descriptor of the gallery's
+// model.
 func (g *Gallery) AddFace(ctx context.Context, personID string, f Face) (Face, error) {
-	if err := g.checkModel(&f); err != nil {
+	if err := g.checkModel(f); err != nil {
 		return Face{}, fmt.Errorf("gallery: add face: %w", err)
 	}
 	mu := g.lock(personID)
@@ -286,7 +315,7 @@ func (g *Gallery) AddFace(ctx context.Context, personID string, f Face) (Face, e
 	if err != nil {
 		return Face{}, err
 	}
-	if err := g.index.Add(f); err != nil {
+	if err := g.index.Add(g.indexed(f)); err != nil {
 		return Face{}, fmt.Errorf("gallery: add face: stored, but not indexed: %w", err)
 	}
 	return f, nil
@@ -322,57 +351,52 @@ func (g *Gallery) DeletePerson(ctx context.Context, id string) error {
 	return nil
 }
 
-// Identify searches the gallery for q. candidates are the k nearest people
-// (at least 1 is asked for), nearest first; best is the first of them when
-// its distance is below threshold, and nil ("unknown") otherwise. With
-// face-api descriptors a threshold of 0.6 is customary.
-//
-// q must pass CheckDescriptor: check it first, since a q that fails gives
-// no candidates, which reads as "unknown".
-func (g *Gallery) Identify(q []float32, k int, threshold float64) (best *Match, candidates []Match) {
-	candidates = g.index.Search(q, max(k, 1))
-	if len(candidates) > 0 && candidates[0].Distance < threshold {
-		m := candidates[0]
-		best = &m
+// Search returns the k people nearest to q (at least 1 is asked for),
+// nearest first, each with the distance of their nearest face; deciding
+// whether the first is close enough is the caller's (a face.Decider's).
+// q must be a valid descriptor of the gallery's length (ErrInvalid).
+func (g *Gallery) Search(q []float32, k int) ([]Match, error) {
+	if err := g.index.check(q); err != nil {
+		return nil, fmt.Errorf("gallery: search: %w", err)
 	}
-	return best, candidates
+	return g.index.Search(q, max(k, 1)), nil
 }
 
-// Verify compares q with the faces of one person: distance is that of
-// their nearest face, and same reports whether it is below threshold. It
-// fails with ErrNotFound for an unknown person, ErrModelMismatch when the
-// person has no face of the gallery's model, and ErrInvalid for a q that
-// fails CheckDescriptor.
-func (g *Gallery) Verify(ctx context.Context, personID string, q []float32, threshold float64) (distance float64, same bool, err error) {
-	if err := CheckDescriptor(q); err != nil {
-		return 0, false, fmt.Errorf("gallery: verify: %w", err)
+// Nearest returns the match of one person's nearest face to q. It fails
+// with ErrNotFound for an unknown person, ErrModelMismatch when the person
+// has no face described by the gallery's model, and ErrInvalid for a q that
+// is not a valid descriptor of the gallery's length.
+func (g *Gallery) Nearest(ctx context.Context, personID string, q []float32) (Match, error) {
+	if err := g.index.check(q); err != nil {
+		return Match{}, fmt.Errorf("gallery: nearest: %w", err)
 	}
 	m, ok := g.index.Distance(personID, q)
 	if !ok {
 		if _, err := g.store.Person(ctx, personID); err != nil {
-			return 0, false, fmt.Errorf("gallery: verify: %w", err)
+			return Match{}, fmt.Errorf("gallery: nearest: %w", err)
 		}
-		return 0, false, fmt.Errorf("gallery: verify %s: %w: the person has no face made by %q", personID, ErrModelMismatch, g.model)
+		return Match{}, fmt.Errorf("gallery: nearest %s: %w: the person has no face described by %q", personID, ErrModelMismatch, g.model)
 	}
-	return m.Distance, m.Distance < threshold, nil
+	return m, nil
 }
 
 // Size returns the number of people and faces in the index (this model's).
 func (g *Gallery) Size() (people, faces int) { return g.index.Len() }
 
-// Reembed replaces every stored descriptor made by another model with
-// fn(photo), the gallery model's descriptor of the kept enrolment photo, and
-// indexes it; it returns how many faces it re-embedded. It needs a store
-// opened with KeepPhotos: faces without a kept photo are left as they were
-// and reported by an error wrapping ErrModelMismatch (re-enrol those
-// people). An error from fn stops the work; what was done stays done, so
-// Reembed can be run again.
+// Reembed describes with the gallery's model every face that has no
+// descriptor of it yet: fn(photo) is the model's descriptor of the kept
+// enrolment photo. The new descriptor is stored beside the old ones (nodes
+// still on the old model keep working) and indexed; Reembed returns how
+// many faces it described. It needs a store opened with KeepPhotos: faces
+// without a kept photo are left as they were and reported by an error
+// wrapping ErrModelMismatch (re-enrol those people). An error from fn
+// stops the work; what was done stays done, so Reembed can be run again.
 func (g *Gallery) Reembed(ctx context.Context, fn func(photo []byte) ([]float32, error)) (int, error) {
 	// Collect first: the store is not written while Faces runs.
 	var people []string
 	seen := map[string]bool{}
 	err := g.store.Faces(ctx, func(f Face) error {
-		if f.Model != g.model && !seen[f.PersonID] {
+		if _, ok := f.Descriptors[g.model]; !ok && !seen[f.PersonID] {
 			seen[f.PersonID] = true
 			people = append(people, f.PersonID)
 		}
@@ -396,7 +420,8 @@ func (g *Gallery) Reembed(ctx context.Context, fn func(photo []byte) ([]float32,
 	return done, nil
 }
 
-// reembedPerson re-embeds the faces of one person made by other models.
+// reembedPerson describes the faces of one person that lack the model's
+// descriptor.
 func (g *Gallery) reembedPerson(ctx context.Context, id string, fn func([]byte) ([]float32, error)) (done, noPhoto int, err error) {
 	mu := g.lock(id)
 	mu.Lock()
@@ -409,7 +434,7 @@ func (g *Gallery) reembedPerson(ctx context.Context, id string, fn func([]byte) 
 		return 0, 0, err
 	}
 	for _, f := range faces {
-		if f.Model == g.model {
+		if _, ok := f.Descriptors[g.model]; ok {
 			continue
 		}
 		if len(f.Photo) == 0 {
@@ -420,11 +445,13 @@ func (g *Gallery) reembedPerson(ctx context.Context, id string, fn func([]byte) 
 		if err != nil {
 			return done, noPhoto, fmt.Errorf("face %d: %w", f.ID, err)
 		}
-		if err := g.store.SetDescriptor(ctx, f.ID, d, g.model); err != nil {
+		if len(d) != g.Dim() {
+			return done, noPhoto, fmt.Errorf("face %d: %w: the model gave %d values, the gallery holds %d", f.ID, ErrInvalid, len(d), g.Dim())
+		}
+		if err := g.store.PutDescriptor(ctx, f.ID, g.model, d); err != nil {
 			return done, noPhoto, err
 		}
-		f.Descriptor, f.Model, f.Photo = d, g.model, nil
-		if err := g.index.Add(f); err != nil {
+		if err := g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}}); err != nil {
 			return done, noPhoto, fmt.Errorf("face %d: stored, but not indexed: %w", f.ID, err)
 		}
 		done++

@@ -19,7 +19,7 @@ type Match struct {
 }
 
 // Index is an in-memory matrix of descriptors with their face and person
-// IDs, searched by brute force: at 512 bytes a face, scanning a million
+// IDs, searched by brute force: at 512 bytes a 128-d face, scanning a million
 // faces is a memory-bandwidth-bound pass of a few tens of milliseconds, and
 // exact, so no approximate structure is needed at the sizes facerec serves.
 //
@@ -27,7 +27,8 @@ type Match struct {
 // take the write lock. It does not know about models; Gallery keeps one
 // Index per model.
 type Index struct {
-	mu sync.RWMutex
+	mu  sync.RWMutex
+	dim int // values per descriptor
 	// data holds the descriptors row by row; row i belongs to face
 	// faceIDs[i] of the person in slot owner[i].
 	data    []float32
@@ -46,9 +47,20 @@ type indexPerson struct {
 	rows []int32
 }
 
-// NewIndex returns an empty index.
-func NewIndex() *Index {
-	return &Index{slots: map[string]int32{}}
+// NewIndex returns an empty index of descriptors with dim values each.
+func NewIndex(dim int) *Index {
+	return &Index{dim: dim, slots: map[string]int32{}}
+}
+
+// Dim is the length of the index's descriptors.
+func (x *Index) Dim() int { return x.dim }
+
+// check validates a descriptor for this index.
+func (x *Index) check(d []float32) error {
+	if len(d) != x.dim {
+		return fmt.Errorf("%w: descriptor has %d values, the index holds %d", ErrInvalid, len(d), x.dim)
+	}
+	return CheckDescriptor(d)
 }
 
 // Len returns the number of people and of faces in the index.
@@ -58,11 +70,19 @@ func (x *Index) Len() (people, faces int) {
 	return len(x.slots), len(x.faceIDs)
 }
 
-// Add adds a face. Its descriptor is copied. It fails (ErrInvalid) on a
-// descriptor CheckDescriptor rejects, an empty person ID, or a face ID the
-// person already has in the index.
+// Add adds a face. It must hold exactly one descriptor, the index's model's;
+// the descriptor is copied. It fails (ErrInvalid) on a descriptor
+// CheckDescriptor rejects or of another length than Dim, an empty person
+// ID, or a face ID the person already has in the index.
 func (x *Index) Add(f Face) error {
-	if err := CheckDescriptor(f.Descriptor); err != nil {
+	if len(f.Descriptors) != 1 {
+		return fmt.Errorf("gallery: index face %d: %w: %d descriptors, want the index model's one", f.ID, ErrInvalid, len(f.Descriptors))
+	}
+	var d []float32
+	for _, v := range f.Descriptors {
+		d = v
+	}
+	if err := x.check(d); err != nil {
 		return fmt.Errorf("gallery: index face %d: %w", f.ID, err)
 	}
 	if f.PersonID == "" {
@@ -89,7 +109,7 @@ func (x *Index) Add(f Face) error {
 		x.slots[f.PersonID] = slot
 	}
 	row := int32(len(x.faceIDs))
-	x.data = append(x.data, f.Descriptor...)
+	x.data = append(x.data, d...)
 	x.faceIDs = append(x.faceIDs, f.ID)
 	x.owner = append(x.owner, slot)
 	x.people[slot].rows = append(x.people[slot].rows, row)
@@ -124,7 +144,7 @@ func (x *Index) RemovePerson(id string) bool {
 func (x *Index) removeRow(r int32) {
 	last := int32(len(x.faceIDs) - 1)
 	if r != last {
-		const d = DescriptorSize
+		d := x.dim
 		copy(x.data[int(r)*d:int(r+1)*d], x.data[int(last)*d:])
 		x.faceIDs[r] = x.faceIDs[last]
 		x.owner[r] = x.owner[last]
@@ -136,7 +156,7 @@ func (x *Index) removeRow(r int32) {
 			}
 		}
 	}
-	x.data = x.data[:int(last)*DescriptorSize]
+	x.data = x.data[:int(last)*x.dim]
 	x.faceIDs = x.faceIDs[:last]
 	x.owner = x.owner[:last]
 }
@@ -147,13 +167,14 @@ func (x *Index) removeRow(r int32) {
 // depend on insertion order or on how the work was split. Fewer than k
 // matches come back when the index holds fewer people.
 //
-// q must pass CheckDescriptor; Search returns nil for a q that does not,
+// q must pass CheckDescriptor and be Dim long; Search returns nil for a q
+// that does not,
 // as for k < 1 or an empty index.
 //
 // Search is meant for small k (a shortlist); a k above 64 takes a slower,
 // single-threaded path that ranks every person.
 func (x *Index) Search(q []float32, k int) []Match {
-	if k < 1 || CheckDescriptor(q) != nil {
+	if k < 1 || x.check(q) != nil {
 		return nil
 	}
 	x.mu.RLock()
@@ -213,7 +234,7 @@ func (x *Index) searchDense(q []float32, k int) []Match {
 	for b := 0; b < n; b += blockRows {
 		e := min(b+blockRows, n)
 		dist := buf[:e-b]
-		vec.SquaredL2(q, x.data[b*DescriptorSize:e*DescriptorSize], DescriptorSize, dist)
+		vec.SquaredL2(q, x.data[b*x.dim:e*x.dim], x.dim, dist)
 		for i, d := range dist {
 			c := cand{d: d, face: x.faceIDs[b+i], slot: x.owner[b+i]}
 			if c.before(best[c.slot]) {
@@ -246,7 +267,7 @@ func (x *Index) scan(q []float32, lo, hi int, t *topK) {
 	for b := lo; b < hi; b += blockRows {
 		e := min(b+blockRows, hi)
 		dist := buf[:e-b]
-		vec.SquaredL2(q, x.data[b*DescriptorSize:e*DescriptorSize], DescriptorSize, dist)
+		vec.SquaredL2(q, x.data[b*x.dim:e*x.dim], x.dim, dist)
 		for i, d := range dist {
 			// Most rows are farther than the k-th best: reject them with
 			// one comparison before building a candidate.
@@ -273,9 +294,10 @@ func (x *Index) matches(cs []cand) []Match {
 }
 
 // Distance returns the match of one person's nearest face to q, and false
-// when the index holds no face of theirs or q fails CheckDescriptor.
+// when the index holds no face of theirs or q fails CheckDescriptor or is
+// not Dim long.
 func (x *Index) Distance(personID string, q []float32) (Match, bool) {
-	if CheckDescriptor(q) != nil {
+	if x.check(q) != nil {
 		return Match{}, false
 	}
 	x.mu.RLock()
@@ -288,8 +310,8 @@ func (x *Index) Distance(personID string, q []float32) (Match, bool) {
 	t.reset(1)
 	var d [1]float32
 	for _, r := range x.people[slot].rows {
-		row := x.data[int(r)*DescriptorSize : int(r+1)*DescriptorSize]
-		vec.SquaredL2(q, row, DescriptorSize, d[:])
+		row := x.data[int(r)*x.dim : int(r+1)*x.dim]
+		vec.SquaredL2(q, row, x.dim, d[:])
 		t.offer(cand{d: d[0], face: x.faceIDs[r], slot: slot})
 	}
 	return x.matches(t.c)[0], true

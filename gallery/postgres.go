@@ -58,6 +58,20 @@ var postgresMigrations = [][]string{
 		)`,
 		`CREATE INDEX people_created ON people(created_us, id)`,
 	},
+	// Version 3: a face holds one descriptor per model that described it
+	// (a gallery migrating to a new model keeps the old descriptors until
+	// every node has moved; fusion uses several).
+	{
+		`CREATE TABLE descriptors (
+			face_id BIGINT NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+			model TEXT NOT NULL,
+			vector BYTEA NOT NULL,
+			PRIMARY KEY (face_id, model)
+		)`,
+		`INSERT INTO descriptors (face_id, model, vector) SELECT id, model, descriptor FROM faces`,
+		`ALTER TABLE faces DROP COLUMN descriptor`,
+		`ALTER TABLE faces DROP COLUMN model`,
+	},
 }
 
 // migrationLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,30 +60,36 @@ type sqlStore struct {
 
 // Queries, written with ? placeholders.
 const (
-	qPersonExists = `SELECT 1 FROM people WHERE id = ?`
-	qInsertPerson = `INSERT INTO people (id, name, metadata, created_us) VALUES (?, ?, ?, ?)`
-	qInsertFace   = `INSERT INTO faces (person_id, descriptor, model, score, created_us) VALUES (?, ?, ?, ?, ?) RETURNING id`
-	qInsertPhoto  = `INSERT INTO photos (face_id, bytes) VALUES (?, ?)`
-	qPerson       = `SELECT p.id, p.name, p.metadata, p.created_us,
+	qPersonExists  = `SELECT 1 FROM people WHERE id = ?`
+	qInsertPerson  = `INSERT INTO people (id, name, metadata, created_us) VALUES (?, ?, ?, ?)`
+	qInsertFace    = `INSERT INTO faces (person_id, score, created_us) VALUES (?, ?, ?) RETURNING id`
+	qInsertPhoto   = `INSERT INTO photos (face_id, bytes) VALUES (?, ?)`
+	qPutDescriptor = `INSERT INTO descriptors (face_id, model, vector) VALUES (?, ?, ?)
+		ON CONFLICT (face_id, model) DO UPDATE SET vector = excluded.vector`
+	qFaceExists = `SELECT 1 FROM faces WHERE id = ?`
+	qPerson     = `SELECT p.id, p.name, p.metadata, p.created_us,
 		(SELECT count(*) FROM faces f WHERE f.person_id = p.id) FROM people p WHERE p.id = ?`
 	qPeople = `SELECT p.id, p.name, p.metadata, p.created_us,
 		(SELECT count(*) FROM faces f WHERE f.person_id = p.id) FROM people p
 		ORDER BY p.created_us, p.id LIMIT ? OFFSET ?`
 	qCountPeople  = `SELECT count(*) FROM people`
 	qDeletePerson = `DELETE FROM people WHERE id = ?`
-	qFaces        = `SELECT id, person_id, descriptor, model, score, created_us FROM faces ORDER BY id`
-	qPersonFaces  = `SELECT f.id, f.person_id, f.descriptor, f.model, f.score, f.created_us, NULL
-		FROM faces f WHERE f.person_id = ? ORDER BY f.id`
-	qPersonFacesPhotos = `SELECT f.id, f.person_id, f.descriptor, f.model, f.score, f.created_us, ph.bytes
-		FROM faces f LEFT JOIN photos ph ON ph.face_id = f.id WHERE f.person_id = ? ORDER BY f.id`
-	qSetDescriptor = `UPDATE faces SET descriptor = ?, model = ? WHERE id = ?`
+	// A face's descriptors come as one row each, ordered by face: the
+	// readers fold consecutive rows into one Face.
+	qFaces = `SELECT f.id, f.person_id, f.score, f.created_us, d.model, d.vector
+		FROM faces f JOIN descriptors d ON d.face_id = f.id ORDER BY f.id, d.model`
+	qPersonFaces = `SELECT f.id, f.person_id, f.score, f.created_us, d.model, d.vector, NULL
+		FROM faces f JOIN descriptors d ON d.face_id = f.id WHERE f.person_id = ? ORDER BY f.id, d.model`
+	qPersonFacesPhotos = `SELECT f.id, f.person_id, f.score, f.created_us, d.model, d.vector, ph.bytes
+		FROM faces f JOIN descriptors d ON d.face_id = f.id LEFT JOIN photos ph ON ph.face_id = f.id
+		WHERE f.person_id = ? ORDER BY f.id, d.model`
 )
 
 // newSQLStore prepares a store over open pools; migrate must run next.
 func newSQLStore(d dialect, w, r *sql.DB, opt Options) *sqlStore {
 	s := &sqlStore{d: d, w: w, r: r, keepPhotos: opt.KeepPhotos, q: map[string]string{}}
-	for _, q := range []string{qPersonExists, qInsertPerson, qInsertFace, qInsertPhoto, qPerson, qPeople,
-		qCountPeople, qDeletePerson, qFaces, qPersonFaces, qPersonFacesPhotos, qSetDescriptor} {
+	for _, q := range []string{qPersonExists, qInsertPerson, qInsertFace, qInsertPhoto, qPutDescriptor, qFaceExists,
+		qPerson, qPeople, qCountPeople, qDeletePerson, qFaces, qPersonFaces, qPersonFacesPhotos} {
 		s.q[q] = d.rebind(q)
 	}
 	return s
@@ -180,10 +187,10 @@ func encodeDescriptor(d []float32) []byte {
 
 // decodeDescriptor unpacks a stored descriptor.
 func decodeDescriptor(b []byte) ([]float32, error) {
-	if len(b) != 4*DescriptorSize {
-		return nil, fmt.Errorf("stored descriptor has %d bytes, want %d", len(b), 4*DescriptorSize)
+	if len(b) == 0 || len(b)%4 != 0 || len(b) > 4*MaxDescriptorSize {
+		return nil, fmt.Errorf("stored descriptor has %d bytes, not 4 for each of 1..%d values", len(b), MaxDescriptorSize)
 	}
-	d := make([]float32, DescriptorSize)
+	d := make([]float32, len(b)/4)
 	for i := range d {
 		d[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
@@ -335,14 +342,12 @@ func (s *sqlStore) exists(ctx context.Context, tx *sql.Tx, id string) (bool, err
 	return true, nil
 }
 
-// insertFace stores a validated face (and its photo, with KeepPhotos) in
-// tx and returns it as stored.
+// insertFace stores a validated face with its descriptors (and its photo,
+// with KeepPhotos) in tx and returns it as stored.
 func (s *sqlStore) insertFace(ctx context.Context, tx *sql.Tx, personID string, f Face) (Face, error) {
 	f.PersonID = personID
 	f.Created = f.Created.UTC().Truncate(time.Microsecond)
-	f.Descriptor = append([]float32(nil), f.Descriptor...)
-	err := tx.QueryRowContext(ctx, s.q[qInsertFace], personID, encodeDescriptor(f.Descriptor), f.Model, f.Score,
-		f.Created.UnixMicro()).Scan(&f.ID)
+	err := tx.QueryRowContext(ctx, s.q[qInsertFace], personID, f.Score, f.Created.UnixMicro()).Scan(&f.ID)
 	if err != nil {
 		if fk, _ := s.d.constraint(err); fk {
 			// The person was deleted by another transaction (PostgreSQL).
@@ -350,6 +355,15 @@ func (s *sqlStore) insertFace(ctx context.Context, tx *sql.Tx, personID string, 
 		}
 		return Face{}, fmt.Errorf("insert face: %w", err)
 	}
+	ds := make(map[string][]float32, len(f.Descriptors))
+	for _, m := range slices.Sorted(maps.Keys(f.Descriptors)) {
+		d := slices.Clone(f.Descriptors[m])
+		if _, err := tx.ExecContext(ctx, s.q[qPutDescriptor], f.ID, m, encodeDescriptor(d)); err != nil {
+			return Face{}, fmt.Errorf("insert descriptor: %w", err)
+		}
+		ds[m] = d
+	}
+	f.Descriptors = ds
 	if s.keepPhotos && len(f.Photo) > 0 {
 		if _, err := tx.ExecContext(ctx, s.q[qInsertPhoto], f.ID, f.Photo); err != nil {
 			return Face{}, fmt.Errorf("insert photo: %w", err)
@@ -482,26 +496,61 @@ func (s *sqlStore) DeletePerson(ctx context.Context, id string) error {
 	return nil
 }
 
-// scanFace reads the columns of qFaces (photo == nil) or qPersonFaces.
-func scanFace(sc scanner, photo *[]byte) (Face, error) {
+// faceRows folds the rows of qFaces or qPersonFaces (one per descriptor,
+// ordered by face) into faces, calling fn for each complete face. With
+// photos, each row has a last column, the photo.
+func faceRows(rows *sql.Rows, photos bool, fn func(Face) error) error {
 	var f Face
-	var desc []byte
-	var created int64
-	dest := []any{&f.ID, &f.PersonID, &desc, &f.Model, &f.Score, &created}
-	if photo != nil {
-		dest = append(dest, photo)
+	flush := func() error {
+		if f.ID == 0 {
+			return nil
+		}
+		err := fn(f)
+		f = Face{}
+		return err
 	}
-	if err := sc.Scan(dest...); err != nil {
-		return Face{}, err
+	for rows.Next() {
+		var (
+			g       Face
+			model   string
+			vec     []byte
+			created int64
+			photo   []byte
+		)
+		dest := []any{&g.ID, &g.PersonID, &g.Score, &created, &model, &vec}
+		if photos {
+			dest = append(dest, &photo)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		if g.ID != f.ID {
+			if err := flush(); err != nil {
+				return err
+			}
+			f = g
+			f.Created = fromMicros(created)
+			f.Descriptors = map[string][]float32{}
+			if len(photo) > 0 {
+				f.Photo = photo
+			}
+		}
+		d, err := decodeDescriptor(vec)
+		if err != nil {
+			return fmt.Errorf("face %d, model %q: %w", f.ID, model, err)
+		}
+		f.Descriptors[model] = d
 	}
-	d, err := decodeDescriptor(desc)
-	if err != nil {
-		return Face{}, fmt.Errorf("face %d: %w", f.ID, err)
+	if err := rows.Err(); err != nil {
+		return err
 	}
-	f.Descriptor = d
-	f.Created = fromMicros(created)
-	return f, nil
+	return flush()
 }
+
+// errStop tells Faces that fn's own error is being passed up unwrapped.
+type errStop struct{ err error }
+
+func (e errStop) Error() string { return e.err.Error() }
 
 // Faces implements Store.
 func (s *sqlStore) Faces(ctx context.Context, fn func(Face) error) error {
@@ -510,16 +559,17 @@ func (s *sqlStore) Faces(ctx context.Context, fn func(Face) error) error {
 		return fmt.Errorf("gallery: faces: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		f, err := scanFace(rows, nil)
-		if err != nil {
-			return fmt.Errorf("gallery: faces: %w", err)
-		}
+	err = faceRows(rows, false, func(f Face) error {
 		if err := fn(f); err != nil {
-			return err
+			return errStop{err}
 		}
+		return nil
+	})
+	var stop errStop
+	if errors.As(err, &stop) {
+		return stop.err
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("gallery: faces: %w", err)
 	}
 	return nil
@@ -549,38 +599,37 @@ func (s *sqlStore) PersonFaces(ctx context.Context, personID string, photos bool
 	}
 	defer rows.Close()
 	var faces []Face
-	for rows.Next() {
-		var photo []byte
-		f, err := scanFace(rows, &photo)
-		if err != nil {
-			return nil, fmt.Errorf("gallery: faces of %s: %w", personID, err)
-		}
-		if len(photo) > 0 {
-			f.Photo = photo
-		}
-		faces = append(faces, f)
-	}
-	if err := rows.Err(); err != nil {
+	if err := faceRows(rows, true, func(f Face) error { faces = append(faces, f); return nil }); err != nil {
 		return nil, fmt.Errorf("gallery: faces of %s: %w", personID, err)
 	}
 	return faces, nil
 }
 
-// SetDescriptor implements Store.
-func (s *sqlStore) SetDescriptor(ctx context.Context, faceID int64, d []float32, model string) error {
-	if err := checkFace(Face{Descriptor: d, Model: model}); err != nil {
-		return fmt.Errorf("gallery: set descriptor of face %d: %w", faceID, err)
+// PutDescriptor implements Store.
+func (s *sqlStore) PutDescriptor(ctx context.Context, faceID int64, model string, d []float32) error {
+	if err := checkDescriptors(map[string][]float32{model: d}); err != nil {
+		return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, err)
 	}
-	res, err := s.w.ExecContext(ctx, s.q[qSetDescriptor], encodeDescriptor(d), model, faceID)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("gallery: set descriptor of face %d: %w", faceID, err)
+		return fmt.Errorf("gallery: put descriptor of face %d: begin: %w", faceID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("gallery: set descriptor of face %d: %w", faceID, err)
+	defer tx.Rollback()
+	var one int
+	switch err := tx.QueryRowContext(ctx, s.q[qFaceExists], faceID).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("gallery: set descriptor of face %d: %w", faceID, ErrNotFound)
+	if _, err := tx.ExecContext(ctx, s.q[qPutDescriptor], faceID, model, encodeDescriptor(d)); err != nil {
+		if fk, _ := s.d.constraint(err); fk {
+			return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, ErrNotFound)
+		}
+		return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("gallery: put descriptor of face %d: commit: %w", faceID, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -16,8 +17,13 @@ import (
 	"time"
 )
 
-// testModel is the model name the tests store faces under.
-const testModel = "test-model@1"
+// testModel is the model ID the tests store faces under, and testDim the
+// length of its descriptors (any length in 1..MaxDescriptorSize works; 128
+// is face-api's).
+const (
+	testModel = "test-model@1"
+	testDim   = 128
+)
 
 // openFunc opens a fresh, empty store for one test.
 type openFunc func(t *testing.T, opt Options) Store
@@ -42,25 +48,36 @@ func openSQLiteTest(t *testing.T, opt Options) Store {
 	return s
 }
 
-// randDescriptor returns a random unit-norm descriptor, like the ones the
-// recognition network makes.
-func randDescriptor(rng *rand.Rand) []float32 {
-	d := make([]float32, DescriptorSize)
-	var n float64
+// randDescriptor returns a random unit-norm descriptor of testDim values,
+// like the ones the recognition network makes.
+func randDescriptor(rng *rand.Rand) []float32 { return randDescriptorN(rng, testDim) }
+
+// randDescriptorN returns a random unit-norm descriptor of n values, for
+// models of other lengths.
+func randDescriptorN(rng *rand.Rand, n int) []float32 {
+	d := make([]float32, n)
+	var sq float64
 	for i := range d {
 		v := rng.NormFloat64()
 		d[i] = float32(v)
-		n += v * v
+		sq += v * v
 	}
-	s := float32(1 / math.Sqrt(n))
+	s := float32(1 / math.Sqrt(sq))
 	for i := range d {
 		d[i] *= s
 	}
 	return d
 }
 
+// testFace returns a face with one descriptor, of testModel.
 func testFace(rng *rand.Rand) Face {
-	return Face{Descriptor: randDescriptor(rng), Model: testModel, Score: 0.5 + rng.Float64()/2}
+	return Face{Descriptors: map[string][]float32{testModel: randDescriptor(rng)}, Score: 0.5 + rng.Float64()/2}
+}
+
+// sameDescriptors reports whether two faces' descriptors are equal, model
+// by model and value by value.
+func sameDescriptors(a, b map[string][]float32) bool {
+	return maps.EqualFunc(a, b, slices.Equal)
 }
 
 // sqlOf returns the database/sql store under s.
@@ -99,7 +116,10 @@ func TestStoreCRUD(t *testing.T) {
 		s := open(t, Options{KeepPhotos: true})
 		rng := rand.New(rand.NewPCG(1, 1))
 
+		// A face may hold descriptors of several models, of different
+		// lengths; all of them are stored.
 		f1 := testFace(rng)
+		f1.Descriptors["other@2"] = randDescriptorN(rng, 512)
 		f1.Photo = []byte("jpeg bytes")
 		meta := map[string]string{"employee": "42", "team": "Ünïcode"}
 		before := time.Now().Add(-time.Second)
@@ -113,8 +133,13 @@ func TestStoreCRUD(t *testing.T) {
 		if p.Name != "Ada Lovelace" || p.Faces != 1 || p.Created.Before(before) || f.PersonID != p.ID || f.ID == 0 {
 			t.Errorf("Enroll returned %+v, %+v", p, f)
 		}
-		if !slices.Equal(f.Descriptor, f1.Descriptor) || f.Model != testModel || f.Score != f1.Score {
+		if !sameDescriptors(f.Descriptors, f1.Descriptors) || f.Score != f1.Score {
 			t.Errorf("Enroll changed the face: %+v", f)
+		}
+		// The returned face owns its descriptors: a caller reusing its
+		// buffers cannot change what Enroll reported as stored.
+		if &f.Descriptors[testModel][0] == &f1.Descriptors[testModel][0] {
+			t.Error("Enroll returned the caller's descriptor slice")
 		}
 
 		got, err := s.Person(ctx, p.ID)
@@ -145,8 +170,8 @@ func TestStoreCRUD(t *testing.T) {
 		if len(faces) != 2 || faces[0].ID != f.ID || faces[1].ID != g.ID {
 			t.Fatalf("PersonFaces = %+v", faces)
 		}
-		if !slices.Equal(faces[0].Descriptor, f1.Descriptor) || !slices.Equal(faces[1].Descriptor, f2.Descriptor) {
-			t.Error("descriptors did not round-trip exactly")
+		if !sameDescriptors(faces[0].Descriptors, f1.Descriptors) || !sameDescriptors(faces[1].Descriptors, f2.Descriptors) {
+			t.Errorf("descriptors did not round-trip exactly: %v", faces)
 		}
 		if string(faces[0].Photo) != "jpeg bytes" || faces[1].Photo != nil {
 			t.Errorf("photos = %q, %q", faces[0].Photo, faces[1].Photo)
@@ -163,7 +188,10 @@ func TestStoreCRUD(t *testing.T) {
 		if err := s.Faces(ctx, func(f Face) error { all = append(all, f); return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if len(all) != 2 || all[0].ID != f.ID || all[1].ID != g.ID || all[0].Photo != nil {
+		// Faces gives each face once, with all its descriptors, although
+		// the first has two.
+		if len(all) != 2 || all[0].ID != f.ID || all[1].ID != g.ID || all[0].Photo != nil ||
+			!sameDescriptors(all[0].Descriptors, f1.Descriptors) || !sameDescriptors(all[1].Descriptors, f2.Descriptors) {
 			t.Errorf("Faces = %+v", all)
 		}
 		stop := errors.New("stop")
@@ -171,13 +199,33 @@ func TestStoreCRUD(t *testing.T) {
 			t.Errorf("Faces did not pass the callback's error through: %v", err)
 		}
 
-		d := randDescriptor(rng)
-		if err := s.SetDescriptor(ctx, f.ID, d, "other@2"); err != nil {
+		// PutDescriptor adds a model's descriptor beside the others...
+		d3 := randDescriptorN(rng, 64)
+		if err := s.PutDescriptor(ctx, g.ID, "third@3", d3); err != nil {
 			t.Fatal(err)
 		}
 		faces, _ = s.PersonFaces(ctx, p.ID, false)
-		if !slices.Equal(faces[0].Descriptor, d) || faces[0].Model != "other@2" {
-			t.Errorf("SetDescriptor did not stick: %+v", faces[0])
+		want := maps.Clone(f2.Descriptors)
+		want["third@3"] = d3
+		if !sameDescriptors(faces[1].Descriptors, want) {
+			t.Errorf("PutDescriptor of a new model: %v, want %v", faces[1].Descriptors, want)
+		}
+		// ... and replaces one of the same model, leaving the others and
+		// the other faces alone.
+		d := randDescriptorN(rng, 512)
+		if err := s.PutDescriptor(ctx, f.ID, "other@2", d); err != nil {
+			t.Fatal(err)
+		}
+		faces, _ = s.PersonFaces(ctx, p.ID, false)
+		want = map[string][]float32{testModel: f1.Descriptors[testModel], "other@2": d}
+		if !sameDescriptors(faces[0].Descriptors, want) {
+			t.Errorf("PutDescriptor did not replace: %v, want %v", faces[0].Descriptors, want)
+		}
+		if len(faces[1].Descriptors) != 2 {
+			t.Errorf("PutDescriptor on face %d changed face %d: %v", f.ID, g.ID, faces[1].Descriptors)
+		}
+		if n := countRows(t, s, "descriptors"); n != 4 {
+			t.Errorf("%d descriptors stored, want 4", n)
 		}
 
 		if err := s.DeletePerson(ctx, p.ID); err != nil {
@@ -207,11 +255,13 @@ func TestStoreNotFound(t *testing.T) {
 		if _, err := s.PersonFaces(ctx, missing, true); !errors.Is(err, ErrNotFound) {
 			t.Errorf("PersonFaces: %v", err)
 		}
-		if err := s.SetDescriptor(ctx, 12345, randDescriptor(rng), testModel); !errors.Is(err, ErrNotFound) {
-			t.Errorf("SetDescriptor: %v", err)
+		if err := s.PutDescriptor(ctx, 12345, testModel, randDescriptor(rng)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("PutDescriptor: %v", err)
 		}
-		if n := countRows(t, s, "faces"); n != 0 {
-			t.Errorf("%d faces stored by failed calls", n)
+		for _, table := range []string{"faces", "descriptors"} {
+			if n := countRows(t, s, table); n != 0 {
+				t.Errorf("%d %s stored by failed calls", n, table)
+			}
 		}
 	})
 }
@@ -222,7 +272,7 @@ func TestStoreValidation(t *testing.T) {
 		s := open(t, Options{})
 		rng := rand.New(rand.NewPCG(3, 3))
 		good := testFace(rng)
-		p, _, err := s.Enroll(ctx, "someone", nil, good)
+		p, pf, err := s.Enroll(ctx, "someone", nil, good)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,12 +283,18 @@ func TestStoreValidation(t *testing.T) {
 		}
 		nan := float32(math.NaN())
 		faces := map[string]Face{
-			"short descriptor": with(func(f *Face) { f.Descriptor = f.Descriptor[:127] }),
-			"long descriptor":  with(func(f *Face) { f.Descriptor = append(f.Descriptor, 0) }),
-			"nil descriptor":   with(func(f *Face) { f.Descriptor = nil }),
-			"NaN":              with(func(f *Face) { f.Descriptor[5] = nan }),
-			"Inf":              with(func(f *Face) { f.Descriptor[127] = float32(math.Inf(-1)) }),
-			"no model":         with(func(f *Face) { f.Model = "" }),
+			"empty descriptor": with(func(f *Face) { f.Descriptors[testModel] = []float32{} }),
+			"long descriptor":  with(func(f *Face) { f.Descriptors[testModel] = make([]float32, MaxDescriptorSize+1) }),
+			"nil descriptor":   with(func(f *Face) { f.Descriptors[testModel] = nil }),
+			"NaN":              with(func(f *Face) { f.Descriptors[testModel][5] = nan }),
+			"Inf":              with(func(f *Face) { f.Descriptors[testModel][127] = float32(math.Inf(-1)) }),
+			"no descriptors":   with(func(f *Face) { f.Descriptors = nil }),
+			"empty descriptors map": with(func(f *Face) { f.Descriptors = map[string][]float32{} }),
+			"empty model ID":   with(func(f *Face) { f.Descriptors[""] = randDescriptor(rng) }),
+			"long model ID":    with(func(f *Face) { f.Descriptors[strings.Repeat("m", maxModelBytes+1)] = randDescriptor(rng) }),
+			"bad UTF-8 model":  with(func(f *Face) { f.Descriptors["bad \xff model"] = randDescriptor(rng) }),
+			// One bad descriptor spoils the face, whatever model it is of.
+			"bad second model": with(func(f *Face) { f.Descriptors["other@2"] = []float32{1, nan} }),
 			"NaN score":        with(func(f *Face) { f.Score = math.NaN() }),
 		}
 		for name, f := range faces {
@@ -273,18 +329,43 @@ func TestStoreValidation(t *testing.T) {
 				t.Errorf("People(%d, %d): %v, want ErrInvalid", c[0], c[1], err)
 			}
 		}
-		if err := s.SetDescriptor(ctx, 1, make([]float32, 3), testModel); !errors.Is(err, ErrInvalid) {
-			t.Errorf("SetDescriptor with a short descriptor: %v", err)
+		// PutDescriptor on a face that exists, so that only the
+		// descriptor or the model ID can be what is refused.
+		puts := map[string]struct {
+			model string
+			d     []float32
+		}{
+			"nil descriptor":  {testModel, nil},
+			"long descriptor": {testModel, make([]float32, MaxDescriptorSize+1)},
+			"NaN":             {"other@2", []float32{nan}},
+			"empty model ID":  {"", randDescriptor(rng)},
+			"long model ID":   {strings.Repeat("m", maxModelBytes+1), randDescriptor(rng)},
+		}
+		for what, c := range puts {
+			if err := s.PutDescriptor(ctx, pf.ID, c.model, c.d); !errors.Is(err, ErrInvalid) {
+				t.Errorf("PutDescriptor with %s: %v, want ErrInvalid", what, err)
+			}
+		}
+		if faces, err := s.PersonFaces(ctx, p.ID, false); err != nil || len(faces) != 1 || !sameDescriptors(faces[0].Descriptors, good.Descriptors) {
+			t.Errorf("after the refused PutDescriptors the face is %+v, %v", faces, err)
 		}
 		if _, _, err := s.Restore(ctx, Person{Name: "x"}, nil); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Restore without faces: %v", err)
 		}
-		// Only the two valid enrolments are stored.
-		if n := countRows(t, s, "people"); n != 2 {
-			t.Errorf("%d people stored, want 2", n)
+		if _, _, err := s.Restore(ctx, Person{Name: "x"}, []Face{good, faces["NaN"]}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Restore with a bad second face: %v", err)
 		}
-		if n := countRows(t, s, "faces"); n != 2 {
-			t.Errorf("%d faces stored, want 2", n)
+		// A store takes descriptors of any length from 1 to
+		// MaxDescriptorSize: the length is the model's business (Gallery).
+		sizes := Face{Descriptors: map[string][]float32{"one@1": {0.5}, "max@1": make([]float32, MaxDescriptorSize)}}
+		if _, stored, err := s.Enroll(ctx, "sizes", nil, sizes); err != nil || !sameDescriptors(stored.Descriptors, sizes.Descriptors) {
+			t.Errorf("Enroll with descriptors of 1 and %d values: %+v, %v", MaxDescriptorSize, stored, err)
+		}
+		// Only the three valid enrolments are stored.
+		for table, want := range map[string]int{"people": 3, "faces": 3, "descriptors": 4} {
+			if n := countRows(t, s, table); n != want {
+				t.Errorf("%d %s stored, want %d", n, table, want)
+			}
 		}
 	})
 }

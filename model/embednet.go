@@ -362,8 +362,11 @@ func (n *EmbedNet) Input(img *image.RGBA) *tensor.Tensor {
 }
 
 // LoadEmbedNet rebuilds a trained network from a checkpoint file
-// (facerec train's best.safetensors or last.safetensors).
-func LoadEmbedNet(path string) (*EmbedNet, error) {
+// (facerec train's best.safetensors or last.safetensors). A
+// KindPretrainedHead net calls backbone for the frozen pretrained network
+// it was trained on (loaded from the caller's model directory); other
+// kinds never call it.
+func LoadEmbedNet(path string, backbone func() (*RecognitionNet, error)) (*EmbedNet, error) {
 	c, err := checkpoint.Load(path)
 	if err != nil {
 		return nil, err
@@ -374,20 +377,14 @@ func LoadEmbedNet(path string) (*EmbedNet, error) {
 	}
 	var net *EmbedNet
 	if cfg.Kind == KindPretrainedHead {
-		// The backbone is the pretrained network from the model directory.
-		dir, err := Dir()
+		if backbone == nil {
+			return nil, fmt.Errorf("model: %s: a head on the pretrained network needs it", path)
+		}
+		b, err := backbone()
 		if err != nil {
 			return nil, err
 		}
-		w, err := LoadWeights(dir, RecognitionName)
-		if err != nil {
-			return nil, err
-		}
-		backbone, err := NewRecognitionNet(w)
-		if err != nil {
-			return nil, err
-		}
-		if net, err = NewPretrainedHead(backbone); err != nil {
+		if net, err = NewPretrainedHead(b); err != nil {
 			return nil, err
 		}
 	} else if net, err = NewEmbedNet(cfg, 0); err != nil {

@@ -91,7 +91,7 @@ func TestLoadEmbedNet(t *testing.T) {
 	if err := checkpoint.Save(path, c); err != nil {
 		t.Fatal(err)
 	}
-	back, err := LoadEmbedNet(path)
+	back, err := LoadEmbedNet(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestLoadEmbedNet(t *testing.T) {
 	if d := tensor.MaxAbsDiff(a.Data, b.Data); d != 0 {
 		t.Fatalf("reloaded net differs by %g", d)
 	}
-	if _, err := LoadEmbedNet(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := LoadEmbedNet(filepath.Join(t.TempDir(), "missing"), nil); err == nil {
 		t.Fatal("no error for a missing file")
 	}
 }

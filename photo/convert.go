@@ -159,6 +159,29 @@ func ToTensor(img *image.RGBA) *tensor.Tensor {
 	return t
 }
 
+// ImageTensor is ToTensor for any image: an *image.RGBA is converted
+// directly, any other image through its colour model, with a partly
+// transparent pixel un-premultiplied (its colour counts, not its alpha).
+func ImageTensor(img image.Image) *tensor.Tensor {
+	if rgba, ok := img.(*image.RGBA); ok {
+		return ToTensor(rgba)
+	}
+	b := img.Bounds()
+	t := tensor.New(b.Dy(), b.Dx(), 3)
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			if a > 0 && a < 0xffff {
+				r, g, bl = r*0xffff/a, g*0xffff/a, bl*0xffff/a
+			}
+			t.Data[i], t.Data[i+1], t.Data[i+2] = float32(r>>8), float32(g>>8), float32(bl>>8)
+			i += 3
+		}
+	}
+	return t
+}
+
 // FromTensor is the inverse of ToTensor: an [H, W, 3] (or grey [H, W, 1])
 // tensor with values in 0..255 becomes an opaque image, values rounded and
 // clamped (NaN becomes 0).

@@ -165,9 +165,13 @@ func TestKillDuringEnrolment(t *testing.T) {
 // server on a real port, with the fake recognizer and no keys, serving
 // until it is killed.
 func runChildServer(t *testing.T, db string) {
-	store, g := openGallery(t, db)
+	store, g := openGallery(t, db, fakeDecision)
 	defer store.Close()
-	srv, err := server.New(server.Config{Recognizer: &pixelRecognizer{}, Gallery: g, Logger: quietLogger()})
+	svc, err := recognition.New(recognition.Config{Recognizer: &pixelRecognizer{}, Gallery: g, Decision: fakeDecision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Service: svc, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +193,9 @@ func TestModelMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := make([]float32, gallery.DescriptorSize)
+	d := make([]float32, fakeDim)
 	d[1] = 1
-	old, _, err := store.Enroll(context.Background(), "Old", nil, gallery.Face{Descriptor: d, Model: "face_recognition_model@old", Score: 0.9})
+	old, _, err := store.Enroll(context.Background(), "Old", nil, gallery.Face{Descriptors: map[string][]float32{"face_recognition_model@old": d}, Score: 0.9})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,33 +1,45 @@
 package server_test
 
 import (
+	"context"
+	"image"
 	"math"
 	"net/http"
 	"testing"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/server"
-	"github.com/facerec/facerec/tensor"
+	"github.com/facerec/facerec/recognition"
 )
 
 // shrinkRecognizer is pixelRecognizer with every descriptor scaled by 0.8,
 // so a face it enrolled lies 0.2 from the same face seen by pixelRecognizer.
 type shrinkRecognizer struct{ pixelRecognizer }
 
-func (s *shrinkRecognizer) Faces(img *tensor.Tensor) ([]face.Face, error) {
-	faces, err := s.pixelRecognizer.Faces(img)
+func (s *shrinkRecognizer) Faces(ctx context.Context, img image.Image) ([]face.Face, error) {
+	faces, err := s.pixelRecognizer.Faces(ctx, img)
 	for i := range faces {
-		for k := range faces[i].Descriptor {
-			faces[i].Descriptor[k] *= 0.8
-		}
+		shrink(&faces[i])
 	}
 	return faces, err
 }
 
+func (s *shrinkRecognizer) Subject(ctx context.Context, img image.Image) (face.Face, error) {
+	f, err := s.pixelRecognizer.Subject(ctx, img)
+	shrink(&f)
+	return f, err
+}
+
+func shrink(f *face.Face) {
+	for k := range f.Descriptor.Vector {
+		f.Descriptor.Vector[k] *= 0.8
+	}
+}
+
 // TestEnroller checks that enrolment and added faces go through
-// Config.Enroller, and identification and verification through Recognizer.
+// recognition.Config.Enroller, and identification and verification through
+// Recognizer.
 func TestEnroller(t *testing.T) {
-	h := newHarness(t, harnessOptions{cfg: func(c *server.Config) { c.Enroller = &shrinkRecognizer{} }})
+	h := newHarness(t, harnessOptions{svc: func(c *recognition.Config) { c.Enroller = &shrinkRecognizer{} }})
 	alice := h.enroll("Alice", onePerson(t, 1))
 	var got person
 	h.form("/v1/people/"+alice.ID+"/faces", file("photo", onePerson(t, 5))).decode(t, http.StatusCreated, &got)

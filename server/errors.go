@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
 )
@@ -75,14 +76,14 @@ func classify(err error) (*apiError, bool) {
 		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedFormat, "%v", err), false
 	case errors.Is(err, photo.ErrCorrupt):
 		return errorf(http.StatusUnprocessableEntity, CodeCorruptImage, "%v", err), false
-	case errors.Is(err, ErrNoFace):
+	case errors.Is(err, face.ErrNoFace):
 		return errorf(http.StatusUnprocessableEntity, CodeNoFace, "no face found in the photo"), false
-	case errors.Is(err, ErrMultipleFaces):
+	case errors.Is(err, face.ErrAmbiguous):
 		return errorf(http.StatusUnprocessableEntity, CodeMultipleFaces,
-			"the photo shows several faces and none is clearly in front; send a photo of one person"), false
+			"the photo shows several faces and none is clearly the person; send a photo of one person"), false
 	case errors.Is(err, gallery.ErrNotFound):
 		return errorf(http.StatusNotFound, CodeNotFound, "no such person"), false
-	case errors.Is(err, gallery.ErrModelMismatch):
+	case errors.Is(err, gallery.ErrModelMismatch), errors.Is(err, face.ErrModelMismatch):
 		return errorf(http.StatusConflict, CodeModelMismatch,
 			"the person was enrolled with another model version; enrol them again"), false
 	case errors.Is(err, gallery.ErrInvalid):

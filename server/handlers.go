@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"net/http"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/recognition"
 )
 
 // Limits of the API's parameters.
@@ -152,59 +154,38 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return min(v, hi), nil
 }
 
-// recognize decodes a photo and finds its faces with rec, in one of the
-// limited recognition slots. When the request times out first, the
-// recognition goes on to its end in the background, still holding its
-// slot, so that abandoned work still counts against the limit.
-func (s *Server) recognize(ctx context.Context, rec Recognizer, data []byte) ([]face.Face, error) {
+// recognize decodes a photo and runs fn on it, in one of the limited
+// recognition slots. fn gets the request's context: when the request times
+// out or the client goes away, the pipeline stops at its next stage and
+// the slot is freed; until then the abandoned work still counts against
+// the limit.
+func (s *Server) recognize(ctx context.Context, data []byte, fn func(context.Context, image.Image) error) error {
 	if err := s.lim.acquire(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	type result struct {
-		faces []face.Face
-		err   error
-	}
-	done := make(chan result, 1)
+	done := make(chan error, 1)
 	go func() {
 		defer s.lim.release()
 		defer func() {
 			// Outside the request's goroutine a panic would kill the
 			// process; here it becomes the request's 500.
 			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("panic recognising a photo: %v", p)}
+				done <- fmt.Errorf("panic recognising a photo: %v", p)
 			}
 		}()
 		img, _, err := photo.Decode(bytes.NewReader(data), photo.Options{MaxPixels: s.cfg.MaxPixels, MaxBytes: s.cfg.MaxBodyBytes})
 		if err != nil {
-			done <- result{err: err}
+			done <- err
 			return
 		}
-		faces, err := rec.Faces(photo.ToTensor(img))
-		if err != nil {
-			err = fmt.Errorf("recognising faces: %w", err)
-		}
-		done <- result{faces, err}
+		done <- fn(ctx, img)
 	}()
 	select {
-	case r := <-done:
-		return r.faces, r.err
+	case err := <-done:
+		return err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-}
-
-// enrolFace recognises the one face of an enrolment photo.
-func (s *Server) enrolFace(ctx context.Context, data []byte) (gallery.Face, error) {
-	faces, err := s.recognize(ctx, s.cfg.Enroller, data)
-	if err != nil {
-		return gallery.Face{}, err
-	}
-	f, err := EnrollmentFace(faces)
-	if err != nil {
-		return gallery.Face{}, err
-	}
-	// The store keeps Photo only when it was opened to keep photos.
-	return gallery.Face{Descriptor: f.Descriptor[:], Model: s.cfg.Model, Score: f.Score, Photo: data}, nil
 }
 
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
@@ -223,11 +204,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	gf, err := s.enrolFace(r.Context(), data)
-	if err != nil {
+	var p gallery.Person
+	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
+		p, err = s.svc.Enroll(ctx, name, nil, recognition.Photo{Image: img, Data: data})
 		return err
-	}
-	p, _, err := s.cfg.Gallery.Enroll(r.Context(), name, nil, gf)
+	})
 	if err != nil {
 		return fmt.Errorf("enrolling %q: %w", name, err)
 	}
@@ -247,17 +228,14 @@ func (s *Server) addFace(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Unknown people are answered before the costly recognition.
-	if _, err := s.cfg.Gallery.Person(r.Context(), id); err != nil {
+	if _, err := s.gal.Person(r.Context(), id); err != nil {
 		return err
 	}
-	gf, err := s.enrolFace(r.Context(), data)
-	if err != nil {
+	var p gallery.Person
+	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
+		p, err = s.svc.AddFace(ctx, id, recognition.Photo{Image: img, Data: data})
 		return err
-	}
-	if _, err := s.cfg.Gallery.AddFace(r.Context(), id, gf); err != nil {
-		return fmt.Errorf("adding a face to %s: %w", id, err)
-	}
-	p, err := s.cfg.Gallery.Person(r.Context(), id)
+	})
 	if err != nil {
 		return err
 	}
@@ -274,7 +252,7 @@ func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	people, total, err := s.cfg.Gallery.People(r.Context(), limit, offset)
+	people, total, err := s.gal.People(r.Context(), limit, offset)
 	if err != nil {
 		return fmt.Errorf("listing people: %w", err)
 	}
@@ -292,7 +270,7 @@ func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.cfg.Gallery.Person(r.Context(), r.PathValue("id"))
+	p, err := s.gal.Person(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -301,7 +279,7 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Gallery.DeletePerson(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.gal.DeletePerson(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -321,16 +299,16 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	faces, err := s.recognize(r.Context(), s.cfg.Recognizer, data)
-	if err != nil {
+	var results []recognition.FaceResult
+	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
+		results, err = s.svc.Identify(ctx, img, k)
 		return err
-	}
-	results, err := Identify(r.Context(), s.cfg.Gallery, faces, k, s.cfg.Threshold)
+	})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Faces []FaceResult `json:"faces"`
+		Faces []recognition.FaceResult `json:"faces"`
 	}{results})
 	return nil
 }
@@ -348,24 +326,18 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.cfg.Gallery.Person(r.Context(), id); err != nil {
+	if _, err := s.gal.Person(r.Context(), id); err != nil {
 		return err
 	}
-	faces, err := s.recognize(r.Context(), s.cfg.Recognizer, data)
-	if err != nil {
+	var d face.Decision
+	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
+		d, err = s.svc.Verify(ctx, id, img)
 		return err
-	}
-	// The face in front, as at enrolment: with two people side by side it
-	// is unclear who is asking to be verified.
-	best, err := EnrollmentFace(faces)
-	if err != nil {
-		return err
-	}
-	d, same, err := s.cfg.Gallery.Verify(r.Context(), id, best.Descriptor[:], s.cfg.Threshold)
+	})
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", id, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"distance": d, "threshold": s.cfg.Threshold, "same": same})
+	writeJSON(w, http.StatusOK, map[string]any{"distance": d.Distance, "threshold": d.Threshold, "same": d.Same})
 	return nil
 }
 

@@ -20,9 +20,8 @@ import (
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server"
-	"github.com/facerec/facerec/tensor"
 )
 
 // The API tests run the real server and the real SQLite gallery, with a
@@ -56,6 +55,16 @@ func pixelPhoto(t testing.TB, identity, faces, layout uint8) []byte {
 // onePerson is a photo of exactly one person.
 func onePerson(t testing.TB, identity uint8) []byte { return pixelPhoto(t, identity, 1, layoutEqual) }
 
+// The fake recognizer's descriptor model.
+const (
+	fakeModel = "fake-model@1"
+	fakeDim   = 128
+)
+
+// fakeDecision is the decision the harness's service makes on the fake
+// descriptors.
+var fakeDecision = face.Threshold{Model: fakeModel, Metric: face.Euclidean, Max: face.DefaultThreshold}
+
 // pixelRecognizer is the fake recognizer. Identity i's descriptor is the
 // unit vector e_i: the same identity is at distance 0, two different ones
 // at √2, far beyond any threshold.
@@ -64,11 +73,13 @@ type pixelRecognizer struct {
 	entered chan struct{} // layoutBlock signals here (if not nil) on entry
 }
 
-func (p *pixelRecognizer) Faces(img *tensor.Tensor) ([]face.Face, error) {
-	if len(img.Data) < 3 {
+func (p *pixelRecognizer) Faces(ctx context.Context, img image.Image) ([]face.Face, error) {
+	b := img.Bounds()
+	if b.Empty() {
 		return nil, errors.New("fake recognizer: empty image")
 	}
-	id, n, layout := int(img.Data[0]), int(img.Data[1]), int(img.Data[2])
+	r, g, bl, _ := img.At(b.Min.X, b.Min.Y).RGBA()
+	id, n, layout := int(r>>8), int(g>>8), int(bl>>8)
 	switch layout {
 	case layoutFail:
 		return nil, errors.New("fake recognizer: failing as asked")
@@ -76,7 +87,11 @@ func (p *pixelRecognizer) Faces(img *tensor.Tensor) ([]face.Face, error) {
 		if p.entered != nil {
 			p.entered <- struct{}{}
 		}
-		<-p.gate
+		select {
+		case <-p.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	faces := make([]face.Face, n)
 	for i := range faces {
@@ -87,11 +102,30 @@ func (p *pixelRecognizer) Faces(img *tensor.Tensor) ([]face.Face, error) {
 				size = 100
 			}
 		}
-		faces[i].Box = model.Rect{X: float64(10 * i), Y: 5, W: size, H: size}
+		faces[i].Box = face.Rect{X: float64(110 * i), Y: 5, W: size, H: size}
 		faces[i].Score = 0.9 - 0.01*float64(i)
-		faces[i].Descriptor[(id+i)%len(faces[i].Descriptor)] = 1
+		v := make([]float32, fakeDim)
+		v[(id+i)%fakeDim] = 1
+		faces[i].Descriptor = face.Descriptor{Model: fakeModel, Vector: v}
 	}
 	return faces, nil
+}
+
+// Subject applies the real face-choice rule (face.Rivals) to the fake's
+// faces, the first being the subject.
+func (p *pixelRecognizer) Subject(ctx context.Context, img image.Image) (face.Face, error) {
+	faces, err := p.Faces(ctx, img)
+	if err != nil {
+		return face.Face{}, err
+	}
+	if len(faces) == 0 {
+		return face.Face{}, face.ErrNoFace
+	}
+	b := img.Bounds()
+	if r := face.Rivals(faces[0].Box, faces[1:], float64(b.Dx()), float64(b.Dy())); len(r) > 0 {
+		return faces[0], &face.AmbiguousError{Subject: faces[0].Box, Rivals: r}
+	}
+	return faces[0], nil
 }
 
 // Keys of the test servers.
@@ -117,8 +151,9 @@ type harness struct {
 type harnessOptions struct {
 	noKeys bool
 	dbPath string            // default: a new file in t.TempDir()
-	rec    server.Recognizer // default: the harness's pixelRecognizer
+	rec    recognition.Recognizer // default: the harness's pixelRecognizer
 	cfg    func(*server.Config)
+	svc    func(*recognition.Config)
 }
 
 // quietLogger drops the per-request log lines, which would bury test output.
@@ -126,14 +161,19 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// openGallery opens the SQLite gallery at path.
-func openGallery(t testing.TB, path string) (*gallery.SQLite, *gallery.Gallery) {
+// openGallery opens the SQLite gallery at path for the descriptors of
+// the decision's model.
+func openGallery(t testing.TB, path string, d face.Threshold) (*gallery.SQLite, *gallery.Gallery) {
 	t.Helper()
 	store, err := gallery.OpenSQLite(path, gallery.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gallery.Open(context.Background(), store, "face_recognition_model@"+model.Package)
+	dim := fakeDim
+	if d.Model != fakeModel {
+		dim = 128 // the pretrained model's
+	}
+	g, err := gallery.Open(context.Background(), store, d.Model, dim)
 	if errors.Is(err, gallery.ErrModelMismatch) && g != nil {
 		// Faces of another model, put there by the test: the gallery
 		// serves the others.
@@ -154,11 +194,23 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if h.dbPath == "" {
 		h.dbPath = filepath.Join(dir, "gallery.db")
 	}
-	h.store, h.gal = openGallery(t, h.dbPath)
-	cfg := server.Config{Recognizer: h.rec, Gallery: h.gal, Logger: quietLogger()}
+	rc := recognition.Config{Recognizer: h.rec, Decision: fakeDecision}
 	if o.rec != nil {
-		cfg.Recognizer = o.rec
+		rc.Recognizer = o.rec
+		if p, ok := o.rec.(*face.Pipeline); ok {
+			rc.Decision = face.ThresholdOf(p.Model())
+		}
 	}
+	h.store, h.gal = openGallery(t, h.dbPath, rc.Decision)
+	rc.Gallery = h.gal
+	if o.svc != nil {
+		o.svc(&rc)
+	}
+	svc, err := recognition.New(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{Service: svc, Logger: quietLogger()}
 	if !o.noKeys {
 		h.keysPath = filepath.Join(dir, "keys.json")
 		key, _, err := server.CreateKey(h.keysPath, server.ScopeRecognize)

@@ -19,7 +19,7 @@ type metrics struct {
 	handler  http.Handler
 }
 
-func newMetrics(g Gallery, lim *limiter) *metrics {
+func newMetrics(g interface{ Size() (people, faces int) }, lim *limiter) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{

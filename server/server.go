@@ -16,9 +16,11 @@
 //	GET    /metrics               Prometheus text format
 //	GET    /                      the web page
 //
-// An enrolment or verification photo must show one face, or one face
-// whose box is DominanceRatio times larger than any other (a person in
-// front of a crowd); see EnrollmentFace.
+// The server is an adapter over a recognition.Service: an enrolment or
+// verification photo is a labelled photo, whose subject is chosen by
+// face.Pipeline.Subject (the face at the centre; a photo where another face
+// could as well be the subject is refused with multiple_faces), and an
+// identification photo counts every face in it.
 //
 // # Errors
 //
@@ -67,8 +69,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/gallery"
+	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server/web"
 )
 
@@ -80,26 +82,15 @@ const (
 	DefaultQueueWait      = 2 * time.Second
 )
 
-// Config configures a Server. Recognizer and Gallery are required; every
+// Config configures a Server. Service is required, with a gallery; every
 // zero field means its documented default.
 type Config struct {
-	Recognizer Recognizer
-	// Enroller, when set, recognises the photos that add faces to the
-	// gallery (enrolment and added faces) instead of Recognizer: typically
-	// the same pipeline with jitter (face.Pipeline.ForEnrolment), since a
-	// gallery descriptor is computed once while the door check must be
-	// fast.
-	Enroller Recognizer
-	Gallery  Gallery
+	// Service recognises the photos and keeps the gallery; the decision
+	// (its model and threshold) is the service's.
+	Service *recognition.Service
 	// Keys are the accepted API keys; nil or empty means none, which
 	// allows every request and restricts the server to loopback.
 	Keys *Keys
-	// Model names the descriptor network stored with each face (default
-	// "face_recognition_model@" + model.Package).
-	Model string
-	// Threshold is the distance under which a face is the person (default
-	// face.DefaultThreshold).
-	Threshold float64
 	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// MaxPixels caps a photo's width×height, checked from its header
@@ -130,6 +121,8 @@ type Config struct {
 // run it with timeouts and graceful shutdown.
 type Server struct {
 	cfg     Config
+	svc     *recognition.Service
+	gal     *gallery.Gallery
 	auth    bool // keys were configured at start: every request needs one
 	mux     *http.ServeMux
 	lim     *limiter
@@ -139,23 +132,8 @@ type Server struct {
 
 // New checks cfg and builds the server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Recognizer == nil {
-		return nil, errors.New("server: no recognizer")
-	}
-	if cfg.Gallery == nil {
-		return nil, errors.New("server: no gallery")
-	}
-	if cfg.Enroller == nil {
-		cfg.Enroller = cfg.Recognizer
-	}
-	if cfg.Model == "" {
-		cfg.Model = "face_recognition_model@" + model.Package
-	}
-	if cfg.Threshold == 0 {
-		cfg.Threshold = face.DefaultThreshold
-	}
-	if cfg.Threshold < 0 {
-		return nil, fmt.Errorf("server: negative threshold %g", cfg.Threshold)
+	if cfg.Service == nil || cfg.Service.Gallery() == nil {
+		return nil, errors.New("server: no recognition service with a gallery")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -183,6 +161,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:  cfg,
+		svc:  cfg.Service,
+		gal:  cfg.Service.Gallery(),
 		auth: cfg.Keys.Configured(),
 		mux:  http.NewServeMux(),
 		lim:  newLimiter(cfg.Concurrency, cfg.MaxQueue, cfg.QueueWait),
@@ -191,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Keys != nil {
 		cfg.Keys.setLogger(s.log)
 	}
-	s.metrics = newMetrics(cfg.Gallery, s.lim)
+	s.metrics = newMetrics(s.gal, s.lim)
 	s.routes()
 	return s, nil
 }
@@ -439,7 +419,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	people, faces := s.cfg.Gallery.Size()
+	people, faces := s.gal.Size()
 	s.log.Info("serving", "addr", ln.Addr().String(), "auth", s.auth, "people", people, "faces", faces,
 		"concurrency", s.cfg.Concurrency)
 	if !s.auth {

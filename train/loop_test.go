@@ -75,7 +75,7 @@ func TestRunWritesCheckpointsAndLearns(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if _, err := model.LoadEmbedNet(filepath.Join(out, "best.safetensors")); err != nil {
+	if _, err := model.LoadEmbedNet(filepath.Join(out, "best.safetensors"), nil); err != nil {
 		t.Fatal(err)
 	}
 

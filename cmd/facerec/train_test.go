@@ -53,7 +53,7 @@ func TestTrainCommand(t *testing.T) {
 		"--augment", "mirror,rotate=5,erase=0.5", "--pool", "flatten", "--out", first)...); err != nil {
 		t.Fatal(err)
 	}
-	net, err := model.LoadEmbedNet(filepath.Join(first, "last.safetensors"))
+	net, err := model.LoadEmbedNet(filepath.Join(first, "last.safetensors"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestTrainCommand(t *testing.T) {
 	if n := strings.Count(string(raw), "\n"); n != 1 || !strings.Contains(string(raw), `"step":2,`) {
 		t.Errorf("fine-tuning run logged %q; want one epoch of 2 steps counted from zero", raw)
 	}
-	tuned, err := model.LoadEmbedNet(filepath.Join(second, "last.safetensors"))
+	tuned, err := model.LoadEmbedNet(filepath.Join(second, "last.safetensors"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,338 @@
+// Package recognition is facerec's recognition service. It composes a face
+// pipeline, a gallery and a decision into what a door needs: enrol a person
+// from a photo, say who is in a photo (or that nobody known is), verify a
+// claimed identity, compare two photos. The Go API (package facerec), the
+// HTTP server (package server) and the command line are thin adapters over
+// a Service, so each of these operations, and the choice of the face that
+// counts in a photo, is written once, here.
+//
+// Two face-choice policies exist, and each operation says which it uses:
+//
+//   - every face in the frame (Identify): a door camera sees whoever is
+//     there, and each of them is looked up;
+//   - the subject of a labelled photo (Enroll, AddFace, Verify, Compare): a
+//     photo meant to show one person, whose face is chosen by
+//     face.Pipeline.Subject, which refuses a photo where two faces could be
+//     that person (face.ErrAmbiguous) rather than guess.
+package recognition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/gallery"
+)
+
+// Recognizer finds faces and describes them; *face.Pipeline is one.
+type Recognizer interface {
+	// Faces returns every face of img with its descriptor.
+	Faces(ctx context.Context, img image.Image) ([]face.Face, error)
+	// Subject returns the face a labelled photo is about, with its
+	// descriptor, or face.ErrNoFace, or the face and an error wrapping
+	// face.ErrAmbiguous.
+	Subject(ctx context.Context, img image.Image) (face.Face, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	// Recognizer describes the photos to recognise (identify, verify,
+	// compare). Required.
+	Recognizer Recognizer
+	// Enroller describes the photos that add faces to the gallery; nil
+	// means Recognizer. Typically the same pipeline with jitter
+	// (face.Pipeline.ForEnrolment): a gallery descriptor is computed once,
+	// while the door check must be fast.
+	Enroller Recognizer
+	// Gallery is searched and enrolled into; nil allows only Compare.
+	Gallery *gallery.Gallery
+	// Decision is the threshold decision of the descriptor model
+	// (face.ThresholdOf the pipeline's model). Required: its Model is the
+	// model every descriptor must come from.
+	Decision face.Threshold
+	// Head, when set, decides Compare instead of the threshold (a
+	// logistic head trained with facerec train-head).
+	Head *face.LogisticHead
+}
+
+// Service is the recognition service. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+}
+
+// ErrNoGallery is returned by the gallery operations of a Service made
+// without a gallery.
+var ErrNoGallery = errors.New("recognition: no gallery")
+
+// New checks cfg and builds the service. The gallery must search the
+// decision's model, by Euclidean distance (the index's metric).
+func New(cfg Config) (*Service, error) {
+	if cfg.Recognizer == nil {
+		return nil, errors.New("recognition: no recognizer")
+	}
+	if cfg.Enroller == nil {
+		cfg.Enroller = cfg.Recognizer
+	}
+	d := cfg.Decision
+	if d.Model == "" || d.Max <= 0 {
+		return nil, fmt.Errorf("recognition: decision %+v names no model or has no positive threshold", d)
+	}
+	if g := cfg.Gallery; g != nil {
+		if g.Model() != d.Model {
+			return nil, fmt.Errorf("recognition: %w: the gallery holds descriptors of %q, the descriptor model is %q",
+				gallery.ErrModelMismatch, g.Model(), d.Model)
+		}
+		if d.Metric != face.Euclidean {
+			return nil, fmt.Errorf("recognition: the gallery searches by Euclidean distance, the model's metric is %s", d.Metric)
+		}
+	}
+	if cfg.Head != nil {
+		if err := cfg.Head.Validate(); err != nil {
+			return nil, fmt.Errorf("recognition: head: %w", err)
+		}
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Decision returns the threshold decision in force.
+func (s *Service) Decision() face.Threshold { return s.cfg.Decision }
+
+// Gallery returns the service's gallery (nil without one), for the
+// operations that need no recognition: listing, deleting, export.
+func (s *Service) Gallery() *gallery.Gallery { return s.cfg.Gallery }
+
+// Photo is a photo to enrol: the decoded image and, when the gallery keeps
+// enrolment photos (for a later re-embedding), the file's bytes.
+type Photo struct {
+	Image image.Image
+	Data  []byte
+}
+
+// subject describes the subject of a photo with rec and checks its model.
+func (s *Service) subject(ctx context.Context, rec Recognizer, img image.Image) (face.Face, error) {
+	f, err := rec.Subject(ctx, img)
+	if err != nil {
+		return face.Face{}, err
+	}
+	if f.Descriptor.Model != s.cfg.Decision.Model {
+		return face.Face{}, fmt.Errorf("recognition: %w: descriptor made by %q, the service uses %q",
+			face.ErrModelMismatch, f.Descriptor.Model, s.cfg.Decision.Model)
+	}
+	return f, nil
+}
+
+// galleryFace is the gallery's record of an enrolment photo's subject.
+func (s *Service) galleryFace(ctx context.Context, p Photo) (gallery.Face, error) {
+	f, err := s.subject(ctx, s.cfg.Enroller, p.Image)
+	if err != nil {
+		return gallery.Face{}, err
+	}
+	// The store keeps Photo only when it was opened to keep photos.
+	return gallery.Face{
+		Descriptors: map[string][]float32{f.Descriptor.Model: f.Descriptor.Vector},
+		Score:       f.Score,
+		Photo:       p.Data,
+	}, nil
+}
+
+// Enroll creates a person from one or more photos of them: the subject of
+// each (face.Pipeline.Subject) is described by the Enroller and stored.
+// Every photo is described before anything is stored, so a photo without
+// a clear face refuses the whole enrolment.
+func (s *Service) Enroll(ctx context.Context, name string, meta map[string]string, photos ...Photo) (gallery.Person, error) {
+	g := s.cfg.Gallery
+	if g == nil {
+		return gallery.Person{}, ErrNoGallery
+	}
+	if len(photos) == 0 {
+		return gallery.Person{}, fmt.Errorf("recognition: enroll %q: %w: no photo", name, gallery.ErrInvalid)
+	}
+	faces := make([]gallery.Face, len(photos))
+	for i, p := range photos {
+		f, err := s.galleryFace(ctx, p)
+		if err != nil {
+			return gallery.Person{}, photoError(i, len(photos), err)
+		}
+		faces[i] = f
+	}
+	person, _, err := g.Enroll(ctx, name, meta, faces[0])
+	if err != nil {
+		return gallery.Person{}, err
+	}
+	for _, f := range faces[1:] {
+		if _, err := g.AddFace(ctx, person.ID, f); err != nil {
+			return person, fmt.Errorf("recognition: enrolled %s, but adding a face failed: %w", person.ID, err)
+		}
+	}
+	if len(faces) > 1 {
+		return g.Person(ctx, person.ID)
+	}
+	return person, nil
+}
+
+// photoError names the photo of several that failed.
+func photoError(i, n int, err error) error {
+	if n == 1 {
+		return err
+	}
+	return fmt.Errorf("photo %d of %d: %w", i+1, n, err)
+}
+
+// AddFace adds the subject of a photo to an enrolled person and returns
+// the person as now stored (gallery.ErrNotFound for an unknown one, checked
+// before the photo is described).
+func (s *Service) AddFace(ctx context.Context, personID string, p Photo) (gallery.Person, error) {
+	g := s.cfg.Gallery
+	if g == nil {
+		return gallery.Person{}, ErrNoGallery
+	}
+	if _, err := g.Person(ctx, personID); err != nil {
+		return gallery.Person{}, err
+	}
+	f, err := s.galleryFace(ctx, p)
+	if err != nil {
+		return gallery.Person{}, err
+	}
+	if _, err := g.AddFace(ctx, personID, f); err != nil {
+		return gallery.Person{}, fmt.Errorf("recognition: adding a face to %s: %w", personID, err)
+	}
+	return g.Person(ctx, personID)
+}
+
+// Match is an enrolled person a face was compared with.
+type Match struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	Distance float64 `json:"distance"`
+}
+
+// FaceResult is what identification says about one face of a photo.
+type FaceResult struct {
+	// Box is x, y, width, height in pixels of the (upright) photo.
+	Box   [4]float64 `json:"box"`
+	Score float64    `json:"score"`
+	// Match is the enrolled person, or nil for a stranger: nobody within
+	// the threshold.
+	Match *Match `json:"match"`
+	// Candidates are the nearest people, nearest first, whether or not
+	// within the threshold.
+	Candidates []Match `json:"candidates"`
+}
+
+// Identify looks up every face of img (the every-face policy): for each,
+// its k nearest enrolled people and the match when the nearest is within
+// the decision's threshold. A person deleted while the search ran is left
+// out rather than reported without a name.
+func (s *Service) Identify(ctx context.Context, img image.Image, k int) ([]FaceResult, error) {
+	if s.cfg.Gallery == nil {
+		return nil, ErrNoGallery
+	}
+	faces, err := s.cfg.Recognizer.Faces(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	return s.IdentifyFaces(ctx, faces, k)
+}
+
+// IdentifyFaces is Identify for faces already found and described (a
+// caller that also draws or reports them).
+func (s *Service) IdentifyFaces(ctx context.Context, faces []face.Face, k int) ([]FaceResult, error) {
+	g := s.cfg.Gallery
+	if g == nil {
+		return nil, ErrNoGallery
+	}
+	out := make([]FaceResult, 0, len(faces))
+	names := map[string]string{} // one lookup per person, however often they appear
+	name := func(id string) (string, bool, error) {
+		if n, ok := names[id]; ok {
+			return n, true, nil
+		}
+		p, err := g.Person(ctx, id)
+		if errors.Is(err, gallery.ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("looking up person %s: %w", id, err)
+		}
+		names[id] = p.Name
+		return p.Name, true, nil
+	}
+	for i := range faces {
+		f := &faces[i]
+		r := FaceResult{Box: [4]float64{f.Box.X, f.Box.Y, f.Box.W, f.Box.H}, Score: f.Score, Candidates: []Match{}}
+		if f.Descriptor.Model != g.Model() {
+			return nil, fmt.Errorf("recognition: face %d: %w: descriptor made by %q, the gallery holds %q",
+				i, face.ErrModelMismatch, f.Descriptor.Model, g.Model())
+		}
+		// The gallery would read a bad descriptor as "unknown"; it would
+		// be a bug upstream, not a stranger, so Search refuses it.
+		cands, err := g.Search(f.Descriptor.Vector, k)
+		if err != nil {
+			return nil, fmt.Errorf("recognition: face %d: %w", i, err)
+		}
+		for j, c := range cands {
+			n, ok, err := name(c.PersonID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			m := Match{ID: c.PersonID, Name: n, Distance: c.Distance}
+			r.Candidates = append(r.Candidates, m)
+			if j == 0 && c.Distance < s.cfg.Decision.Max {
+				r.Match = &m
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Verify compares the subject of img with an enrolled person's nearest
+// face: is this the person they claim to be? It fails with
+// gallery.ErrNotFound for an unknown person (checked first), and with the
+// face-choice errors of Subject.
+func (s *Service) Verify(ctx context.Context, personID string, img image.Image) (face.Decision, error) {
+	g := s.cfg.Gallery
+	if g == nil {
+		return face.Decision{}, ErrNoGallery
+	}
+	if _, err := g.Person(ctx, personID); err != nil {
+		return face.Decision{}, err
+	}
+	f, err := s.subject(ctx, s.cfg.Recognizer, img)
+	if err != nil {
+		return face.Decision{}, err
+	}
+	m, err := g.Nearest(ctx, personID, f.Descriptor.Vector)
+	if err != nil {
+		return face.Decision{}, fmt.Errorf("recognition: verifying %s: %w", personID, err)
+	}
+	t := s.cfg.Decision
+	return face.Decision{Distance: m.Distance, Threshold: t.Max, Same: m.Distance < t.Max}, nil
+}
+
+// Compare decides whether the subjects of two photos are the same person,
+// with the head when the service has one, else the threshold.
+func (s *Service) Compare(ctx context.Context, a, b image.Image) (face.Decision, error) {
+	var ds [2]face.Descriptor
+	for i, img := range []image.Image{a, b} {
+		f, err := s.subject(ctx, s.cfg.Recognizer, img)
+		if err != nil {
+			return face.Decision{}, photoError(i, 2, err)
+		}
+		ds[i] = f.Descriptor
+	}
+	return s.Decider().Decide(ds[0], ds[1])
+}
+
+// Decider is the service's decision for a pair of descriptors.
+func (s *Service) Decider() face.Decider {
+	if s.cfg.Head != nil {
+		return face.Head{Threshold: s.cfg.Decision, Head: s.cfg.Head}
+	}
+	return s.cfg.Decision
+}
