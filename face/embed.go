@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
@@ -57,13 +58,13 @@ func NewTrainedEmbedder(net *model.EmbedNet) (*Embedder, error) {
 }
 
 // LoadEmbedder loads the pretrained descriptor network from the model
-// directory dir (see model.Dir), pulling the models first if they are
-// missing; progress goes to log (may be nil).
+// directory dir (see registry.Dir), pulling it first if it is missing or
+// damaged; progress goes to log (may be nil).
 func LoadEmbedder(ctx context.Context, dir string, log io.Writer) (*Embedder, error) {
-	if err := model.Ensure(ctx, dir, log); err != nil {
+	if err := registry.Ensure(ctx, dir, log, registry.FaceRecognition); err != nil {
 		return nil, err
 	}
-	w, err := model.LoadWeights(dir, model.RecognitionName)
+	w, err := model.LoadWeights(dir, registry.FaceRecognition.Weights)
 	if err != nil {
 		return nil, err
 	}

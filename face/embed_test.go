@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -20,9 +20,9 @@ var (
 // skips when the models were never pulled (fails under FACEREC_REQUIRE_SHARED=1).
 func testEmbedder(t testing.TB) *Embedder {
 	t.Helper()
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err == nil {
-		err = model.Verify(dir)
+		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "pretrained models (run `facerec models pull`)", err)
 	embOnce.Do(func() { emb, embErr = LoadEmbedder(context.Background(), dir, nil) })

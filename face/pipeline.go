@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -163,14 +164,15 @@ type Pipeline struct {
 	arenas *sync.Pool // scratch memory, shared with WithJitter's copies
 }
 
-// Load builds a pipeline from the models in dir (see model.Dir), pulling
-// them first if they are missing; progress goes to log (may be nil).
+// Load builds a pipeline from the models in dir (see registry.Dir), pulling
+// the ones it uses first if they are missing or damaged; progress goes to
+// log (may be nil).
 func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipeline, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if err := model.Ensure(ctx, dir, log); err != nil {
+	if err := registry.Ensure(ctx, dir, log, opt.manifests()...); err != nil {
 		return nil, err
 	}
 	p := &Pipeline{opt: opt, arenas: &sync.Pool{New: func() any { return new(tensor.Arena) }}}
@@ -185,9 +187,9 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 	} else if p.emb, err = LoadEmbedder(ctx, dir, nil); err != nil {
 		return nil, err
 	}
-	load := func(name string) (model.Weights, error) { return model.LoadWeights(dir, name) }
+	load := func(m registry.Manifest) (model.Weights, error) { return model.LoadWeights(dir, m.Weights) }
 	if opt.Detector == DetectorTiny {
-		w, err := load(model.TinyFaceDetectorName)
+		w, err := load(registry.TinyFaceDetector)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +197,7 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 			return nil, err
 		}
 	} else {
-		w, err := load(model.SSDName)
+		w, err := load(registry.SSDMobilenetV1)
 		if err != nil {
 			return nil, err
 		}
@@ -203,11 +205,7 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 			return nil, err
 		}
 	}
-	lmName := model.LandmarkName
-	if opt.TinyLandmarks {
-		lmName = model.LandmarkTinyName
-	}
-	w, err := load(lmName)
+	w, err := load(opt.landmarks())
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +213,25 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		return nil, err
 	}
 	return p, nil
+}
+
+// manifests lists the models a pipeline with these options loads, so that
+// Load fetches and checks those alone. The descriptor network is among them
+// even with Model set: a trained network with a pretrained head runs on it.
+func (o Options) manifests() []registry.Manifest {
+	detector := registry.SSDMobilenetV1
+	if o.Detector == DetectorTiny {
+		detector = registry.TinyFaceDetector
+	}
+	return []registry.Manifest{detector, o.landmarks(), registry.FaceRecognition}
+}
+
+// landmarks is the landmark network the options select.
+func (o Options) landmarks() registry.Manifest {
+	if o.TinyLandmarks {
+		return registry.Landmark68Tiny
+	}
+	return registry.Landmark68
 }
 
 // Options returns the pipeline's options with defaults filled in.

@@ -15,15 +15,16 @@ import (
 
 	"github.com/facerec/facerec/internal/sharedtest"
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
 
 func testPipeline(t testing.TB, opt Options) *Pipeline {
 	t.Helper()
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err == nil {
-		err = model.Verify(dir)
+		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "pretrained models (run `facerec models pull`)", err)
 	p, err := Load(context.Background(), dir, opt, nil)

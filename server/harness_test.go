@@ -21,6 +21,7 @@ import (
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/server"
 	"github.com/facerec/facerec/tensor"
 )
@@ -133,7 +134,7 @@ func openGallery(t testing.TB, path string) (*gallery.SQLite, *gallery.Gallery) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gallery.Open(context.Background(), store, "face_recognition_model@"+model.Package)
+	g, err := gallery.Open(context.Background(), store, "face_recognition_model@"+registry.FaceRecognition.NPM())
 	if errors.Is(err, gallery.ErrModelMismatch) && g != nil {
 		// Faces of another model, put there by the test: the gallery
 		// serves the others.

@@ -68,7 +68,7 @@ import (
 	"time"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/server/web"
 )
 
@@ -95,7 +95,8 @@ type Config struct {
 	// allows every request and restricts the server to loopback.
 	Keys *Keys
 	// Model names the descriptor network stored with each face (default
-	// "face_recognition_model@" + model.Package).
+	// "face_recognition_model@" + registry.FaceRecognition.NPM(), the name
+	// existing galleries were created with).
 	Model string
 	// Threshold is the distance under which a face is the person (default
 	// face.DefaultThreshold).
@@ -149,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Enroller = cfg.Recognizer
 	}
 	if cfg.Model == "" {
-		cfg.Model = "face_recognition_model@" + model.Package
+		cfg.Model = "face_recognition_model@" + registry.FaceRecognition.NPM()
 	}
 	if cfg.Threshold == 0 {
 		cfg.Threshold = face.DefaultThreshold
