@@ -15,7 +15,7 @@ import (
 	"github.com/facerec/facerec"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 )
 
 // lfw is where the examples find their photos (LFW, beside the module).
@@ -111,9 +111,9 @@ func ExampleRecognizer_Enroll() {
 // the material is missing.
 func TestExamples(t *testing.T) {
 	sharedtest.Path(t, "data", "lfw", "deepfunneled")
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err == nil {
-		err = model.Verify(dir)
+		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "pretrained models", err)
 	for _, ex := range []struct {
@@ -156,9 +156,9 @@ func captureStdout(t *testing.T, fn func()) string {
 // photo without a face.
 func TestEnroll(t *testing.T) {
 	sharedtest.Path(t, "data", "lfw", "deepfunneled")
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err == nil {
-		err = model.Verify(dir)
+		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "pretrained models", err)
 	r, err := facerec.New(context.Background(), facerec.Options{})

@@ -22,7 +22,7 @@ import (
 	"io"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
@@ -54,7 +54,7 @@ type Recognizer struct {
 // user cache dir), fetching them with npm on first use; progress lines go to
 // log (may be nil).
 func New(ctx context.Context, opt Options, log ...io.Writer) (*Recognizer, error) {
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 )
 
 // TestEvaluatePairsOnLFW runs the real pipeline over a slice of View 1
@@ -20,9 +20,9 @@ func TestEvaluatePairsOnLFW(t *testing.T) {
 		t.Skip("runs the face pipeline over 80 photos")
 	}
 	lfw := sharedtest.Path(t, "data", "lfw")
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err == nil {
-		err = model.Verify(dir)
+		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "pretrained models", err)
 	f, err := os.Open(filepath.Join(lfw, "pairsDevTest.txt"))

@@ -206,31 +206,24 @@ func (d ssdDetector) detect(arena *tensor.Arena, img *tensor.Tensor, _ int, minS
 func (ssdDetector) multiScale() bool { return false }
 
 // Load builds a pipeline from the models in dir (see registry.Dir),
-// fetching the ones it needs first if they are missing; progress goes to
-// log (may be nil). The descriptor model is opt.Model's checkpoint, or the
-// pretrained network.
+// pulling the ones it uses first if they are missing or damaged; progress
+// goes to log (may be nil). The descriptor model is opt.Model's checkpoint,
+// or the pretrained network.
 func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipeline, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	det, lm := registry.TinyFaceDetector, registry.Landmark68
-	if opt.Detector == DetectorSSD {
-		det = registry.SSDMobilenetV1
-	}
-	if opt.TinyLandmarks {
-		lm = registry.Landmark68Tiny
-	}
-	if err := registry.Ensure(ctx, dir, log, det, lm); err != nil {
+	if err := registry.Ensure(ctx, dir, log, opt.manifests()...); err != nil {
 		return nil, err
 	}
 	p := &Pipeline{opt: opt, arenas: &sync.Pool{New: func() any { return new(tensor.Arena) }}}
 	if p.desc, err = LoadDescriptorModel(ctx, dir, opt.Model, log); err != nil {
 		return nil, err
 	}
-	load := func(name string) (model.Weights, error) { return model.LoadWeights(dir, name) }
+	load := func(m registry.Manifest) (model.Weights, error) { return model.LoadWeights(dir, m.Weights) }
 	if opt.Detector == DetectorTiny {
-		w, err := load(model.TinyFaceDetectorName)
+		w, err := load(registry.TinyFaceDetector)
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +233,7 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		}
 		p.det = tinyDetector{d}
 	} else {
-		w, err := load(model.SSDName)
+		w, err := load(registry.SSDMobilenetV1)
 		if err != nil {
 			return nil, err
 		}
@@ -250,11 +243,7 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		}
 		p.det = ssdDetector{d}
 	}
-	lmName := model.LandmarkName
-	if opt.TinyLandmarks {
-		lmName = model.LandmarkTinyName
-	}
-	w, err := load(lmName)
+	w, err := load(opt.landmarks())
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +251,25 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		return nil, err
 	}
 	return p, nil
+}
+
+// manifests lists the models a pipeline with these options loads, so that
+// Load fetches and checks those alone. The descriptor network is among them
+// even with Model set: a trained network with a pretrained head runs on it.
+func (o Options) manifests() []registry.Manifest {
+	detector := registry.SSDMobilenetV1
+	if o.Detector == DetectorTiny {
+		detector = registry.TinyFaceDetector
+	}
+	return []registry.Manifest{detector, o.landmarks()}
+}
+
+// landmarks is the landmark network the options select.
+func (o Options) landmarks() registry.Manifest {
+	if o.TinyLandmarks {
+		return registry.Landmark68Tiny
+	}
+	return registry.Landmark68
 }
 
 // Options returns the pipeline's options with defaults filled in.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/facerec/facerec/internal/sharedtest"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/nn"
 	"github.com/facerec/facerec/tensor"
 )
@@ -22,9 +23,9 @@ import (
 // pulled.
 func testWeights(t testing.TB, name string) Weights {
 	t.Helper()
-	dir, err := Dir()
+	dir, err := registry.Dir()
 	if err == nil {
-		err = Verify(dir)
+		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "pretrained models (run `facerec models pull`)", err)
 	w, err := LoadWeights(dir, name)

@@ -22,7 +22,7 @@ import (
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/server/web"
 	"github.com/facerec/facerec/server/web/browsertest"
@@ -120,9 +120,9 @@ func TestBrowserDoorAccess(t *testing.T) {
 	// the enrolment photo again.
 	frame, photoRect := doorScene(t, lfw("Colin_Powell", 2))
 
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	sharedtest.Need(t, "the face models", err)
-	sharedtest.Need(t, "the face models in "+dir, model.Verify(dir))
+	sharedtest.Need(t, "the face models in "+dir, registry.Verify(dir))
 	pipe, err := face.Load(context.Background(), dir, face.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestBrowserDoorAccess(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	// The model name stored with each face; the server's default, spelled
 	// out because the gallery must be opened with the same.
-	modelName := "face_recognition_model@" + model.Package
+	modelName := "face_recognition_model@" + registry.FaceRecognition.NPM()
 	g, err := gallery.Open(context.Background(), store, modelName)
 	if err != nil {
 		t.Fatal(err)

