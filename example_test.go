@@ -10,6 +10,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/facerec/facerec"
@@ -39,16 +40,17 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, same, err := r.Verify(a, b)
+	ctx := context.Background()
+	d, err := r.Verify(ctx, a, b)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("Aaron Peirsol twice:", same)
-	_, same, err = r.Verify(a, c)
+	fmt.Println("Aaron Peirsol twice:", d.Same)
+	d, err = r.Verify(ctx, a, c)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("Aaron Peirsol and Tony Blair:", same)
+	fmt.Println("Aaron Peirsol and Tony Blair:", d.Same)
 }
 
 // ExampleRecognizer_Faces lists the faces of a group photo.
@@ -61,15 +63,19 @@ func ExampleRecognizer_Faces() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	faces, err := r.Faces(img)
+	faces, err := r.Faces(context.Background(), img)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(len(faces), "faces")
-	// Enrol the first one and find them again among the others.
+	// Take the first one as enrolled and find them again among the others.
 	alice := faces[0].Descriptor
 	for i, f := range faces {
-		fmt.Printf("face %d is alice: %v\n", i, facerec.Distance(alice, f.Descriptor) < r.Threshold)
+		d, err := r.Compare(alice, f.Descriptor)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("face %d is alice: %v\n", i, d.Same)
 	}
 }
 
@@ -84,7 +90,8 @@ func ExampleRecognizer_Enroll() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	aaron, err := r.Enroll(enrolment) // computed once: store it
+	ctx := context.Background()
+	aaron, err := r.Enroll(ctx, enrolment) // computed once: store it
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -93,11 +100,19 @@ func ExampleRecognizer_Enroll() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		faces, err := r.Faces(img)
+		faces, err := r.Faces(ctx, img) // at the door: every face counts
 		if err != nil {
 			log.Fatal(err)
 		}
-		if f := facerec.Prominent(faces); f != nil && facerec.Distance(aaron, f.Descriptor) < r.Threshold {
+		known := false
+		for _, f := range faces {
+			d, err := r.Compare(aaron, f.Descriptor)
+			if err != nil {
+				log.Fatal(err)
+			}
+			known = known || d.Same
+		}
+		if known {
 			fmt.Println(filepath.Base(door), "is Aaron Peirsol")
 		} else {
 			fmt.Println(filepath.Base(door), "is not Aaron Peirsol")
@@ -151,7 +166,7 @@ func captureStdout(t *testing.T, fn func()) string {
 	return string(<-done)
 }
 
-// TestEnroll checks that Enroll describes the prominent face with the
+// TestEnroll checks that Enroll describes the subject with the
 // enrolment jitter (so not exactly as Faces does, but close), and refuses a
 // photo without a face.
 func TestEnroll(t *testing.T) {
@@ -169,18 +184,22 @@ func TestEnroll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enrolled, err := r.Enroll(img)
+	ctx := context.Background()
+	enrolled, err := r.Enroll(ctx, img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	faces, err := r.Faces(img)
+	faces, err := r.Faces(ctx, img)
 	if err != nil || len(faces) != 1 {
 		t.Fatalf("%d faces, %v", len(faces), err)
 	}
-	if d := facerec.Distance(enrolled, faces[0].Descriptor); d == 0 || d > 0.15 {
-		t.Errorf("enrolment descriptor at %v from the plain one, want small but non-zero (jittered)", d)
+	if d, err := r.Compare(enrolled, faces[0].Descriptor); err != nil || d.Distance == 0 || d.Distance > 0.15 {
+		t.Errorf("enrolment descriptor at %v from the plain one (%v), want small but non-zero (jittered)", d.Distance, err)
 	}
-	if _, err := r.Enroll(image.NewRGBA(image.Rect(0, 0, 64, 64))); !errors.Is(err, facerec.ErrNoFace) {
+	if enrolled.Model != r.Model().ID() {
+		t.Errorf("enrolment descriptor of model %q, want %q", enrolled.Model, r.Model().ID())
+	}
+	if _, err := r.Enroll(ctx, image.NewRGBA(image.Rect(0, 0, 64, 64))); !errors.Is(err, facerec.ErrNoFace) {
 		t.Errorf("Enroll of a blank image: %v, want ErrNoFace", err)
 	}
 	// face-api's crop has no jitter: Enroll is then plain, not an error.
@@ -188,11 +207,11 @@ func TestEnroll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := fa.Enroll(img)
+	e, err := fa.Enroll(ctx, img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plain, err := fa.Faces(img); err != nil || len(plain) != 1 || plain[0].Descriptor != e {
+	if plain, err := fa.Faces(ctx, img); err != nil || len(plain) != 1 || !slices.Equal(plain[0].Descriptor.Vector, e.Vector) {
 		t.Errorf("Enroll with --align faceapi differs from Faces (%v)", err)
 	}
 }

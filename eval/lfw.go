@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,21 +15,27 @@ import (
 	"github.com/facerec/facerec/photo"
 )
 
-// CentredFace is an EmbedFunc for labelled crops: it keeps the face p
-// finds nearest the image centre, looking harder when none covers it (see
-// [face.Pipeline.Subject]). LFW (like most labelled face crops) labels the
-// person in the middle, and a bystander can score higher.
+// CentredFace is an EmbedFunc for labelled photos: the face-choice
+// policy of labelled photos, [face.Pipeline.Subject] (the face nearest the
+// image centre, looked for harder when none covers it). LFW, like most
+// labelled face crops, labels the person in the middle, and a bystander can
+// score higher. A protocol must take a face from every image it can, so
+// where another face could also be the subject (face.ErrAmbiguous) the
+// subject is taken all the same.
 func CentredFace(p *face.Pipeline) EmbedFunc {
-	return func(file string) ([]float32, bool, error) {
+	return func(ctx context.Context, file string) ([]float32, bool, error) {
 		img, _, err := photo.DecodeFile(file, photo.Options{})
 		if err != nil {
 			return nil, false, err
 		}
-		f, ok, err := p.Subject(photo.ToTensor(img))
-		if err != nil || !ok {
+		f, err := p.Subject(ctx, img)
+		switch {
+		case errors.Is(err, face.ErrNoFace):
+			return nil, false, nil
+		case err != nil && !errors.Is(err, face.ErrAmbiguous):
 			return nil, false, err
 		}
-		return f.Descriptor[:], true, nil
+		return f.Descriptor.Vector, true, nil
 	}
 }
 
@@ -104,7 +111,7 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 			continue
 		}
 		res.Distances = append(res.Distances, Euclidean(descs[a], descs[b]))
-		if features[i], err = AbsDiff(descs[a], descs[b]); err != nil {
+		if features[i], err = face.AbsDiff(descs[a], descs[b]); err != nil {
 			return nil, err
 		}
 	}

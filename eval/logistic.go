@@ -1,19 +1,13 @@
 package eval
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/nn"
 )
-
-
-
-
 
 // LogisticOptions configures [TrainLogisticHead]. The zero value is usable.
 type LogisticOptions struct {

@@ -6,15 +6,16 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/facerec/facerec/internal/parallel"
 )
 
 // EmbedFunc computes the descriptor of the face in one image file; found is
 // false when the image holds no face.
-type EmbedFunc func(path string) (desc []float32, found bool, err error)
+type EmbedFunc func(ctx context.Context, path string) (desc []float32, found bool, err error)
 
 // OneShotConfig is the one-shot identification scenario on a folder of
 // <person>/<photos>.
@@ -94,7 +95,7 @@ func OneShot(ctx context.Context, root string, embed EmbedFunc, cfg OneShotConfi
 				}
 				d := descs[k+j]
 				if cfg.Enroll != nil {
-					e, ok, err := cfg.Enroll(p.files[j])
+					e, ok, err := cfg.Enroll(ctx, p.files[j])
 					if err != nil {
 						return nil, err
 					}
@@ -170,42 +171,22 @@ func listPeople(root string) ([]personFiles, error) {
 // descriptor and whether it has a face, in the order of files. progress
 // (may be nil) is called after each file. When embed fails on any file
 // the error of the first such file is returned once all are done; a
-// cancelled context stops handing out files and returns its error.
+// cancelled context stops the work and returns its error.
 func EmbedFiles(ctx context.Context, files []string, embed EmbedFunc, progress func(done, total int)) ([][]float32, []bool, error) {
 	descs := make([][]float32, len(files))
 	found := make([]bool, len(files))
 	errs := make([]error, len(files))
-	next := make(chan int)
 	var mu sync.Mutex
 	done := 0
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				descs[i], found[i], errs[i] = embed(files[i])
-				if progress != nil {
-					mu.Lock()
-					done++
-					progress(done, len(files))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	var err error
-feed:
-	for i := range files {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
+	err := parallel.For(ctx, len(files), 0, func(i int) {
+		descs[i], found[i], errs[i] = embed(ctx, files[i])
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done, len(files))
+			mu.Unlock()
 		}
-	}
-	close(next)
-	wg.Wait()
+	})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -24,7 +24,7 @@ func TestOneShotHandChecked(t *testing.T) {
 			os.WriteFile(filepath.Join(root, p, f), nil, 0o644)
 		}
 	}
-	embed := func(path string) ([]float32, bool, error) {
+	embed := func(_ context.Context, path string) ([]float32, bool, error) {
 		v := strings.SplitN(filepath.Base(path), "_", 2)[1]
 		if v == "nf" {
 			return nil, false, nil
@@ -59,11 +59,11 @@ func TestOneShotHandChecked(t *testing.T) {
 	// probed with her first (0.0, described by embed). Gallery: ann 0.6,
 	// bob 2.0, cat 10. Probes: ann 0.0 → ann at 0.6 (right), bob 0.6 → ann
 	// at 0.0 (wrong), cat no face (wrong).
-	enroll := func(path string) ([]float32, bool, error) {
+	enroll := func(ctx context.Context, path string) ([]float32, bool, error) {
 		if filepath.Base(path) == "a_0.0" {
 			return nil, false, nil
 		}
-		d, ok, err := embed(path)
+		d, ok, err := embed(ctx, path)
 		if ok {
 			d[0] *= 2
 		}

@@ -130,6 +130,16 @@ func newPretrained(net *model.RecognitionNet) *pretrained {
 // architecture and the checksums of face-api's weight files.
 var PretrainedID = "dlib_resnet_v1/" + registry.FaceRecognition.ID()
 
+// LegacyIDs are the names under which galleries made before models had
+// IDs stored this model's descriptors: the same weights, under the tag
+// that facerec wrote then.
+func LegacyIDs(m DescriptorModel) []string {
+	if _, ok := m.(*pretrained); ok {
+		return []string{"face_recognition_model@" + registry.FaceRecognition.NPM()}
+	}
+	return nil
+}
+
 func (*pretrained) ID() string         { return PretrainedID }
 func (*pretrained) Dim() int           { return model.DescriptorSize }
 func (*pretrained) Metric() Metric     { return Euclidean }

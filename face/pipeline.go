@@ -101,6 +101,18 @@ const DefaultCoarseInputSize = 160
 // scores MinScore.
 const DefaultFallbackScore = 0.2
 
+// DefaultOptions is the zero Options with every default filled in, but
+// CoarseInputSize, whose default follows InputSize: the values a command
+// line shows as its flags' defaults.
+func DefaultOptions() Options {
+	o, err := Options{}.withDefaults()
+	if err != nil {
+		panic(err) // the zero value is valid by construction
+	}
+	o.CoarseInputSize = 0
+	return o
+}
+
 func (o Options) withDefaults() (Options, error) {
 	if o.Detector == "" {
 		o.Detector = DetectorTiny
@@ -254,14 +266,19 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 }
 
 // manifests lists the models a pipeline with these options loads, so that
-// Load fetches and checks those alone. The descriptor network is among them
-// even with Model set: a trained network with a pretrained head runs on it.
+// Load fetches and checks those alone. With Model set, the checkpoint's
+// network says itself whether it needs the pretrained one (a head on it).
 func (o Options) manifests() []registry.Manifest {
 	detector := registry.SSDMobilenetV1
 	if o.Detector == DetectorTiny {
 		detector = registry.TinyFaceDetector
 	}
-	return []registry.Manifest{detector, o.landmarks()}
+	ms := []registry.Manifest{detector, o.landmarks()}
+	if o.Model == "" {
+		// A checkpoint's model says itself whether it needs this one.
+		ms = append(ms, registry.FaceRecognition)
+	}
+	return ms
 }
 
 // landmarks is the landmark network the options select.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/facerec/facerec/internal/sharedtest"
 	"github.com/facerec/facerec/model"
-	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )

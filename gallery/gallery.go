@@ -458,3 +458,41 @@ func (g *Gallery) reembedPerson(ctx context.Context, id string, fn func([]byte) 
 	}
 	return done, noPhoto, nil
 }
+
+// Adopt takes the descriptors a store holds under another model ID for
+// this gallery's model: the same weights under an older name (see
+// recognition.OpenGallery). Each face that has a descriptor of legacy of
+// the gallery's length but none of the gallery's model gets a copy under
+// the gallery's model ID (the legacy one stays) and is indexed. It returns
+// how many faces it adopted.
+func (g *Gallery) Adopt(ctx context.Context, legacy string) (int, error) {
+	var faces []Face
+	err := g.store.Faces(ctx, func(f Face) error {
+		if _, ok := f.Descriptors[g.model]; !ok && len(f.Descriptors[legacy]) == g.Dim() {
+			faces = append(faces, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("gallery: adopt %q: %w", legacy, err)
+	}
+	n := 0
+	for _, f := range faces {
+		d := f.Descriptors[legacy]
+		mu := g.lock(f.PersonID)
+		mu.Lock()
+		err := g.store.PutDescriptor(ctx, f.ID, g.model, d)
+		if err == nil {
+			err = g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}})
+		}
+		mu.Unlock()
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("gallery: adopt %q: face %d: %w", legacy, f.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -21,9 +21,9 @@ func benchIndex(b *testing.B, n int) *Index {
 		return x
 	}
 	rng := rand.New(rand.NewPCG(uint64(n), 40))
-	x := NewIndex()
+	x := NewIndex(testDim)
 	for i := range n {
-		f := Face{ID: int64(i + 1), PersonID: fmt.Sprintf("%016x", i), Descriptor: randDescriptor(rng)}
+		f := indexFace(int64(i+1), fmt.Sprintf("%016x", i), randDescriptor(rng))
 		if err := x.Add(f); err != nil {
 			b.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func BenchmarkSearch(b *testing.B) {
 			for i := range queries {
 				queries[i] = randDescriptor(rng)
 			}
-			bytes := int64(c.n) * DescriptorSize * 4
+			bytes := int64(c.n) * testDim * 4
 			b.SetBytes(bytes)
 			b.ResetTimer()
 			i := 0

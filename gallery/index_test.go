@@ -10,6 +10,11 @@ import (
 	"testing"
 )
 
+// indexFace returns a face for an index: one descriptor, of testModel.
+func indexFace(id int64, personID string, d []float32) Face {
+	return Face{ID: id, PersonID: personID, Descriptors: map[string][]float32{testModel: d}}
+}
+
 // bruteForce is the definition Search is checked against: per person the
 // nearest face, in float64, sorted by distance then face ID.
 func bruteForce(faces []Face, q []float32, k int) []Match {
@@ -17,7 +22,7 @@ func bruteForce(faces []Face, q []float32, k int) []Match {
 	for _, f := range faces {
 		var s float64
 		for j := range q {
-			d := float64(q[j]) - float64(f.Descriptor[j])
+			d := float64(q[j]) - float64(f.Descriptors[testModel][j])
 			s += d * d
 		}
 		m := Match{PersonID: f.PersonID, FaceID: f.ID, Distance: math.Sqrt(s)}
@@ -42,14 +47,19 @@ func bruteForce(faces []Face, q []float32, k int) []Match {
 }
 
 // randomFaces makes faces for people people with 1..maxFaces faces each,
-// in shuffled order, with distinct face IDs.
+// in shuffled order, with distinct face IDs and descriptors of testDim.
 func randomFaces(rng *rand.Rand, people, maxFaces int) []Face {
+	return randomFacesN(rng, people, maxFaces, testDim)
+}
+
+// randomFacesN is randomFaces with descriptors of dim values.
+func randomFacesN(rng *rand.Rand, people, maxFaces, dim int) []Face {
 	var faces []Face
 	id := int64(1)
 	for p := range people {
 		n := 1 + rng.IntN(maxFaces)
 		for range n {
-			faces = append(faces, Face{ID: id, PersonID: fmt.Sprintf("p%05d", p), Descriptor: randDescriptor(rng), Model: testModel})
+			faces = append(faces, indexFace(id, fmt.Sprintf("p%05d", p), randDescriptorN(rng, dim)))
 			id++
 		}
 	}
@@ -72,9 +82,11 @@ func sameMatches(t *testing.T, what string, got, want []Match) {
 	}
 }
 
+// buildIndex returns an index of faces, whose descriptors are testDim
+// long.
 func buildIndex(t testing.TB, faces []Face) *Index {
 	t.Helper()
-	x := NewIndex()
+	x := NewIndex(testDim)
 	for _, f := range faces {
 		if err := x.Add(f); err != nil {
 			t.Fatal(err)
@@ -100,7 +112,7 @@ func TestIndexSearchMatchesBruteForce(t *testing.T) {
 				// A query near a stored face, as a real probe is.
 				f := faces[rng.IntN(len(faces))]
 				for j := range q {
-					q[j] = f.Descriptor[j] + 0.05*q[j]
+					q[j] = f.Descriptors[testModel][j] + 0.05*q[j]
 				}
 			}
 			sameMatches(t, fmt.Sprintf("k=%d", k), x.Search(q, k), bruteForce(faces, q, k))
@@ -128,9 +140,48 @@ func TestIndexSearchParallel(t *testing.T) {
 	}
 }
 
+// TestIndexOtherDims checks Search and Distance over indexes of
+// descriptors of other lengths than 128, down to 1 and up to the limit,
+// including lengths the vector kernels cannot split evenly.
+func TestIndexOtherDims(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 29))
+	for _, dim := range []int{1, 3, 17, 512, MaxDescriptorSize} {
+		faces := randomFacesN(rng, 20, 3, dim)
+		x := NewIndex(dim)
+		buildIndexInto(t, x, faces)
+		if x.Dim() != dim {
+			t.Fatalf("Dim = %d, want %d", x.Dim(), dim)
+		}
+		for _, k := range []int{1, 5, 65} {
+			q := randDescriptorN(rng, dim)
+			sameMatches(t, fmt.Sprintf("dim %d, k=%d", dim, k), x.Search(q, k), bruteForce(faces, q, k))
+		}
+		// At dim 1 unit descriptors are ±1, so faces tie: the brute force
+		// says which one wins.
+		f := faces[0]
+		own := slices.DeleteFunc(slices.Clone(faces), func(o Face) bool { return o.PersonID != f.PersonID })
+		want := bruteForce(own, f.Descriptors[testModel], 1)[0]
+		if m, ok := x.Distance(f.PersonID, f.Descriptors[testModel]); !ok || m != want || m.Distance != 0 {
+			t.Errorf("dim %d: Distance to a stored face = %+v, %v; want %+v", dim, m, ok, want)
+		}
+		// A query or a face of another length is refused, as the rows
+		// would be misread.
+		other := randDescriptorN(rng, dim+1)
+		if m := x.Search(other, 3); m != nil {
+			t.Errorf("dim %d: Search with %d values gave %v", dim, len(other), m)
+		}
+		if _, ok := x.Distance(f.PersonID, other); ok {
+			t.Errorf("dim %d: Distance with %d values", dim, len(other))
+		}
+		if err := x.Add(indexFace(-1, "x", other)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dim %d: Add of %d values: %v, want ErrInvalid", dim, len(other), err)
+		}
+	}
+}
+
 func TestIndexEmptyAndBadQueries(t *testing.T) {
 	rng := rand.New(rand.NewPCG(22, 22))
-	x := NewIndex()
+	x := NewIndex(testDim)
 	if m := x.Search(randDescriptor(rng), 5); m != nil {
 		t.Errorf("empty index: %v", m)
 	}
@@ -144,6 +195,9 @@ func TestIndexEmptyAndBadQueries(t *testing.T) {
 	}
 	if m := x.Search(q[:10], 3); m != nil {
 		t.Errorf("short query: %v", m)
+	}
+	if m := x.Search(append(slices.Clone(q), 0), 3); m != nil {
+		t.Errorf("long query: %v", m)
 	}
 	bad := slices.Clone(q)
 	bad[3] = float32(math.NaN())
@@ -166,16 +220,23 @@ func buildIndexInto(t *testing.T, x *Index, faces []Face) {
 
 func TestIndexAddErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 23))
-	x := NewIndex()
-	good := Face{ID: 1, PersonID: "a", Descriptor: randDescriptor(rng)}
+	x := NewIndex(testDim)
+	good := indexFace(1, "a", randDescriptor(rng))
 	if err := x.Add(good); err != nil {
 		t.Fatal(err)
 	}
 	bad := map[string]Face{
 		"duplicate face": good,
-		"no person":      {ID: 2, Descriptor: randDescriptor(rng)},
-		"short":          {ID: 3, PersonID: "b", Descriptor: make([]float32, 5)},
-		"infinite":       {ID: 4, PersonID: "b", Descriptor: append(make([]float32, DescriptorSize-1), float32(math.Inf(1)))},
+		"no person":      indexFace(2, "", randDescriptor(rng)),
+		"short":          indexFace(3, "b", make([]float32, 5)),
+		"long":           indexFace(4, "b", make([]float32, testDim+1)),
+		"nil":            indexFace(5, "b", nil),
+		"infinite":       indexFace(6, "b", append(make([]float32, testDim-1), float32(math.Inf(1)))),
+		"no descriptors": {ID: 7, PersonID: "b"},
+		// The index holds one model's descriptors; picking one of several
+		// is the Gallery's job.
+		"two descriptors": {ID: 8, PersonID: "b", Descriptors: map[string][]float32{
+			testModel: randDescriptor(rng), "other@2": randDescriptor(rng)}},
 	}
 	for what, f := range bad {
 		if err := x.Add(f); !errors.Is(err, ErrInvalid) {
@@ -186,8 +247,8 @@ func TestIndexAddErrors(t *testing.T) {
 		t.Errorf("after refused adds Len = %d, %d; want 1, 1", p, n)
 	}
 	// The index keeps its own copy of the descriptor.
-	good.Descriptor[0] = 100
-	if m := x.Search(good.Descriptor, 1); m[0].Distance < 50 {
+	good.Descriptors[testModel][0] = 100
+	if m := x.Search(good.Descriptors[testModel], 1); m[0].Distance < 50 {
 		t.Error("the index shares the caller's descriptor slice")
 	}
 }
@@ -198,15 +259,10 @@ func TestIndexAddErrors(t *testing.T) {
 func TestIndexTies(t *testing.T) {
 	rng := rand.New(rand.NewPCG(24, 24))
 	d := randDescriptor(rng)
-	faces := []Face{
-		{ID: 30, PersonID: "c", Descriptor: d},
-		{ID: 10, PersonID: "a", Descriptor: d},
-		{ID: 40, PersonID: "b", Descriptor: d},
-		{ID: 20, PersonID: "b", Descriptor: d},
-	}
+	faces := []Face{indexFace(30, "c", d), indexFace(10, "a", d), indexFace(40, "b", d), indexFace(20, "b", d)}
 	want := []Match{{"a", 10, 0}, {"b", 20, 0}, {"c", 30, 0}}
 	for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}} {
-		x := NewIndex()
+		x := NewIndex(testDim)
 		for _, i := range order {
 			if err := x.Add(faces[i]); err != nil {
 				t.Fatal(err)
@@ -235,8 +291,8 @@ func TestIndexTiesAcrossWorkers(t *testing.T) {
 	d := randDescriptor(rng)
 	// The first row and the last row hold d, under face IDs that put the
 	// last one first.
-	faces[0] = Face{ID: -2, PersonID: "first-row", Descriptor: d}
-	faces[len(faces)-1] = Face{ID: -5, PersonID: "last-row", Descriptor: d}
+	faces[0] = indexFace(-2, "first-row", d)
+	faces[len(faces)-1] = indexFace(-5, "last-row", d)
 	x := buildIndex(t, faces)
 	got := x.Search(d, 2)
 	want := []Match{{"last-row", -5, 0}, {"first-row", -2, 0}}
@@ -260,7 +316,7 @@ func TestIndexRemovePerson(t *testing.T) {
 		live = slices.DeleteFunc(live, func(f Face) bool { return f.PersonID == victim })
 		// Re-adding under a new person reuses the freed slot.
 		if round%4 == 0 {
-			f := Face{ID: int64(10000 + round), PersonID: fmt.Sprintf("new%d", round), Descriptor: randDescriptor(rng)}
+			f := indexFace(int64(10000+round), fmt.Sprintf("new%d", round), randDescriptor(rng))
 			if err := x.Add(f); err != nil {
 				t.Fatal(err)
 			}
@@ -324,7 +380,7 @@ func TestIndexConcurrent(t *testing.T) {
 			for i := range 200 {
 				switch i % 3 {
 				case 0:
-					x.Add(Face{ID: int64(1e6*(g+1) + i), PersonID: fmt.Sprintf("g%d-%d", g, i), Descriptor: randDescriptor(r)})
+					x.Add(indexFace(int64(1e6*(g+1)+i), fmt.Sprintf("g%d-%d", g, i), randDescriptor(r)))
 				case 1:
 					x.RemovePerson(fmt.Sprintf("g%d-%d", g, i-1))
 				default:

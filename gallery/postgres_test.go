@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,27 +88,59 @@ var postgresV1DDL = []string{
 	`INSERT INTO schema_version (version) VALUES (1)`,
 }
 
-func TestPostgresMigrateFromV1(t *testing.T) {
+// postgresV2DDL takes a version-1 schema to version 2, written out by
+// hand like postgresV1DDL.
+var postgresV2DDL = []string{
+	`CREATE TABLE photos (
+		face_id BIGINT PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+		bytes BYTEA NOT NULL
+	)`,
+	`CREATE INDEX people_created ON people(created_us, id)`,
+	`UPDATE schema_version SET version = 2`,
+}
+
+// oldPostgres creates a schema at an old version by running ddl, fills it
+// with oldData and returns its URL.
+func oldPostgres(t *testing.T, ddl []string, faces []oldFace) string {
+	t.Helper()
 	u, _ := postgresSchema(t)
 	db, err := sql.Open("pgx", u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range postgresV1DDL {
+	defer db.Close()
+	for _, stmt := range ddl {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	desc := randDescriptor(rand.New(rand.NewPCG(12, 12)))
-	v1Data(t, db, true, desc)
-	db.Close()
+	oldData(t, db, true, faces)
+	return u
+}
 
+func TestPostgresMigrateFromV1(t *testing.T) {
+	faces := oldFaces(rand.New(rand.NewPCG(12, 12)), false)
+	u := oldPostgres(t, postgresV1DDL, faces)
 	s, err := OpenPostgres(context.Background(), u, Options{KeepPhotos: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	checkMigratedV1(t, s, desc)
+	checkMigrated(t, s, faces)
+}
+
+// TestPostgresMigrateFromV2 upgrades a database of the last schema with
+// one descriptor column per face, and kept photos, to descriptors by
+// model.
+func TestPostgresMigrateFromV2(t *testing.T) {
+	faces := oldFaces(rand.New(rand.NewPCG(15, 15)), true)
+	u := oldPostgres(t, append(slices.Clone(postgresV1DDL), postgresV2DDL...), faces)
+	s, err := OpenPostgres(context.Background(), u, Options{KeepPhotos: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkMigrated(t, s, faces)
 }
 
 // TestPostgresConcurrentOpen opens the same fresh database from several

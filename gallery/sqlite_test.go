@@ -39,27 +39,64 @@ CREATE INDEX faces_person ON faces(person_id);
 PRAGMA user_version = 1;
 `
 
-func TestSQLiteMigrateFromV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v1.db")
-	db, err := sql.Open("sqlite", path)
+// sqliteV2DDL takes a version-1 schema to version 2, written out by hand
+// like sqliteV1DDL.
+const sqliteV2DDL = `
+CREATE TABLE photos (
+	face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+	bytes BLOB NOT NULL
+);
+CREATE INDEX people_created ON people(created_us, id);
+PRAGMA user_version = 2;
+`
+
+// oldSQLite creates an SQLite file at an old schema version by running
+// ddl, and fills it with oldData.
+func oldSQLite(t *testing.T, ddl string, faces []oldFace) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := openOldSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(sqliteV1DDL); err != nil {
+	if _, err := db.Exec(ddl); err != nil {
 		t.Fatal(err)
 	}
-	desc := randDescriptor(rand.New(rand.NewPCG(10, 10)))
-	v1Data(t, db, false, desc)
+	oldData(t, db, false, faces)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
 
-	s, err := OpenSQLite(path, Options{KeepPhotos: true})
+// openOldSQLite opens path as the stores of old versions did in the
+// respect that matters to TestSQLiteMigratedDeleteLeavesNoTrace: with
+// secure_delete on every connection. Without it SQLite leaves stale copies
+// of moved rows in pages, which no later deletion can know of.
+func openOldSQLite(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?_pragma=secure_delete(1)")
+}
+
+func TestSQLiteMigrateFromV1(t *testing.T) {
+	faces := oldFaces(rand.New(rand.NewPCG(10, 10)), false)
+	s, err := OpenSQLite(oldSQLite(t, sqliteV1DDL, faces), Options{KeepPhotos: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	checkMigratedV1(t, s, desc)
+	checkMigrated(t, s, faces)
+}
+
+// TestSQLiteMigrateFromV2 upgrades a file of the last schema with one
+// descriptor column per face, and kept photos, to descriptors by model.
+func TestSQLiteMigrateFromV2(t *testing.T) {
+	faces := oldFaces(rand.New(rand.NewPCG(13, 13)), true)
+	s, err := OpenSQLite(oldSQLite(t, sqliteV1DDL+sqliteV2DDL, faces), Options{KeepPhotos: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkMigrated(t, s, faces)
 }
 
 func TestSQLiteRefusesNewerSchema(t *testing.T) {
@@ -101,6 +138,47 @@ func TestSQLiteFailedMigrationRollsBack(t *testing.T) {
 	if v != 1 || idx != 0 {
 		t.Errorf("after the failed migration: user_version %d, people_created index %d; want 1 and 0", v, idx)
 	}
+}
+
+// TestSQLiteFailedV3MigrationRollsBack makes step 3 fail after it has
+// copied the descriptors, and checks that the file is left a working
+// version-2 one: the old columns not dropped, nothing copied. With the
+// obstacle gone, the upgrade then goes through.
+func TestSQLiteFailedV3MigrationRollsBack(t *testing.T) {
+	faces := oldFaces(rand.New(rand.NewPCG(14, 14)), true)
+	path := oldSQLite(t, sqliteV1DDL+sqliteV2DDL, faces)
+	// An obstacle step 3 meets only after it has created and filled the
+	// descriptors table: a view reading faces.descriptor, which DROP
+	// COLUMN refuses to break.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE VIEW old_descriptors AS SELECT descriptor FROM faces`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSQLite(path, Options{}); err == nil {
+		t.Fatal("migration over a view of the dropped column succeeded")
+	}
+	var v, tables, n int
+	db.QueryRow(`PRAGMA user_version`).Scan(&v)
+	db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'descriptors'`).Scan(&tables)
+	if err := db.QueryRow(`SELECT count(*) FROM faces WHERE descriptor IS NOT NULL AND model IS NOT NULL`).Scan(&n); err != nil {
+		t.Fatalf("the old columns are gone after the failed migration: %v", err)
+	}
+	if v != 2 || tables != 0 || n != len(faces) {
+		t.Errorf("after the failed migration: user_version %d, descriptors tables %d, old faces %d; want 2, 0, %d", v, tables, n, len(faces))
+	}
+	if _, err := db.Exec(`DROP VIEW old_descriptors`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(path, Options{KeepPhotos: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkMigrated(t, s, faces)
 }
 
 // TestSQLitePragmas checks the durability and privacy settings of both
@@ -190,6 +268,7 @@ func TestSQLiteDeleteLeavesNoTrace(t *testing.T) {
 	small := []byte("SMALL-SECRET-PHOTO")
 	f1, f2 := testFace(rng), testFace(rng)
 	f1.Photo, f2.Photo = big, small
+	f2.Descriptors["other@2"] = randDescriptorN(rng, 64)
 	p, _, err := s.Enroll(ctx, "Secret Name Zebedee", nil, f1)
 	if err != nil {
 		t.Fatal(err)
@@ -204,11 +283,12 @@ func TestSQLiteDeleteLeavesNoTrace(t *testing.T) {
 		}
 	}
 	secrets := map[string][]byte{
-		"name":         []byte("Secret Name Zebedee"),
-		"big photo":    big[:64],
-		"small photo":  small,
-		"descriptor 1": encodeDescriptor(f1.Descriptor)[:64],
-		"descriptor 2": encodeDescriptor(f2.Descriptor)[64:128],
+		"name":               []byte("Secret Name Zebedee"),
+		"big photo":          big[:64],
+		"small photo":        small,
+		"descriptor 1":       encodeDescriptor(f1.Descriptors[testModel])[:64],
+		"descriptor 2":       encodeDescriptor(f2.Descriptors[testModel])[64:128],
+		"other descriptor 2": encodeDescriptor(f2.Descriptors["other@2"])[:64],
 	}
 	files := readStoreFiles(t, path)
 	for what, b := range secrets {
@@ -217,6 +297,63 @@ func TestSQLiteDeleteLeavesNoTrace(t *testing.T) {
 		}
 	}
 	if err := s.DeletePerson(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	files = readStoreFiles(t, path)
+	for what, b := range secrets {
+		if bytes.Contains(files, b) {
+			t.Errorf("the deleted person's %s is still in the files", what)
+		}
+	}
+}
+
+// TestSQLiteMigratedDeleteLeavesNoTrace is TestSQLiteDeleteLeavesNoTrace
+// for a file upgraded from version 2: the upgrade copies each descriptor
+// into the descriptors table and rewrites the faces rows without it, and
+// neither may leave a copy that outlives the person's deletion.
+func TestSQLiteMigratedDeleteLeavesNoTrace(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(16, 16))
+	faces := oldFaces(rng, true)
+	faces[0].photo = bytes.Repeat([]byte("OLD-SECRET-PHOTO-"), 500)
+	path := oldSQLite(t, sqliteV1DDL+sqliteV2DDL, faces)
+	// Bystanders in the same tables, so the pages are reused rather than
+	// dropped.
+	db, err := openOldSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		id := fmt.Sprintf("bystander%d", i)
+		if _, err := db.Exec(`INSERT INTO people (id, name, created_us) VALUES (?, 'bystander', 1)`, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO faces (person_id, descriptor, model, score, created_us) VALUES (?, ?, ?, 0.5, 1)`,
+			id, encodeDescriptor(randDescriptor(rng)), testModel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(path, Options{KeepPhotos: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	secrets := map[string][]byte{
+		"name":         []byte("Old Person"),
+		"photo":        faces[0].photo[:64],
+		"descriptor 1": encodeDescriptor(faces[0].desc)[:64],
+		"descriptor 2": encodeDescriptor(faces[1].desc)[64:128],
+	}
+	files := readStoreFiles(t, path)
+	for what, b := range secrets {
+		if !bytes.Contains(files, b) {
+			t.Fatalf("the %s is not in the files before the delete: the test would prove nothing", what)
+		}
+	}
+	if err := s.DeletePerson(ctx, "oldperson"); err != nil {
 		t.Fatal(err)
 	}
 	files = readStoreFiles(t, path)

@@ -1,6 +1,7 @@
 package gallery
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -283,16 +284,16 @@ func TestStoreValidation(t *testing.T) {
 		}
 		nan := float32(math.NaN())
 		faces := map[string]Face{
-			"empty descriptor": with(func(f *Face) { f.Descriptors[testModel] = []float32{} }),
-			"long descriptor":  with(func(f *Face) { f.Descriptors[testModel] = make([]float32, MaxDescriptorSize+1) }),
-			"nil descriptor":   with(func(f *Face) { f.Descriptors[testModel] = nil }),
-			"NaN":              with(func(f *Face) { f.Descriptors[testModel][5] = nan }),
-			"Inf":              with(func(f *Face) { f.Descriptors[testModel][127] = float32(math.Inf(-1)) }),
-			"no descriptors":   with(func(f *Face) { f.Descriptors = nil }),
+			"empty descriptor":      with(func(f *Face) { f.Descriptors[testModel] = []float32{} }),
+			"long descriptor":       with(func(f *Face) { f.Descriptors[testModel] = make([]float32, MaxDescriptorSize+1) }),
+			"nil descriptor":        with(func(f *Face) { f.Descriptors[testModel] = nil }),
+			"NaN":                   with(func(f *Face) { f.Descriptors[testModel][5] = nan }),
+			"Inf":                   with(func(f *Face) { f.Descriptors[testModel][127] = float32(math.Inf(-1)) }),
+			"no descriptors":        with(func(f *Face) { f.Descriptors = nil }),
 			"empty descriptors map": with(func(f *Face) { f.Descriptors = map[string][]float32{} }),
-			"empty model ID":   with(func(f *Face) { f.Descriptors[""] = randDescriptor(rng) }),
-			"long model ID":    with(func(f *Face) { f.Descriptors[strings.Repeat("m", maxModelBytes+1)] = randDescriptor(rng) }),
-			"bad UTF-8 model":  with(func(f *Face) { f.Descriptors["bad \xff model"] = randDescriptor(rng) }),
+			"empty model ID":        with(func(f *Face) { f.Descriptors[""] = randDescriptor(rng) }),
+			"long model ID":         with(func(f *Face) { f.Descriptors[strings.Repeat("m", maxModelBytes+1)] = randDescriptor(rng) }),
+			"bad UTF-8 model":       with(func(f *Face) { f.Descriptors["bad \xff model"] = randDescriptor(rng) }),
 			// One bad descriptor spoils the face, whatever model it is of.
 			"bad second model": with(func(f *Face) { f.Descriptors["other@2"] = []float32{1, nan} }),
 			"NaN score":        with(func(f *Face) { f.Score = math.NaN() }),
@@ -426,7 +427,11 @@ func TestStoreCascadeDelete(t *testing.T) {
 			f.Photo = []byte(fmt.Sprintf("photo %d", rng.Int()))
 			return f
 		}
-		gone, _, err := s.Enroll(ctx, "to delete", nil, withPhoto())
+		// The deleted person's first face has a second model's
+		// descriptor: it must go too.
+		first := withPhoto()
+		first.Descriptors["other@2"] = randDescriptorN(rng, 64)
+		gone, _, err := s.Enroll(ctx, "to delete", nil, first)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -453,6 +458,9 @@ func TestStoreCascadeDelete(t *testing.T) {
 		}
 		if n := countRows(t, s, "photos"); n != 1 {
 			t.Errorf("%d photos left, want 1", n)
+		}
+		if n := countRows(t, s, "descriptors"); n != 1 {
+			t.Errorf("%d descriptors left, want 1", n)
 		}
 		var seen []string
 		s.Faces(ctx, func(f Face) error { seen = append(seen, f.PersonID); return nil })
@@ -498,6 +506,7 @@ func TestStoreRestore(t *testing.T) {
 		created := time.Date(2020, 2, 29, 12, 30, 0, 123456000, time.UTC)
 		p := Person{ID: "restored-1", Name: "Restored", Metadata: map[string]string{"a": "b"}, Created: created}
 		f := testFace(rng)
+		f.Descriptors["other@2"] = randDescriptorN(rng, 512)
 		f.Created = created.Add(time.Hour)
 		f.Photo = []byte{0, 1, 2}
 		f.ID = 999 // ignored: faces get new IDs
@@ -514,7 +523,8 @@ func TestStoreRestore(t *testing.T) {
 		}
 		stored, _ := s.PersonFaces(ctx, p.ID, true)
 		if len(stored) != 2 || !stored[0].Created.Equal(f.Created) || string(stored[0].Photo) != "\x00\x01\x02" ||
-			!slices.Equal(stored[0].Descriptor, f.Descriptor) || stored[0].ID != faces[0].ID {
+			!sameDescriptors(stored[0].Descriptors, f.Descriptors) || stored[0].ID != faces[0].ID ||
+			!sameDescriptors(faces[0].Descriptors, f.Descriptors) {
 			t.Errorf("restored faces = %+v", stored)
 		}
 		if _, _, err := s.Restore(ctx, p, []Face{testFace(rng)}); !errors.Is(err, ErrExists) {
@@ -600,24 +610,56 @@ func TestStoreSchemaVersion(t *testing.T) {
 	})
 }
 
-// v1Data fills a schema-version-1 database (created by hand) with one
-// person and one face, through db, with ? or $n placeholders.
-func v1Data(t *testing.T, db *sql.DB, dollar bool, desc []float32) {
+// oldFace is a face as schema versions 1 and 2 stored it: one descriptor
+// and the ID of the model that made it, in columns of the faces table.
+type oldFace struct {
+	model string
+	desc  []float32
+	photo []byte // in the photos table, which version 2 added
+}
+
+// oldFaces returns the faces the migration tests store in an old-schema
+// database: of two models and two lengths, so that a descriptor landing
+// under the wrong model, or losing values, shows. With photos, the first
+// face has a kept photo (a version-2 database).
+func oldFaces(rng *rand.Rand, photos bool) []oldFace {
+	faces := []oldFace{
+		{model: testModel, desc: randDescriptor(rng)},
+		{model: "old-model@0.9", desc: randDescriptorN(rng, 64)},
+	}
+	if photos {
+		faces[0].photo = []byte("photo kept by version 2")
+	}
+	return faces
+}
+
+// oldData fills a database at schema version 1 or 2 (created by hand)
+// with one person and faces, through db, with ? or $n placeholders.
+func oldData(t *testing.T, db *sql.DB, dollar bool, faces []oldFace) {
 	t.Helper()
 	d := dialect{dollar: dollar}
 	if _, err := db.Exec(d.rebind(`INSERT INTO people (id, name, metadata, created_us) VALUES (?, ?, ?, ?)`),
 		"oldperson", "Old Person", `{"since":"v1"}`, int64(1600000000000000)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(d.rebind(`INSERT INTO faces (person_id, descriptor, model, score, created_us) VALUES (?, ?, ?, ?, ?)`),
-		"oldperson", encodeDescriptor(desc), testModel, 0.9, int64(1600000000000000)); err != nil {
-		t.Fatal(err)
+	for i, f := range faces {
+		var id int64
+		if err := db.QueryRow(d.rebind(`INSERT INTO faces (person_id, descriptor, model, score, created_us) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+			"oldperson", encodeDescriptor(f.desc), f.model, 0.9, int64(1600000000000000+i)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if f.photo != nil {
+			if _, err := db.Exec(d.rebind(`INSERT INTO photos (face_id, bytes) VALUES (?, ?)`), id, f.photo); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
-// checkMigratedV1 checks that the v1 data survived the upgrade and that the
-// upgraded store works, photos included.
-func checkMigratedV1(t *testing.T, s Store, desc []float32) {
+// checkMigrated checks that the data oldData stored survived the upgrade,
+// each descriptor moved into the descriptors table under its model, and
+// that the upgraded store and a Gallery over it work.
+func checkMigrated(t *testing.T, s Store, old []oldFace) {
 	t.Helper()
 	ctx := context.Background()
 	st := sqlOf(t, s)
@@ -628,27 +670,77 @@ func checkMigratedV1(t *testing.T, s Store, desc []float32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "Old Person" || p.Metadata["since"] != "v1" || p.Faces != 1 || p.Created.UnixMicro() != 1600000000000000 {
-		t.Errorf("v1 person after upgrade: %+v", p)
+	if p.Name != "Old Person" || p.Metadata["since"] != "v1" || p.Faces != len(old) || p.Created.UnixMicro() != 1600000000000000 {
+		t.Errorf("old person after upgrade: %+v", p)
 	}
 	faces, err := s.PersonFaces(ctx, "oldperson", true)
-	if err != nil || len(faces) != 1 || !slices.Equal(faces[0].Descriptor, desc) {
-		t.Fatalf("v1 face after upgrade: %+v, %v", faces, err)
+	if err != nil || len(faces) != len(old) {
+		t.Fatalf("old faces after upgrade: %+v, %v", faces, err)
 	}
+	for i, f := range faces {
+		want := map[string][]float32{old[i].model: old[i].desc}
+		if !sameDescriptors(f.Descriptors, want) || !bytes.Equal(f.Photo, old[i].photo) ||
+			f.Score != 0.9 || f.Created.UnixMicro() != 1600000000000000+int64(i) {
+			t.Errorf("old face %d after upgrade: %+v; want descriptors %v, photo %q", i, f, want, old[i].photo)
+		}
+	}
+	// Faces, which Open reads, sees the moved descriptors too.
+	var all []Face
+	if err := s.Faces(ctx, func(f Face) error { all = append(all, f); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(old) {
+		t.Fatalf("Faces after upgrade gave %d faces, want %d", len(all), len(old))
+	}
+	for i, f := range all {
+		if !sameDescriptors(f.Descriptors, map[string][]float32{old[i].model: old[i].desc}) {
+			t.Errorf("Faces after upgrade, face %d: %v", i, f.Descriptors)
+		}
+	}
+	// The old columns are gone, so nothing can read or write them by
+	// mistake.
+	for _, col := range []string{"descriptor", "model"} {
+		if _, err := st.w.Exec("SELECT " + col + " FROM faces"); err == nil {
+			t.Errorf("faces.%s is still there after the upgrade", col)
+		}
+	}
+	if n := countRows(t, s, "descriptors"); n != len(old) {
+		t.Errorf("%d descriptors after upgrade, want %d", n, len(old))
+	}
+	// A gallery of each old model finds the person by that model's
+	// descriptor; the other model's face is reported, not compared.
+	for i, f := range old {
+		g, err := Open(ctx, s, f.model, len(f.desc))
+		if !errors.Is(err, ErrModelMismatch) || g == nil {
+			t.Fatalf("Open(%s) over faces of two models: %v, want ErrModelMismatch", f.model, err)
+		}
+		m, err := g.Nearest(ctx, "oldperson", f.desc)
+		if err != nil || m.FaceID != faces[i].ID || m.Distance != 0 {
+			t.Errorf("Nearest by the migrated %s descriptor = %+v, %v; want face %d at 0", f.model, m, err, faces[i].ID)
+		}
+	}
+
 	// Version 2 added photos: the upgraded store keeps them.
-	f := Face{Descriptor: desc, Model: testModel, Photo: []byte("new photo")}
-	if _, err := s.AddFace(ctx, "oldperson", f); err != nil {
+	f := Face{Descriptors: map[string][]float32{testModel: old[0].desc}, Photo: []byte("new photo")}
+	added, err := s.AddFace(ctx, "oldperson", f)
+	if err != nil {
 		t.Fatal(err)
 	}
 	faces, _ = s.PersonFaces(ctx, "oldperson", true)
-	if len(faces) != 2 || string(faces[1].Photo) != "new photo" {
+	if len(faces) != len(old)+1 || string(faces[len(old)].Photo) != "new photo" || faces[len(old)].ID != added.ID {
 		t.Errorf("photo in the upgraded store: %+v", faces)
 	}
-	// And the cascade from v1 still holds for the new table.
+	// A migrated face takes a second model's descriptor.
+	if err := s.PutDescriptor(ctx, faces[1].ID, testModel, old[0].desc); err != nil {
+		t.Fatal(err)
+	}
+	// And the cascade from v1 still holds for the new tables.
 	if err := s.DeletePerson(ctx, "oldperson"); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRows(t, s, "photos"); n != 0 {
-		t.Errorf("%d photos left after delete", n)
+	for _, table := range []string{"faces", "photos", "descriptors"} {
+		if n := countRows(t, s, table); n != 0 {
+			t.Errorf("%d %s left after delete", n, table)
+		}
 	}
 }

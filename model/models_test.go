@@ -51,10 +51,3 @@ func TestManifestWeights(t *testing.T) {
 		}
 	}
 }
-
-func TestDirForwards(t *testing.T) {
-	t.Setenv("FACEREC_MODELS", "/some/where")
-	if d, err := Dir(); err != nil || d != "/some/where" {
-		t.Fatalf("Dir() = %q, %v, want registry.Dir's answer", d, err)
-	}
-}

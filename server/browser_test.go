@@ -24,6 +24,7 @@ import (
 	"github.com/facerec/facerec/internal/sharedtest"
 	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server/web"
 	"github.com/facerec/facerec/server/web/browsertest"
 )
@@ -133,10 +134,7 @@ func TestBrowserDoorAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	// The model name stored with each face; the server's default, spelled
-	// out because the gallery must be opened with the same.
-	modelName := "face_recognition_model@" + registry.FaceRecognition.NPM()
-	g, err := gallery.Open(context.Background(), store, modelName)
+	g, err := recognition.OpenGallery(context.Background(), store, pipe.Model(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,13 +143,19 @@ func TestBrowserDoorAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	enroll, err := pipe.ForEnrolment(face.DefaultEnrollJitter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := recognition.New(recognition.Config{Recognizer: pipe, Enroller: enroll, Gallery: g, Decision: face.ThresholdOf(pipe.Model())})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := New(Config{
-		Recognizer: pipe,
-		Gallery:    g,
-		Model:      modelName,
-		Keys:       keys,
-		Web:        web.Handler(),
-		Logger:     slog.New(slog.NewTextHandler(serverWarnings{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Service: svc,
+		Keys:    keys,
+		Web:     web.Handler(),
+		Logger:  slog.New(slog.NewTextHandler(serverWarnings{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)

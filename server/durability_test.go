@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/facerec/facerec/gallery"
+	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server"
 )
 

@@ -34,6 +34,7 @@ const (
 	layoutDominant = 1   // the first face large, the others small (a crowd behind)
 	layoutFail     = 254 // the recognizer fails: a server fault
 	layoutBlock    = 253 // the recognizer waits for its gate to open
+	layoutCancel   = 252 // the recognizer waits for its gate or for the request's end
 )
 
 // pixelPhoto is a PNG whose first pixel tells pixelRecognizer what it
@@ -84,9 +85,12 @@ func (p *pixelRecognizer) Faces(ctx context.Context, img image.Image) ([]face.Fa
 	case layoutFail:
 		return nil, errors.New("fake recognizer: failing as asked")
 	case layoutBlock:
+		// Work that ignores the context, like a long network call.
 		if p.entered != nil {
 			p.entered <- struct{}{}
 		}
+		<-p.gate
+	case layoutCancel:
 		select {
 		case <-p.gate:
 		case <-ctx.Done():
@@ -150,7 +154,7 @@ type harness struct {
 // harnessOptions change a harness's defaults.
 type harnessOptions struct {
 	noKeys bool
-	dbPath string            // default: a new file in t.TempDir()
+	dbPath string                 // default: a new file in t.TempDir()
 	rec    recognition.Recognizer // default: the harness's pixelRecognizer
 	cfg    func(*server.Config)
 	svc    func(*recognition.Config)

@@ -109,6 +109,25 @@ func TestTimeout(t *testing.T) {
 	h.stillServing()
 }
 
+// TestTimeoutStopsRecognition: a recognition that stops when its context
+// ends (as face.Pipeline does between networks) frees its slot when the
+// request times out, so the next request is served at once.
+func TestTimeoutStopsRecognition(t *testing.T) {
+	h := newHarness(t, harnessOptions{cfg: func(c *server.Config) {
+		c.Concurrency, c.RequestTimeout = 1, 100*time.Millisecond
+	}})
+	body, ct := multipartBody(t, file("photo", pixelPhoto(t, 1, 1, layoutCancel)))
+	start := time.Now()
+	h.do(http.MethodPost, "/v1/identify", h.recKey, ct, body).wantError(t, http.StatusServiceUnavailable, server.CodeTimeout)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the timed-out request took %v", d)
+	}
+	waitFor(t, "the cancelled recognition to end", func() bool {
+		return strings.Contains(h.metricsText(), "facerec_recognitions_in_flight 0")
+	})
+	h.stillServing()
+}
+
 // TestConcurrentRequests mixes every endpoint from many goroutines; run
 // under -race it checks the server's (and the gallery's) locking.
 func TestConcurrentRequests(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/internal/sharedtest"
 )
@@ -119,7 +120,7 @@ func BenchmarkIdentifyLoad(b *testing.B) {
 // (norm about 1), so that synthetic people are at distance ~1.4 from each
 // other and from any real face: none of them matches.
 func syntheticFace(rng *rand.Rand) gallery.Face {
-	d := make([]float32, gallery.DescriptorSize)
+	d := make([]float32, 128) // the pretrained model's
 	var norm float64
 	for i := range d {
 		v := rng.NormFloat64()
@@ -130,5 +131,5 @@ func syntheticFace(rng *rand.Rand) gallery.Face {
 	for i := range d {
 		d[i] /= float32(norm)
 	}
-	return gallery.Face{Descriptor: d, Score: 0.9}
+	return gallery.Face{Descriptors: map[string][]float32{face.PretrainedID: d}, Score: 0.9}
 }

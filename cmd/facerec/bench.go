@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 	"github.com/facerec/facerec/tensor/gemm"
 	"github.com/spf13/cobra"
@@ -62,10 +63,11 @@ func benchCmd() *cobra.Command {
 		Short: "Time the face descriptor: ms per face on one thread (p50, p90) and faces per second on all cores",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			emb, err := loadEmbedder(cmd)
+			m, err := loadDescriptor(cmd, "")
 			if err != nil {
 				return err
 			}
+			ctx := cmd.Context()
 			crop := syntheticCrop()
 			r := benchReport{Kernel: gemm.Kernel(), GOMAXPROCS: runtime.GOMAXPROCS(0), Input: "synthetic 150x150", Runs: runs}
 			if input != "" {
@@ -75,7 +77,7 @@ func benchCmd() *cobra.Command {
 				r.Input = input
 			}
 			for i := 0; i < 3; i++ { // warm up the arenas and caches
-				if _, err := emb.EmbedCrop(crop); err != nil {
+				if _, err := m.Describe(ctx, []*tensor.Tensor{crop}); err != nil {
 					return err
 				}
 			}
@@ -85,7 +87,7 @@ func benchCmd() *cobra.Command {
 			runtime.ReadMemStats(&m0)
 			for i := range ms {
 				t0 := time.Now()
-				if _, err := emb.EmbedCrop(crop); err != nil {
+				if _, err := m.Describe(ctx, []*tensor.Tensor{crop}); err != nil {
 					return err
 				}
 				ms[i] = float64(time.Since(t0).Microseconds()) / 1000
@@ -105,7 +107,9 @@ func benchCmd() *cobra.Command {
 			}
 			fmt.Fprintf(os.Stderr, "timing %d descriptors on %d goroutines...\n", len(batch), r.GOMAXPROCS)
 			t0 := time.Now()
-			emb.EmbedCrops(batch)
+			if _, err := m.Describe(ctx, batch); err != nil {
+				return err
+			}
 			r.FacesSec = float64(len(batch)) / time.Since(t0).Seconds()
 
 			if photoF != "" {
@@ -146,7 +150,7 @@ func syntheticCrop() *tensor.Tensor {
 // benchPipelines times the default pipeline and face-api's own chain
 // (tiny detector at 416, one landmark pass, face-api's crop) on one photo.
 func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) error {
-	img, err := readCrop(path)
+	img, _, err := photo.DecodeFile(path, photo.Options{})
 	if err != nil {
 		return err
 	}
@@ -167,7 +171,7 @@ func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) e
 		}
 		var faces []face.Face
 		for i := 0; i < 3; i++ {
-			if faces, err = p.Faces(img); err != nil {
+			if faces, err = p.Faces(cmd.Context(), img); err != nil {
 				return err
 			}
 		}
@@ -175,7 +179,7 @@ func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) e
 		ms := make([]float64, runs)
 		for i := range ms {
 			t0 := time.Now()
-			if _, err := p.Faces(img); err != nil {
+			if _, err := p.Faces(cmd.Context(), img); err != nil {
 				return err
 			}
 			ms[i] = float64(time.Since(t0).Microseconds()) / 1000

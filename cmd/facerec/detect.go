@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -8,11 +9,10 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/internal/parallel"
 	"github.com/facerec/facerec/photo"
 	"github.com/spf13/cobra"
 )
@@ -22,6 +22,7 @@ type faceJSON struct {
 	Box       [4]float64   `json:"box"` // x, y, w, h in pixels
 	Score     float64      `json:"score"`
 	Landmarks [][2]float64 `json:"landmarks"`
+	Model     string       `json:"model,omitempty"`
 	Embedding []float32    `json:"embedding,omitempty"`
 }
 
@@ -31,7 +32,7 @@ func toJSON(f *face.Face, withEmbedding bool) faceJSON {
 		j.Landmarks = append(j.Landmarks, [2]float64{p.X, p.Y})
 	}
 	if withEmbedding {
-		j.Embedding = append([]float32(nil), f.Descriptor[:]...)
+		j.Model, j.Embedding = f.Descriptor.Model, f.Descriptor.Vector
 	}
 	return j
 }
@@ -47,46 +48,40 @@ type imageResult struct {
 // calling emit in input order (so output lines follow the arguments) for
 // each file that worked. A file that failed is reported on stderr and the
 // others go on; the result is then errReported.
-func forEachImage(p *face.Pipeline, files []string, describe bool, emit func(i int, r imageResult) error) error {
+func forEachImage(ctx context.Context, p *face.Pipeline, files []string, describe bool, emit func(i int, r imageResult) error) error {
 	results := make([]chan imageResult, len(files))
 	for i := range results {
 		results[i] = make(chan imageResult, 1)
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				var r imageResult
-				r.img, _, r.err = photo.DecodeFile(files[i], photo.Options{})
-				if r.err == nil {
-					t := photo.ToTensor(r.img)
-					if describe {
-						r.faces, r.err = p.Faces(t)
-					} else {
-						r.faces, r.err = p.Detect(t)
-					}
-				}
-				results[i] <- r
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // an emit error stops the work
+	go parallel.For(ctx, len(files), 0, func(i int) {
+		var r imageResult
+		r.img, _, r.err = photo.DecodeFile(files[i], photo.Options{})
+		if r.err == nil {
+			if describe {
+				r.faces, r.err = p.Faces(ctx, r.img)
+			} else {
+				r.faces, r.err = p.Detect(ctx, r.img)
 			}
-		}()
-	}
-	go func() {
-		for i := range files {
-			next <- i
+			if r.err != nil {
+				r.err = fmt.Errorf("%s: %w", files[i], r.err)
+			}
 		}
-		close(next)
-	}()
-	defer wg.Wait()
+		results[i] <- r
+	})
 	var bar interface{ Add(int) error }
 	if len(files) > 20 {
 		bar = newBar(len(files), "images")
 	}
 	failed := false
 	for i := range files {
-		r := <-results[i]
+		var r imageResult
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		if r.err != nil {
 			fmt.Fprintln(os.Stderr, r.err) // photo errors name the file
 			failed = true
@@ -118,7 +113,7 @@ func detectCmd() *cobra.Command {
 				return err
 			}
 			enc := json.NewEncoder(os.Stdout)
-			return forEachImage(p, args, false, func(i int, r imageResult) error {
+			return forEachImage(cmd.Context(), p, args, false, func(i int, r imageResult) error {
 				out := struct {
 					File   string     `json:"file"`
 					Width  int        `json:"width"`

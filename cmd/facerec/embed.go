@@ -7,27 +7,10 @@ import (
 	"os"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 	"github.com/spf13/cobra"
 )
-
-// loadEmbedder loads the descriptor network, pulling the models on first use.
-func loadEmbedder(cmd *cobra.Command) (*face.Embedder, error) {
-	if f := cmd.Flags().Lookup("model"); f != nil && f.Value.String() != "" {
-		net, err := model.LoadEmbedNet(f.Value.String())
-		if err != nil {
-			return nil, err
-		}
-		return face.NewTrainedEmbedder(net)
-	}
-	dir, err := modelDir(cmd)
-	if err != nil {
-		return nil, err
-	}
-	return face.LoadEmbedder(cmd.Context(), dir, os.Stderr)
-}
 
 // readCrop decodes an image file into an RGB tensor.
 func readCrop(path string) (*tensor.Tensor, error) {
@@ -45,18 +28,18 @@ func embedCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "embed IMAGE...",
-		Short: "Find every face and print its 128-d descriptor, one JSON line per image (--crop: inputs are ready face crops)",
+		Short: "Find every face and print its descriptor, one JSON line per image (--crop: inputs are ready face crops)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if crop {
-				return embedCrops(cmd, args)
+				return embedCrops(cmd, pf.opt.Model, args)
 			}
 			p, err := pf.load(cmd)
 			if err != nil {
 				return err
 			}
 			enc := json.NewEncoder(os.Stdout)
-			return forEachImage(p, args, true, func(i int, r imageResult) error {
+			return forEachImage(cmd.Context(), p, args, true, func(i int, r imageResult) error {
 				out := struct {
 					File  string     `json:"file"`
 					Faces []faceJSON `json:"faces"`
@@ -73,9 +56,10 @@ func embedCmd() *cobra.Command {
 	return cmd
 }
 
-// embedCrops embeds ready face crops, one JSON line {file, embedding} each.
-func embedCrops(cmd *cobra.Command, args []string) error {
-	emb, err := loadEmbedder(cmd)
+// embedCrops embeds ready face crops, one JSON line {file, model,
+// embedding} each.
+func embedCrops(cmd *cobra.Command, modelPath string, args []string) error {
+	m, err := loadDescriptor(cmd, modelPath)
 	if err != nil {
 		return err
 	}
@@ -94,18 +78,17 @@ func embedCrops(cmd *cobra.Command, args []string) error {
 		crops = append(crops, t)
 		names = append(names, path)
 	}
-	ds, errs := emb.EmbedCrops(crops)
+	ds, err := m.Describe(cmd.Context(), crops)
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(os.Stdout)
 	for i, d := range ds {
-		if errs[i] != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", names[i], errs[i])
-			failed = true
-			continue
-		}
 		if err := enc.Encode(struct {
 			File      string    `json:"file"`
+			Model     string    `json:"model"`
 			Embedding []float32 `json:"embedding"`
-		}{names[i], d[:]}); err != nil {
+		}{names[i], d.Model, d.Vector}); err != nil {
 			return err
 		}
 	}
@@ -116,10 +99,13 @@ func embedCrops(cmd *cobra.Command, args []string) error {
 }
 
 func distanceCmd() *cobra.Command {
-	var crop bool
+	var (
+		crop      bool
+		modelPath string
+	)
 	cmd := &cobra.Command{
 		Use:   "distance --crop A B",
-		Short: "Print the Euclidean distance between the descriptors of two face images",
+		Short: "Print the distance between the descriptors of two ready face crops, with the model's decision",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !crop {
@@ -133,20 +119,24 @@ func distanceCmd() *cobra.Command {
 				}
 				crops[i] = t
 			}
-			emb, err := loadEmbedder(cmd)
+			m, err := loadDescriptor(cmd, modelPath)
 			if err != nil {
 				return err
 			}
-			ds, errs := emb.EmbedCrops(crops[:])
-			if err := errors.Join(errs...); err != nil {
+			ds, err := m.Describe(cmd.Context(), crops[:])
+			if err != nil {
+				return err
+			}
+			d, err := face.ThresholdOf(m).Decide(ds[0], ds[1])
+			if err != nil {
 				return err
 			}
 			return json.NewEncoder(os.Stdout).Encode(map[string]any{
-				"a": args[0], "b": args[1], "distance": face.Distance(ds[0], ds[1]),
+				"a": args[0], "b": args[1], "model": m.ID(), "distance": d.Distance, "threshold": d.Threshold, "same": d.Same,
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&crop, "crop", false, "inputs are ready face crops (no detection)")
-	cmd.Flags().String("model", "", "a network trained with `facerec train` instead of the pretrained descriptor")
+	registerModel(cmd, &modelPath)
 	return cmd
 }

@@ -59,7 +59,7 @@ func evalLFWCmd() *cobra.Command {
 			return enc.Encode(struct {
 				Options any `json:"options"`
 				*eval.PairsResult
-			}{pf.options(), res})
+			}{pf.opt, res})
 		},
 	}
 	pf.register(cmd)

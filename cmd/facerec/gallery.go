@@ -12,16 +12,12 @@ import (
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
-	"github.com/facerec/facerec/model/registry"
+	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server"
 	"github.com/spf13/cobra"
 )
-
-// faceModel names the descriptor network of stored faces. It keeps the form
-// existing galleries were created with rather than registry's Manifest.ID,
-// since a gallery refuses faces stored under another name.
-var faceModel = "face_recognition_model@" + registry.FaceRecognition.NPM()
 
 // galleryFlags are the options of every command that uses the gallery.
 type galleryFlags struct {
@@ -43,11 +39,6 @@ func (f *galleryFlags) registerDB(cmd *cobra.Command) {
 // registerKeys adds --keys, for the commands that use API keys.
 func (f *galleryFlags) registerKeys(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.keys, "keys", "", "API keys file (default: beside the SQLite file as DB.keys.json; with PostgreSQL, keys.json in the data dir)")
-}
-
-// isPostgres reports whether --db names a PostgreSQL database.
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // dataDir is where the gallery lives by default: $XDG_DATA_HOME/facerec,
@@ -85,7 +76,7 @@ func (f *galleryFlags) keysPath() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !isPostgres(db) {
+	if !gallery.IsPostgresURL(db) {
 		return db + ".keys.json", nil
 	}
 	dir, err := dataDir()
@@ -104,48 +95,68 @@ type openedGallery struct {
 // Close closes the store.
 func (g *openedGallery) Close() error { return g.store.Close() }
 
-// open opens the gallery; the caller closes it.
-func (f *galleryFlags) open(cmd *cobra.Command) (*openedGallery, error) {
+// open opens the gallery for the descriptors of m; the caller closes it.
+// Faces that m never described (enrolled with another model) make it fail
+// with a message naming both models, unless lenient: the commands that
+// only list, delete, export or re-embed work on every face.
+func (f *galleryFlags) open(cmd *cobra.Command, m face.DescriptorModel, lenient bool) (*openedGallery, error) {
 	db, err := f.dbPath()
 	if err != nil {
 		return nil, err
 	}
-	opts := gallery.Options{KeepPhotos: f.keepPhotos}
-	var store gallery.Store
-	if isPostgres(db) {
-		store, err = gallery.OpenPostgres(cmd.Context(), db, opts)
-	} else {
-		if err = os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
-			return nil, fmt.Errorf("creating the gallery folder: %w", err)
-		}
-		store, err = gallery.OpenSQLite(db, opts)
-	}
+	store, err := gallery.OpenURL(cmd.Context(), db, gallery.Options{KeepPhotos: f.keepPhotos})
 	if err != nil {
 		return nil, fmt.Errorf("opening the gallery: %w", err)
 	}
-	g, err := gallery.Open(cmd.Context(), store, faceModel)
+	g, err := recognition.OpenGallery(cmd.Context(), store, m, cmd.ErrOrStderr())
+	if lenient && errors.Is(err, gallery.ErrModelMismatch) && g != nil {
+		err = nil
+	}
 	if err != nil {
 		store.Close()
-		return nil, fmt.Errorf("opening the gallery: %w", err)
+		if errors.Is(err, gallery.ErrModelMismatch) {
+			return nil, fmt.Errorf("opening the gallery %s: %w (facerec gallery reembed --model ... describes kept photos with a new model)", db, err)
+		}
+		return nil, fmt.Errorf("opening the gallery %s: %w", db, err)
 	}
 	return &openedGallery{Gallery: g, store: store}, nil
 }
 
-// photoFaces decodes a photo and finds its faces.
-func photoFaces(p *face.Pipeline, path string) ([]face.Face, []byte, error) {
+// openLenient opens the gallery for commands that list, delete or export
+// people and load no network: they see every face, whatever model
+// described it.
+func (f *galleryFlags) openLenient(cmd *cobra.Command) (*openedGallery, error) {
+	db, err := f.dbPath()
+	if err != nil {
+		return nil, err
+	}
+	store, err := gallery.OpenURL(cmd.Context(), db, gallery.Options{KeepPhotos: f.keepPhotos})
+	if err != nil {
+		return nil, fmt.Errorf("opening the gallery: %w", err)
+	}
+	// The index is not searched; any model will do to open it.
+	g, err := gallery.Open(cmd.Context(), store, face.PretrainedID, model.DescriptorSize)
+	if errors.Is(err, gallery.ErrModelMismatch) && g != nil {
+		err = nil
+	}
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("opening the gallery %s: %w", db, err)
+	}
+	return &openedGallery{Gallery: g, store: store}, nil
+}
+
+// readPhoto reads and decodes a photo file, keeping its bytes.
+func readPhoto(path string) (recognition.Photo, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return recognition.Photo{}, err
 	}
 	img, _, err := photo.Decode(bytes.NewReader(data), photo.Options{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return recognition.Photo{}, fmt.Errorf("%s: %w", path, err)
 	}
-	faces, err := p.Faces(photo.ToTensor(img))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return faces, data, nil
+	return recognition.Photo{Image: img, Data: data}, nil
 }
 
 func enrollCmd() *cobra.Command {
@@ -157,43 +168,41 @@ func enrollCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "enroll --name NAME PHOTO...",
 		Short: "Enrol a person: the first usable photo creates them, the others add faces. JSON {id, name, faces}",
-		Long: "Each photo must show one face, or one face " + fmt.Sprint(server.DominanceRatio) +
-			" times larger than any other. A photo that fails is reported and skipped.",
+		Long: "Each photo must show the person at its centre; a photo in which another face could as well be " +
+			"the person is refused. A photo that fails is reported and skipped.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(name) == "" {
 				return errors.New("--name is required")
 			}
 			p, err := pf.load(cmd)
-			if err == nil {
-				p, err = p.ForEnrolment(pf.enrollJitter)
-			}
 			if err != nil {
 				return err
 			}
-			g, err := gf.open(cmd)
+			g, err := gf.open(cmd, p.Model(), false)
 			if err != nil {
 				return err
 			}
 			defer g.Close()
+			svc, err := pf.service(p, g, 0)
+			if err != nil {
+				return err
+			}
 			var person *gallery.Person
 			failed := false
 			for _, path := range args {
-				faces, data, err := photoFaces(p, path)
-				var f *face.Face
+				ph, err := readPhoto(path)
 				if err == nil {
-					if f, err = server.EnrollmentFace(faces); err != nil {
-						err = fmt.Errorf("%s: %w", path, err)
-					}
-				}
-				if err == nil {
-					gface := gallery.Face{Descriptor: f.Descriptor[:], Model: faceModel, Score: f.Score, Photo: data}
+					var np gallery.Person
 					if person == nil {
-						var np gallery.Person
-						np, _, err = g.Enroll(cmd.Context(), strings.TrimSpace(name), nil, gface)
+						np, err = svc.Enroll(cmd.Context(), strings.TrimSpace(name), nil, ph)
+					} else {
+						np, err = svc.AddFace(cmd.Context(), person.ID, ph)
+					}
+					if err == nil {
 						person = &np
 					} else {
-						_, err = g.AddFace(cmd.Context(), person.ID, gface)
+						err = fmt.Errorf("%s: %w", path, err)
 					}
 				}
 				if err != nil {
@@ -204,11 +213,7 @@ func enrollCmd() *cobra.Command {
 			if person == nil {
 				return errReported
 			}
-			np, err := g.Person(cmd.Context(), person.ID)
-			if err != nil {
-				return err
-			}
-			if err := json.NewEncoder(cmd.OutOrStdout()).Encode(np); err != nil {
+			if err := json.NewEncoder(cmd.OutOrStdout()).Encode(person); err != nil {
 				return err
 			}
 			if failed {
@@ -243,18 +248,24 @@ func identifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			g, err := gf.open(cmd)
+			g, err := gf.open(cmd, p.Model(), false)
 			if err != nil {
 				return err
 			}
 			defer g.Close()
+			svc, err := pf.service(p, g, threshold)
+			if err != nil {
+				return err
+			}
 			out := json.NewEncoder(cmd.OutOrStdout())
 			failed := false
 			for _, path := range args {
-				faces, _, err := photoFaces(p, path)
-				var res []server.FaceResult
+				ph, err := readPhoto(path)
+				var res []recognition.FaceResult
 				if err == nil {
-					res, err = server.Identify(cmd.Context(), g, faces, k, threshold)
+					if res, err = svc.Identify(cmd.Context(), ph.Image, k); err != nil {
+						err = fmt.Errorf("%s: %w", path, err)
+					}
 				}
 				if err != nil {
 					fmt.Fprintln(cmd.ErrOrStderr(), "facerec:", err)
@@ -262,8 +273,8 @@ func identifyCmd() *cobra.Command {
 					continue
 				}
 				line := struct {
-					Photo string              `json:"photo"`
-					Faces []server.FaceResult `json:"faces"`
+					Photo string                   `json:"photo"`
+					Faces []recognition.FaceResult `json:"faces"`
 				}{path, res}
 				if err := out.Encode(line); err != nil {
 					return err
@@ -276,9 +287,9 @@ func identifyCmd() *cobra.Command {
 		},
 	}
 	pf.register(cmd)
-	gf.register(cmd)
+	gf.registerDB(cmd)
 	cmd.Flags().IntVar(&k, "k", 3, "candidates to list per face")
-	cmd.Flags().Float64Var(&threshold, "threshold", face.DefaultThreshold, "a face is a person when its distance is below this")
+	cmd.Flags().Float64Var(&threshold, "threshold", 0, "a face is a person when its distance is below this (0: the model's, 0.61 for the pretrained one)")
 	return cmd
 }
 
@@ -290,7 +301,7 @@ func peopleCmd() *cobra.Command {
 		Short: "One JSON line per enrolled person, oldest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g, err := lf.open(cmd)
+			g, err := lf.openLenient(cmd)
 			if err != nil {
 				return err
 			}
@@ -313,14 +324,14 @@ func peopleCmd() *cobra.Command {
 			}
 		},
 	}
-	lf.register(list)
+	lf.registerDB(list)
 	var rf galleryFlags
 	rm := &cobra.Command{
 		Use:   "rm ID...",
 		Short: "Remove people with all their faces (and photos)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := rf.open(cmd)
+			g, err := rf.openLenient(cmd)
 			if err != nil {
 				return err
 			}
@@ -340,23 +351,24 @@ func peopleCmd() *cobra.Command {
 			return nil
 		},
 	}
-	rf.register(rm)
+	rf.registerDB(rm)
 	cmd.AddCommand(list, rm)
 	return cmd
 }
 
 func galleryCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "gallery", Short: "Export and import the gallery as JSON lines"}
+	cmd := &cobra.Command{Use: "gallery", Short: "Export, import and re-embed the gallery"}
 	var (
 		ef, imf       galleryFlags
 		efile, imfile string
+		imodel        string
 	)
 	export := &cobra.Command{
 		Use:   "export",
 		Short: "Write every person with their faces as JSON lines (stdout, or --file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			g, err := ef.open(cmd)
+			g, err := ef.openLenient(cmd)
 			if err != nil {
 				return err
 			}
@@ -377,14 +389,18 @@ func galleryCmd() *cobra.Command {
 			return g.Export(cmd.Context(), w)
 		},
 	}
-	ef.register(export)
+	ef.registerDB(export)
 	export.Flags().StringVar(&efile, "file", "", "write here instead of stdout (created 0600: descriptors are biometric data)")
 	imp := &cobra.Command{
 		Use:   "import",
 		Short: "Read people with their faces as JSON lines from `gallery export` (stdin, or --file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g, err := imf.open(cmd)
+			m, err := loadDescriptor(cmd, imodel)
+			if err != nil {
+				return err
+			}
+			g, err := imf.open(cmd, m, true)
 			if err != nil {
 				return err
 			}
@@ -408,7 +424,8 @@ func galleryCmd() *cobra.Command {
 	}
 	imf.register(imp)
 	imp.Flags().StringVar(&imfile, "file", "", "read this file instead of stdin")
-	cmd.AddCommand(export, imp)
+	registerModel(imp, &imodel)
+	cmd.AddCommand(export, imp, reembedCmd())
 	return cmd
 }
 

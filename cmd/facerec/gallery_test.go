@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/facerec/facerec/checkpoint"
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/internal/sharedtest"
+	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/model/registry"
 	"github.com/spf13/cobra"
 )
@@ -190,11 +194,15 @@ func TestEnrollJitter(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := func(p *face.Pipeline) []float32 {
-		faces, _, err := photoFaces(p, path)
-		if err != nil || len(faces) != 1 {
-			t.Fatalf("%d faces, %v", len(faces), err)
+		ph, err := readPhoto(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return faces[0].Descriptor[:]
+		f, err := p.Subject(context.Background(), ph.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Descriptor.Vector
 	}
 	for _, c := range []struct {
 		flags []string
@@ -212,13 +220,115 @@ func TestEnrollJitter(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rec struct {
-			Faces []struct{ Descriptor []float32 }
+			Faces []struct{ Descriptors map[string][]float32 }
 		}
 		if err := json.Unmarshal([]byte(export), &rec); err != nil || len(rec.Faces) != 1 {
 			t.Fatalf("export %q: %v", export, err)
 		}
-		if !slices.Equal(rec.Faces[0].Descriptor, c.want) {
+		if !slices.Equal(rec.Faces[0].Descriptors[plain.Model().ID()], c.want) {
 			t.Errorf("enroll %v stored a descriptor other than the pipeline's with that jitter", c.flags)
 		}
+	}
+}
+
+// trainedCheckpoint writes a small network from facerec train's model
+// family (random weights) and returns its path.
+func trainedCheckpoint(t *testing.T) string {
+	t.Helper()
+	net, err := model.NewEmbedNet(model.DefaultEmbedNetConfig(), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := checkpoint.Capture(net.Arch(), net.Params(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "best.safetensors")
+	if err := checkpoint.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestModelIdentity: a gallery enrolled with the pretrained model refuses
+// a trained network (serve and identify say which two models), and
+// `gallery reembed --model` moves it to that network from the kept photos,
+// after which both models find the person.
+func TestModelIdentity(t *testing.T) {
+	dir := realModels(t)
+	aaron := sharedtest.Path(t, "data", "lfw", "deepfunneled", "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg")
+	trained := trainedCheckpoint(t)
+	tm, err := face.LoadDescriptorModel(context.Background(), dir, trained, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm.ID() == face.PretrainedID || !strings.Contains(tm.ID(), "sha256:") {
+		t.Fatalf("trained model ID %q", tm.ID())
+	}
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv("FACEREC_API_KEY", "")
+	db := []string{"--db", filepath.Join(t.TempDir(), "g.db")}
+	out, err := runCommand(t, enrollCmd(), "", append(db, "--keep-photos", "--name", "Aaron", aaron)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.ID == "" {
+		t.Fatalf("enroll printed %q (%v)", out, err)
+	}
+
+	// Refused, naming both models.
+	for _, c := range []struct {
+		name string
+		cmd  *cobra.Command
+		args []string
+	}{
+		{"serve", serveCmd(), append(db, "--model", trained, "--addr", "127.0.0.1:0")},
+		{"identify", identifyCmd(), append(db, "--model", trained, aaron)},
+	} {
+		_, err := runCommand(t, c.cmd, "", c.args...)
+		if err == nil || !errors.Is(err, gallery.ErrModelMismatch) || !strings.Contains(err.Error(), face.PretrainedID) || !strings.Contains(err.Error(), tm.ID()) {
+			t.Errorf("%s --model on a pretrained gallery: %v; want a model mismatch naming %s and %s", c.name, err, face.PretrainedID, tm.ID())
+		}
+	}
+
+	out, err = runCommand(t, galleryCmd(), "", append([]string{"reembed", "--model", trained}, db...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Model      string
+		Reembedded int
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Model != tm.ID() || r.Reembedded != 1 {
+		t.Fatalf("reembed printed %q (%v); want 1 face with %s", out, err, tm.ID())
+	}
+	for _, model := range [][]string{{"--model", trained}, nil} {
+		out, err := runCommand(t, identifyCmd(), "", append(append(db, model...), aaron)...)
+		if err != nil {
+			t.Fatalf("identify %v after reembed: %v", model, err)
+		}
+		if !strings.Contains(out, p.ID) {
+			t.Errorf("identify %v after reembed = %s, want Aaron (%s)", model, out, p.ID)
+		}
+	}
+	// A second run has nothing left to do.
+	if out, err := runCommand(t, galleryCmd(), "", append([]string{"reembed", "--model", trained}, db...)...); err != nil || !strings.Contains(out, `"reembedded":0`) {
+		t.Errorf("second reembed = %q, %v", out, err)
+	}
+}
+
+// TestReembedWithoutPhotos: faces enrolled without --keep-photos cannot be
+// re-embedded, and the command says so with a failing exit status.
+func TestReembedWithoutPhotos(t *testing.T) {
+	realModels(t)
+	aaron := sharedtest.Path(t, "data", "lfw", "deepfunneled", "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg")
+	db := []string{"--db", filepath.Join(t.TempDir(), "g.db")}
+	if _, err := runCommand(t, enrollCmd(), "", append(db, "--name", "Aaron", aaron)...); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runCommand(t, galleryCmd(), "", append([]string{"reembed", "--model", trainedCheckpoint(t)}, db...)...)
+	if err == nil || !strings.Contains(err.Error(), "no kept photo") {
+		t.Errorf("reembed without kept photos: %v, want an error about the photos", err)
 	}
 }

@@ -48,11 +48,3 @@ func TestModelsVerifyMissing(t *testing.T) {
 		t.Errorf("models verify of an empty folder: err = %v, want one saying a file is missing", err)
 	}
 }
-
-// TestFaceModelName pins the name stored with gallery faces: a gallery
-// refuses faces of another, so changing it orphans every existing gallery.
-func TestFaceModelName(t *testing.T) {
-	if want := "face_recognition_model@@vladmandic/face-api@1.7.15"; faceModel != want {
-		t.Errorf("faceModel = %q, want %q", faceModel, want)
-	}
-}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/tensor"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -28,17 +30,20 @@ func evalOneShotCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var embed, enroll eval.EmbedFunc
 			if crop {
-				emb, err := loadEmbedder(cmd)
+				m, err := loadDescriptor(cmd, pf.opt.Model)
 				if err != nil {
 					return err
 				}
-				embed = func(path string) ([]float32, bool, error) {
+				embed = func(ctx context.Context, path string) ([]float32, bool, error) {
 					t, err := readCrop(path)
 					if err != nil {
 						return nil, false, err
 					}
-					d, err := emb.EmbedCrop(t)
-					return d[:], err == nil, err
+					ds, err := m.Describe(ctx, []*tensor.Tensor{t})
+					if err != nil {
+						return nil, false, err
+					}
+					return ds[0].Vector, true, nil
 				}
 			} else {
 				p, err := pf.load(cmd)
@@ -90,7 +95,7 @@ func evalOneShotCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&crop, "crop", false, "photos are ready face crops (no detection), e.g. AT&T")
 	cmd.Flags().Float64Var(&strangers, "strangers", 0.2, "share of people never enrolled (their photos probe as strangers)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for choosing the strangers")
-	cmd.Flags().Float64Var(&threshold, "threshold", face.DefaultThreshold, "operating point to report")
+	cmd.Flags().Float64Var(&threshold, "threshold", face.DefaultThreshold, "operating point to report (the pretrained model's threshold by default)")
 	cmd.MarkFlagRequired("root")
 	return cmd
 }

@@ -7,7 +7,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/server"
 	"github.com/spf13/cobra"
 )
@@ -20,6 +19,7 @@ func serveCmd() *cobra.Command {
 		logFormat string
 		debug     bool
 		cfg       server.Config
+		threshold float64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -59,15 +59,15 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			g, err := gf.open(cmd)
+			fmt.Fprintf(cmd.ErrOrStderr(), "descriptor model %s\n", p.Model().ID())
+			g, err := gf.open(cmd, p.Model(), false)
 			if err != nil {
 				return err
 			}
 			defer g.Close()
-			if cfg.Enroller, err = p.ForEnrolment(pf.enrollJitter); err != nil {
+			if cfg.Service, err = pf.service(p, g, threshold); err != nil {
 				return err
 			}
-			cfg.Recognizer, cfg.Gallery, cfg.Model = p, g, faceModel
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -83,7 +83,7 @@ func serveCmd() *cobra.Command {
 	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on this host:port")
 	fl.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.BoolVar(&debug, "debug", false, "log health checks and metric scrapes too")
-	fl.Float64Var(&cfg.Threshold, "threshold", face.DefaultThreshold, "a face is a person when its distance is below this")
+	fl.Float64Var(&threshold, "threshold", 0, "a face is a person when its distance is below this (0: the model's, 0.61 for the pretrained one)")
 	fl.Int64Var(&cfg.MaxBodyBytes, "max-body", server.DefaultMaxBodyBytes, "largest request body, in bytes")
 	fl.IntVar(&cfg.MaxPixels, "max-pixels", server.DefaultMaxPixels, "largest photo, in pixels (width×height)")
 	fl.DurationVar(&cfg.RequestTimeout, "timeout", server.DefaultRequestTimeout, "time limit of one request")

@@ -2,8 +2,10 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -72,7 +74,15 @@ func trainCmd() *cobra.Command {
 			// A network from a checkpoint brings its own input format.
 			var net *model.EmbedNet
 			if path := cmp.Or(resume, init); path != "" {
-				if net, err = model.LoadEmbedNet(path); err != nil {
+				backbone := func() (*model.RecognitionNet, error) {
+					dir, err := modelDir(cmd)
+					if err != nil {
+						return nil, err
+					}
+					m, err := face.LoadDescriptorModel(cmd.Context(), dir, "", os.Stderr)
+					return face.Backbone(m), err
+				}
+				if net, err = model.LoadEmbedNet(path, backbone); err != nil {
 					return err
 				}
 				size, grey = net.Config.Input, net.Config.Channels == 1
@@ -93,7 +103,7 @@ func trainCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				dcfg.Align = alignFunc(pl)
+				dcfg.Align = alignFunc(cmd.Context(), pl)
 				if cache == "" {
 					if dir, err := os.UserCacheDir(); err == nil {
 						cache = filepath.Join(dir, "facerec", chipCacheName(pl.Options()))
@@ -118,11 +128,11 @@ func trainCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				emb, err := face.LoadEmbedder(cmd.Context(), dir, os.Stderr)
+				m, err := face.LoadDescriptorModel(cmd.Context(), dir, "", os.Stderr)
 				if err != nil {
 					return err
 				}
-				if net, err = model.NewPretrainedHead(emb.Net()); err != nil {
+				if net, err = model.NewPretrainedHead(face.Backbone(m)); err != nil {
 					return err
 				}
 			default:
@@ -212,21 +222,19 @@ func trainCmd() *cobra.Command {
 // alignFunc finds the face a labelled photo is about (the one nearest the
 // centre, see face.Pipeline.Subject) and returns its aligned chip, for
 // training on unaligned photos.
-func alignFunc(p *face.Pipeline) func(string) (*tensor.Tensor, error) {
+func alignFunc(ctx context.Context, p *face.Pipeline) func(string) (*tensor.Tensor, error) {
 	return func(path string) (*tensor.Tensor, error) {
 		img, _, err := photo.DecodeFile(path, photo.Options{})
 		if err != nil {
 			return nil, err
 		}
-		t := photo.ToTensor(img)
-		f, ok, err := p.DetectSubject(t)
-		if err != nil {
-			return nil, err
+		// A labelled photo's subject, taken even where another face could
+		// be it: training, like evaluation, takes a face from every image.
+		f, err := p.DetectSubject(ctx, img)
+		if err != nil && !errors.Is(err, face.ErrAmbiguous) {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if !ok {
-			return nil, fmt.Errorf("%s: no face found", path)
-		}
-		return p.Chip(t, &f)
+		return p.Chip(img, &f)
 	}
 }
 

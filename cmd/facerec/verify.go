@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"os"
 
-	"github.com/facerec/facerec"
-	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/recognition"
 	"github.com/spf13/cobra"
 )
 
@@ -20,16 +20,16 @@ func verifyCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "verify A B",
-		Short: "Are the most prominent faces of two photos the same person? JSON {distance, threshold, same}",
+		Short: "Do two photos show the same person (the face at the centre of each)? JSON {distance, threshold, same}",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var head *eval.LogisticHead
+			var head *face.LogisticHead
 			if headPath != "" {
 				f, err := os.Open(headPath)
 				if err != nil {
 					return err
 				}
-				head, err = eval.LoadLogisticHead(f)
+				head, err = face.LoadLogisticHead(f)
 				f.Close()
 				if err != nil {
 					return fmt.Errorf("%s: %w", headPath, err)
@@ -39,40 +39,36 @@ func verifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ds [2]face.Descriptor
-			for i, path := range args {
-				img, _, err := photo.DecodeFile(path, photo.Options{})
-				if err != nil {
-					return err
-				}
-				faces, err := p.Faces(photo.ToTensor(img))
-				if err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
-				if len(faces) == 0 {
-					return fmt.Errorf("%s: no face found", path)
-				}
-				ds[i] = facerec.Prominent(faces).Descriptor
+			d := face.ThresholdOf(p.Model())
+			if threshold > 0 {
+				d.Max = threshold
 			}
-			out := map[string]any{"a": args[0], "b": args[1]}
-			d := face.Distance(ds[0], ds[1])
-			out["distance"], out["threshold"], out["same"] = d, threshold, d < threshold
-			if head != nil {
-				feat, err := eval.AbsDiff(ds[0][:], ds[1][:])
-				if err != nil {
+			svc, err := recognition.New(recognition.Config{Recognizer: p, Decision: d, Head: head})
+			if err != nil {
+				return err
+			}
+			var imgs [2]image.Image
+			for i, path := range args {
+				if imgs[i], _, err = photo.DecodeFile(path, photo.Options{}); err != nil {
 					return err
 				}
-				prob, err := head.Predict(feat)
-				if err != nil {
-					return err
-				}
-				out["probability"], out["same"], out["decided_by"] = prob, prob >= 0.5, "head"
+			}
+			dec, err := svc.Compare(cmd.Context(), imgs[0], imgs[1])
+			if err != nil {
+				return err
+			}
+			out := map[string]any{
+				"a": args[0], "b": args[1], "model": p.Model().ID(),
+				"distance": dec.Distance, "threshold": dec.Threshold, "same": dec.Same, "decided_by": "threshold",
+			}
+			if dec.Probability != nil {
+				out["probability"], out["decided_by"] = *dec.Probability, "head"
 			}
 			return json.NewEncoder(os.Stdout).Encode(out)
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().Float64Var(&threshold, "threshold", face.DefaultThreshold, "same person when the distance is below this")
-	cmd.Flags().StringVar(&headPath, "head", "", "decide with a trained logistic head (JSON from `facerec train-head`) instead of the threshold")
+	cmd.Flags().Float64Var(&threshold, "threshold", 0, "same person when the distance is below this (0: the model's, 0.61 for the pretrained one)")
+	cmd.Flags().StringVar(&headPath, "head", "", "decide with a logistic head (the JSON `FILE` that facerec train-head writes) instead of the threshold")
 	return cmd
 }
