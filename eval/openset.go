@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/facerec/facerec/face"
 )
 
 // Identity is an enrolled gallery entry: one embedding per person.
@@ -61,20 +63,9 @@ type OpenSetResult struct {
 	Points []OpenSetPoint `json:"-"`
 }
 
-// Euclidean returns the Euclidean distance between two vectors of equal
-// length; it is the default distance of [OpenSet].
-func Euclidean(a, b []float32) float64 {
-	s := 0.0
-	for k := range a {
-		d := float64(a[k]) - float64(b[k])
-		s += d * d
-	}
-	return math.Sqrt(s)
-}
-
 // OpenSet evaluates one-shot identification of probes against a gallery
 // holding one embedding per enrolled identity, using dist (nil selects
-// [Euclidean]; smaller means more alike).
+// face.Euclidean; smaller means more alike).
 //
 // Each probe is matched to its nearest gallery identity (the earliest
 // gallery entry wins ties). A known probe counts towards DIR at threshold τ
@@ -91,7 +82,7 @@ func OpenSet(gallery []Identity, probes []Probe, dist func(a, b []float32) float
 		return nil, errors.New("open set: no probes")
 	}
 	if dist == nil {
-		dist = Euclidean
+		dist = face.Euclidean.Distance
 	}
 	dim := len(gallery[0].Embedding)
 	enrolled := make(map[string]bool, len(gallery))

@@ -3,6 +3,8 @@ package eval
 import (
 	"math"
 	"testing"
+
+	"github.com/facerec/facerec/face"
 )
 
 func TestOpenSetHand(t *testing.T) {
@@ -115,7 +117,7 @@ func TestOpenSetErrors(t *testing.T) {
 }
 
 func TestEuclidean(t *testing.T) {
-	if d := Euclidean([]float32{0, 3}, []float32{4, 0}); d != 5 {
+	if d := face.Euclidean.Distance([]float32{0, 3}, []float32{4, 0}); d != 5 {
 		t.Errorf("Euclidean = %v, want 5", d)
 	}
 }

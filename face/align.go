@@ -23,8 +23,8 @@ const (
 	AlignFaceAPI Alignment = "faceapi"
 )
 
-// ParseAlignment checks an alignment name.
-func ParseAlignment(s string) (Alignment, error) {
+// parseAlignment checks an alignment name.
+func parseAlignment(s string) (Alignment, error) {
 	switch a := Alignment(s); a {
 	case AlignDlib, AlignFaceAPI:
 		return a, nil
@@ -129,9 +129,9 @@ func ShapeError(pts *[model.NumLandmarks]model.Point) float64 {
 	return math.Inf(1) // every point in one place
 }
 
-// AlignedChip cuts the dlib-aligned 150×150 chip [150, 150, 3] out of img
+// alignedChip cuts the dlib-aligned 150×150 chip [150, 150, 3] out of img
 // [H, W, 3] given the face's 68 landmarks in image pixels.
-func AlignedChip(arena *tensor.Arena, img *tensor.Tensor, pts *[68]model.Point) *tensor.Tensor {
+func alignedChip(arena *tensor.Arena, img *tensor.Tensor, pts *[68]model.Point) *tensor.Tensor {
 	size := model.RecognitionInput
 	return warp(arena, img, dlibChipTransform(pts, size, chipPadding), size)
 }
@@ -224,13 +224,13 @@ func jitterChip(arena *tensor.Arena, chip *tensor.Tensor, rng *rand.Rand) *tenso
 	t.tx, t.ty = c+tx-cx, c+ty-cy
 	out := warp(arena, chip, t, size)
 	if mirror {
-		out = Flip(arena, out)
+		out = flip(arena, out)
 	}
 	return out
 }
 
 // Flip mirrors an HWC image left to right (test-time augmentation).
-func Flip(arena *tensor.Arena, img *tensor.Tensor) *tensor.Tensor {
+func flip(arena *tensor.Arena, img *tensor.Tensor) *tensor.Tensor {
 	h, w, c := img.Shape[0], img.Shape[1], img.Shape[2]
 	out := arena.NewUninit(h, w, c)
 	for y := 0; y < h; y++ {

@@ -54,7 +54,7 @@ func TestAlignedChip(t *testing.T) {
 			}
 		}
 	}
-	chip := AlignedChip(nil, img, templateLandmarks(150, similarity{a: 1}))
+	chip := alignedChip(nil, img, templateLandmarks(150, similarity{a: 1}))
 	if d := tensor.MaxAbsDiff(chip.Data, img.Data); d > 1e-3 {
 		t.Fatalf("identity alignment changed pixels by up to %v", d)
 	}
@@ -73,7 +73,7 @@ func TestAlignedChip(t *testing.T) {
 			}
 		}
 	}
-	chip = AlignedChip(nil, big, templateLandmarks(150, m))
+	chip = alignedChip(nil, big, templateLandmarks(150, m))
 	// Compare away from the border, where resampling twice blurs a little.
 	worst := 0.0
 	for y := 10; y < 140; y++ {
@@ -147,10 +147,10 @@ func TestJitterChip(t *testing.T) {
 
 func TestFlipTwiceIsIdentity(t *testing.T) {
 	img := pattern(7, 5, 1)
-	if d := tensor.MaxAbsDiff(Flip(nil, Flip(nil, img)).Data, img.Data); d != 0 {
+	if d := tensor.MaxAbsDiff(flip(nil, flip(nil, img)).Data, img.Data); d != 0 {
 		t.Fatal("flipping twice changed the image")
 	}
-	if d := tensor.MaxAbsDiff(Flip(nil, img).Data, img.Data); d == 0 {
+	if d := tensor.MaxAbsDiff(flip(nil, img).Data, img.Data); d == 0 {
 		t.Fatal("flip changed nothing")
 	}
 }

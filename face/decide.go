@@ -110,7 +110,7 @@ func (h *LogisticHead) Predict(features []float32) (float64, error) {
 
 // Save writes the head as a small JSON object {"w": [...], "b": ...}.
 func (h *LogisticHead) Save(w io.Writer) error {
-	if err := h.Validate(); err != nil {
+	if err := h.validate(); err != nil {
 		return fmt.Errorf("save logistic head: %w", err)
 	}
 	if err := json.NewEncoder(w).Encode(h); err != nil {
@@ -127,14 +127,14 @@ func LoadLogisticHead(r io.Reader) (*LogisticHead, error) {
 	if err := dec.Decode(&h); err != nil {
 		return nil, fmt.Errorf("load logistic head: %w", err)
 	}
-	if err := h.Validate(); err != nil {
+	if err := h.validate(); err != nil {
 		return nil, fmt.Errorf("load logistic head: %w", err)
 	}
 	return &h, nil
 }
 
-// Validate rejects heads that could not have come from training.
-func (h *LogisticHead) Validate() error {
+// validate rejects heads that could not have come from training.
+func (h *LogisticHead) validate() error {
 	if len(h.W) == 0 {
 		return errors.New("no weights")
 	}

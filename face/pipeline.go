@@ -147,7 +147,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Align == "" {
 		o.Align = AlignDlib
 	}
-	if _, err := ParseAlignment(string(o.Align)); err != nil {
+	if _, err := parseAlignment(string(o.Align)); err != nil {
 		return o, err
 	}
 	if o.Jitter < 0 || o.Jitter > 1000 {
@@ -735,7 +735,7 @@ func (p *Pipeline) Chip(img image.Image, f *Face) (*tensor.Tensor, error) {
 
 func (p *Pipeline) chip(arena *tensor.Arena, img *tensor.Tensor, f *Face) (*tensor.Tensor, error) {
 	if p.opt.Align == AlignDlib {
-		return AlignedChip(arena, img, &f.Landmarks), nil
+		return alignedChip(arena, img, &f.Landmarks), nil
 	}
 	r, err := faceAPICropRect(&f.Landmarks, f.Box, img.Shape[1], img.Shape[0])
 	if err != nil {
@@ -753,7 +753,7 @@ func (p *Pipeline) describe(ctx context.Context, arena *tensor.Arena, img *tenso
 	}
 	views := []*tensor.Tensor{chip}
 	if p.opt.Flip {
-		views = append(views, Flip(arena, chip))
+		views = append(views, flip(arena, chip))
 	}
 	rng := rand.New(rand.NewPCG(1, 0x7177e2))
 	for range p.opt.Jitter {

@@ -3,9 +3,10 @@
 // in-memory index that is kept in step with every change.
 //
 // Store is the persistence interface; OpenSQLite gives the embedded
-// default and OpenPostgres a store several API nodes can share. Index is
-// the in-memory nearest-neighbour index, and Gallery ties a Store and an
-// Index together for one embedding model.
+// default, OpenPostgres a store several API nodes can share, and OpenURL
+// picks one from a location. A face holds one descriptor per model that
+// described it; a Gallery ties a Store to the in-memory index of one
+// model's descriptors.
 package gallery
 
 import (
@@ -43,7 +44,7 @@ const (
 // Errors returned by stores; match them with errors.Is.
 var (
 	ErrNotFound      = errors.New("gallery: not found")
-	ErrModelMismatch = errors.New("gallery: descriptor made by another model version")
+	ErrModelMismatch = errors.New("gallery: descriptors of another model")
 	// ErrInvalid is wrapped by every error about bad input (an empty name, a
 	// descriptor of the wrong length, ...), so a server can answer 400.
 	ErrInvalid = errors.New("gallery: invalid argument")
@@ -125,10 +126,10 @@ type Options struct {
 	KeepPhotos bool
 }
 
-// CheckDescriptor reports whether d can be stored or searched for: it must
+// checkDescriptor reports whether d can be stored or searched for: it must
 // hold 1..MaxDescriptorSize finite values (a Gallery also wants its
 // model's length). The error wraps ErrInvalid.
-func CheckDescriptor(d []float32) error {
+func checkDescriptor(d []float32) error {
 	if len(d) == 0 || len(d) > MaxDescriptorSize {
 		return fmt.Errorf("%w: descriptor has %d values, not 1..%d", ErrInvalid, len(d), MaxDescriptorSize)
 	}
@@ -149,7 +150,7 @@ func checkDescriptors(ds map[string][]float32) error {
 		if m == "" || len(m) > maxModelBytes || !utf8.ValidString(m) {
 			return fmt.Errorf("%w: a model ID must be valid UTF-8 of 1..%d bytes", ErrInvalid, maxModelBytes)
 		}
-		if err := CheckDescriptor(d); err != nil {
+		if err := checkDescriptor(d); err != nil {
 			return fmt.Errorf("model %q: %w", m, err)
 		}
 	}
@@ -184,7 +185,7 @@ func checkFace(f Face) error {
 }
 
 // Gallery is the face gallery of one descriptor model: a Store, and an
-// Index of the descriptors that model made of the store's faces, kept in
+// index of the descriptors that model made of the store's faces, kept in
 // step with every change made through the Gallery. Descriptors of other
 // models stay in the store untouched (see Open).
 //
@@ -195,7 +196,7 @@ func checkFace(f Face) error {
 type Gallery struct {
 	store Store
 	model string
-	index *Index
+	index *searchIndex
 	// locks serializes the store-then-index updates of one person; the
 	// person ID picks the lock.
 	locks [64]sync.Mutex
@@ -218,7 +219,7 @@ func Open(ctx context.Context, store Store, model string, dim int) (*Gallery, er
 	if dim < 1 || dim > MaxDescriptorSize {
 		return nil, fmt.Errorf("gallery: open: %w: descriptor size %d is not in 1..%d", ErrInvalid, dim, MaxDescriptorSize)
 	}
-	g := &Gallery{store: store, model: model, index: NewIndex(dim)}
+	g := &Gallery{store: store, model: model, index: newIndex(dim)}
 	others := map[string]int{}
 	err := store.Faces(ctx, func(f Face) error {
 		d, ok := f.Descriptors[model]
@@ -244,10 +245,13 @@ func mismatchError(model string, others map[string]int) error {
 	names := slices.Sorted(maps.Keys(others))
 	parts := make([]string, len(names))
 	for i, m := range names {
-		parts[i] = fmt.Sprintf("%d by %q", others[m], m)
+		faces := "faces were"
+		if others[m] == 1 {
+			faces = "face was"
+		}
+		parts[i] = fmt.Sprintf("%d %s described by %q", others[m], faces, m)
 	}
-	return fmt.Errorf("%w: the gallery's faces were described by another model (%s), not by %q: "+
-		"re-enrol those people, or re-embed their kept photos with the new model",
+	return fmt.Errorf("%w: %s, and the model in use is %q: re-enrol those people, or re-embed their kept photos with it",
 		ErrModelMismatch, strings.Join(parts, ", "), model)
 }
 

@@ -297,7 +297,7 @@ func TestGalleryMultiModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		g3, err := Open(ctx, s, testModel, testDim)
-		if !errors.Is(err, ErrModelMismatch) || !strings.Contains(err.Error(), `1 by "other-model@2"`) {
+		if !errors.Is(err, ErrModelMismatch) || !strings.Contains(err.Error(), `1 face was described by "other-model@2"`) {
 			t.Errorf("reopening %s over a face of %s only: %v", testModel, other, err)
 		}
 		if _, err := g3.Nearest(ctx, only.ID, randDescriptor(rng)); !errors.Is(err, ErrModelMismatch) {
@@ -337,7 +337,7 @@ func TestGalleryModelMismatch(t *testing.T) {
 	if !errors.Is(err, ErrModelMismatch) {
 		t.Fatalf("Open over faces of other models: %v, want ErrModelMismatch", err)
 	}
-	for _, want := range []string{`3 by "old-model@0.9"`, `1 by "older-model@0.1"`, `"test-model@1"`, "re-enrol", "re-embed"} {
+	for _, want := range []string{`3 faces were described by "old-model@0.9"`, `1 face was described by "older-model@0.1"`, `"test-model@1"`, "re-enrol", "re-embed"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error %q does not mention %q", err, want)
 		}

@@ -18,15 +18,15 @@ type Match struct {
 	Distance float64 `json:"distance"`
 }
 
-// Index is an in-memory matrix of descriptors with their face and person
+// searchIndex is an in-memory matrix of descriptors with their face and person
 // IDs, searched by brute force: at 512 bytes a 128-d face, scanning a million
 // faces is a memory-bandwidth-bound pass of a few tens of milliseconds, and
 // exact, so no approximate structure is needed at the sizes facerec serves.
 //
-// An Index is safe for concurrent use: searches share a read lock, changes
+// A searchIndex is safe for concurrent use: searches share a read lock, changes
 // take the write lock. It does not know about models; Gallery keeps one
-// Index per model.
-type Index struct {
+// index per model.
+type searchIndex struct {
 	mu  sync.RWMutex
 	dim int // values per descriptor
 	// data holds the descriptors row by row; row i belongs to face
@@ -47,24 +47,24 @@ type indexPerson struct {
 	rows []int32
 }
 
-// NewIndex returns an empty index of descriptors with dim values each.
-func NewIndex(dim int) *Index {
-	return &Index{dim: dim, slots: map[string]int32{}}
+// newIndex returns an empty index of descriptors with dim values each.
+func newIndex(dim int) *searchIndex {
+	return &searchIndex{dim: dim, slots: map[string]int32{}}
 }
 
 // Dim is the length of the index's descriptors.
-func (x *Index) Dim() int { return x.dim }
+func (x *searchIndex) Dim() int { return x.dim }
 
 // check validates a descriptor for this index.
-func (x *Index) check(d []float32) error {
+func (x *searchIndex) check(d []float32) error {
 	if len(d) != x.dim {
 		return fmt.Errorf("%w: descriptor has %d values, the index holds %d", ErrInvalid, len(d), x.dim)
 	}
-	return CheckDescriptor(d)
+	return checkDescriptor(d)
 }
 
 // Len returns the number of people and of faces in the index.
-func (x *Index) Len() (people, faces int) {
+func (x *searchIndex) Len() (people, faces int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return len(x.slots), len(x.faceIDs)
@@ -72,9 +72,9 @@ func (x *Index) Len() (people, faces int) {
 
 // Add adds a face. It must hold exactly one descriptor, the index's model's;
 // the descriptor is copied. It fails (ErrInvalid) on a descriptor
-// CheckDescriptor rejects or of another length than Dim, an empty person
+// checkDescriptor rejects or of another length than Dim, an empty person
 // ID, or a face ID the person already has in the index.
-func (x *Index) Add(f Face) error {
+func (x *searchIndex) Add(f Face) error {
 	if len(f.Descriptors) != 1 {
 		return fmt.Errorf("gallery: index face %d: %w: %d descriptors, want the index model's one", f.ID, ErrInvalid, len(f.Descriptors))
 	}
@@ -119,7 +119,7 @@ func (x *Index) Add(f Face) error {
 // RemovePerson removes every face of a person and reports whether there
 // were any. Each face row is filled by the last row of the matrix (swap
 // removal), so the cost is that of the person's faces, not of the index.
-func (x *Index) RemovePerson(id string) bool {
+func (x *searchIndex) RemovePerson(id string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	slot, ok := x.slots[id]
@@ -141,7 +141,7 @@ func (x *Index) RemovePerson(id string) bool {
 
 // removeRow fills row r with the last row and shrinks the matrix, updating
 // the row list of the moved row's owner.
-func (x *Index) removeRow(r int32) {
+func (x *searchIndex) removeRow(r int32) {
 	last := int32(len(x.faceIDs) - 1)
 	if r != last {
 		d := x.dim
@@ -167,13 +167,13 @@ func (x *Index) removeRow(r int32) {
 // depend on insertion order or on how the work was split. Fewer than k
 // matches come back when the index holds fewer people.
 //
-// q must pass CheckDescriptor and be Dim long; Search returns nil for a q
+// q must pass checkDescriptor and be Dim long; Search returns nil for a q
 // that does not,
 // as for k < 1 or an empty index.
 //
 // Search is meant for small k (a shortlist); a k above 64 takes a slower,
 // single-threaded path that ranks every person.
-func (x *Index) Search(q []float32, k int) []Match {
+func (x *searchIndex) Search(q []float32, k int) []Match {
 	if k < 1 || x.check(q) != nil {
 		return nil
 	}
@@ -224,7 +224,7 @@ const maxListK = 64
 
 // searchDense keeps every person's best face in an array indexed by slot,
 // then sorts the people: O(faces + people·log people) whatever k is.
-func (x *Index) searchDense(q []float32, k int) []Match {
+func (x *searchIndex) searchDense(q []float32, k int) []Match {
 	best := make([]cand, len(x.people))
 	for i := range best {
 		best[i] = cand{d: float32(math.Inf(1)), face: math.MaxInt64, slot: int32(i)}
@@ -262,7 +262,7 @@ const minRowsPerWorker = 16384
 const blockRows = 256
 
 // scan offers the rows lo..hi-1 to t.
-func (x *Index) scan(q []float32, lo, hi int, t *topK) {
+func (x *searchIndex) scan(q []float32, lo, hi int, t *topK) {
 	var buf [blockRows]float32
 	for b := lo; b < hi; b += blockRows {
 		e := min(b+blockRows, hi)
@@ -281,7 +281,7 @@ func (x *Index) scan(q []float32, lo, hi int, t *topK) {
 }
 
 // matches converts candidates to Matches.
-func (x *Index) matches(cs []cand) []Match {
+func (x *searchIndex) matches(cs []cand) []Match {
 	out := make([]Match, len(cs))
 	for i, c := range cs {
 		out[i] = Match{
@@ -294,9 +294,9 @@ func (x *Index) matches(cs []cand) []Match {
 }
 
 // Distance returns the match of one person's nearest face to q, and false
-// when the index holds no face of theirs or q fails CheckDescriptor or is
+// when the index holds no face of theirs or q fails checkDescriptor or is
 // not Dim long.
-func (x *Index) Distance(personID string, q []float32) (Match, bool) {
+func (x *searchIndex) Distance(personID string, q []float32) (Match, bool) {
 	if x.check(q) != nil {
 		return Match{}, false
 	}

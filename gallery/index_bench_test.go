@@ -12,16 +12,16 @@ import (
 
 // benchIndexes caches the synthetic indexes across the repeated runs of a
 // sub-benchmark: building the 1M one takes seconds.
-var benchIndexes = map[int]*Index{}
+var benchIndexes = map[int]*searchIndex{}
 
 // benchIndex returns an index of n random unit-norm descriptors, one face
 // per person (the scan cost does not depend on how faces group).
-func benchIndex(b *testing.B, n int) *Index {
+func benchIndex(b *testing.B, n int) *searchIndex {
 	if x, ok := benchIndexes[n]; ok {
 		return x
 	}
 	rng := rand.New(rand.NewPCG(uint64(n), 40))
-	x := NewIndex(testDim)
+	x := newIndex(testDim)
 	for i := range n {
 		f := indexFace(int64(i+1), fmt.Sprintf("%016x", i), randDescriptor(rng))
 		if err := x.Add(f); err != nil {

@@ -84,9 +84,9 @@ func sameMatches(t *testing.T, what string, got, want []Match) {
 
 // buildIndex returns an index of faces, whose descriptors are testDim
 // long.
-func buildIndex(t testing.TB, faces []Face) *Index {
+func buildIndex(t testing.TB, faces []Face) *searchIndex {
 	t.Helper()
-	x := NewIndex(testDim)
+	x := newIndex(testDim)
 	for _, f := range faces {
 		if err := x.Add(f); err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestIndexOtherDims(t *testing.T) {
 	rng := rand.New(rand.NewPCG(29, 29))
 	for _, dim := range []int{1, 3, 17, 512, MaxDescriptorSize} {
 		faces := randomFacesN(rng, 20, 3, dim)
-		x := NewIndex(dim)
+		x := newIndex(dim)
 		buildIndexInto(t, x, faces)
 		if x.Dim() != dim {
 			t.Fatalf("Dim = %d, want %d", x.Dim(), dim)
@@ -181,7 +181,7 @@ func TestIndexOtherDims(t *testing.T) {
 
 func TestIndexEmptyAndBadQueries(t *testing.T) {
 	rng := rand.New(rand.NewPCG(22, 22))
-	x := NewIndex(testDim)
+	x := newIndex(testDim)
 	if m := x.Search(randDescriptor(rng), 5); m != nil {
 		t.Errorf("empty index: %v", m)
 	}
@@ -209,7 +209,7 @@ func TestIndexEmptyAndBadQueries(t *testing.T) {
 	}
 }
 
-func buildIndexInto(t *testing.T, x *Index, faces []Face) {
+func buildIndexInto(t *testing.T, x *searchIndex, faces []Face) {
 	t.Helper()
 	for _, f := range faces {
 		if err := x.Add(f); err != nil {
@@ -220,7 +220,7 @@ func buildIndexInto(t *testing.T, x *Index, faces []Face) {
 
 func TestIndexAddErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 23))
-	x := NewIndex(testDim)
+	x := newIndex(testDim)
 	good := indexFace(1, "a", randDescriptor(rng))
 	if err := x.Add(good); err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestIndexTies(t *testing.T) {
 	faces := []Face{indexFace(30, "c", d), indexFace(10, "a", d), indexFace(40, "b", d), indexFace(20, "b", d)}
 	want := []Match{{"a", 10, 0}, {"b", 20, 0}, {"c", 30, 0}}
 	for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}} {
-		x := NewIndex(testDim)
+		x := newIndex(testDim)
 		for _, i := range order {
 			if err := x.Add(faces[i]); err != nil {
 				t.Fatal(err)

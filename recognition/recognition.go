@@ -53,7 +53,8 @@ type Config struct {
 	// model every descriptor must come from.
 	Decision face.Threshold
 	// Head, when set, decides Compare instead of the threshold (a
-	// logistic head trained with facerec train-head).
+	// logistic head trained with facerec train-head, as
+	// face.LoadLogisticHead reads it).
 	Head *face.LogisticHead
 }
 
@@ -88,16 +89,8 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("recognition: the gallery searches by Euclidean distance, the model's metric is %s", d.Metric)
 		}
 	}
-	if cfg.Head != nil {
-		if err := cfg.Head.Validate(); err != nil {
-			return nil, fmt.Errorf("recognition: head: %w", err)
-		}
-	}
 	return &Service{cfg: cfg}, nil
 }
-
-// Decision returns the threshold decision in force.
-func (s *Service) Decision() face.Threshold { return s.cfg.Decision }
 
 // Gallery returns the service's gallery (nil without one), for the
 // operations that need no recognition: listing, deleting, export.
@@ -233,12 +226,11 @@ func (s *Service) Identify(ctx context.Context, img image.Image, k int) ([]FaceR
 	if err != nil {
 		return nil, err
 	}
-	return s.IdentifyFaces(ctx, faces, k)
+	return s.identifyFaces(ctx, faces, k)
 }
 
-// IdentifyFaces is Identify for faces already found and described (a
-// caller that also draws or reports them).
-func (s *Service) IdentifyFaces(ctx context.Context, faces []face.Face, k int) ([]FaceResult, error) {
+// identifyFaces looks up faces already found and described.
+func (s *Service) identifyFaces(ctx context.Context, faces []face.Face, k int) ([]FaceResult, error) {
 	g := s.cfg.Gallery
 	if g == nil {
 		return nil, ErrNoGallery

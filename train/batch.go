@@ -1,10 +1,12 @@
 package train
 
 import (
+	"context"
+
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"sync"
+
+	"github.com/facerec/facerec/internal/parallel"
 
 	"github.com/facerec/facerec/tensor"
 )
@@ -54,23 +56,7 @@ func (d *Dataset) Batch(samples []Sample, aug *Augment, seed uint64) (*tensor.Te
 		Normalize(dst)
 	}
 
-	workers := min(runtime.GOMAXPROCS(0), len(samples))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				work(i)
-			}
-		}()
-	}
-	for i := range samples {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(context.Background(), len(samples), 0, work)
 	// Report the first failing sample, not whichever failed first in time.
 	for i, err := range errs {
 		if err != nil {

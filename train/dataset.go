@@ -1,14 +1,17 @@
 package train
 
 import (
+	"context"
+
 	"fmt"
 	"image"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/facerec/facerec/internal/parallel"
 
 	"github.com/facerec/facerec/model"
 
@@ -292,24 +295,13 @@ func (d *Dataset) resize(img *image.RGBA) []uint8 {
 // because labels change.
 func (d *Dataset) Prune() (dropped []error) {
 	type job struct{ id, img int }
-	jobs := make(chan job)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				d.load(j.id, j.img)
-			}
-		}()
-	}
+	var jobs []job
 	for id := range d.paths {
 		for img := range d.paths[id] {
-			jobs <- job{id, img}
+			jobs = append(jobs, job{id, img})
 		}
 	}
-	close(jobs)
-	wg.Wait()
+	parallel.For(context.Background(), len(jobs), 0, func(i int) { d.load(jobs[i].id, jobs[i].img) })
 	var names []string
 	var paths [][]string
 	var chips [][]chip

@@ -115,7 +115,7 @@ func (f *galleryFlags) open(cmd *cobra.Command, m face.DescriptorModel, lenient 
 	if err != nil {
 		store.Close()
 		if errors.Is(err, gallery.ErrModelMismatch) {
-			return nil, fmt.Errorf("opening the gallery %s: %w (facerec gallery reembed --model ... describes kept photos with a new model)", db, err)
+			return nil, fmt.Errorf("opening the gallery %s: %w (facerec gallery reembed, with the same --model, does that for photos enrolled with --keep-photos)", db, err)
 		}
 		return nil, fmt.Errorf("opening the gallery %s: %w", db, err)
 	}

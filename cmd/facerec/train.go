@@ -2,10 +2,7 @@ package main
 
 import (
 	"cmp"
-	"context"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,8 +13,6 @@ import (
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/model"
-	"github.com/facerec/facerec/photo"
-	"github.com/facerec/facerec/tensor"
 	"github.com/facerec/facerec/train"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -71,22 +66,16 @@ func trainCmd() *cobra.Command {
 				// The head sees the pretrained network's input: 150×150 RGB.
 				size, grey = model.RecognitionInput, false
 			}
-			// A network from a checkpoint brings its own input format.
-			var net *model.EmbedNet
-			if path := cmp.Or(resume, init); path != "" {
-				backbone := func() (*model.RecognitionNet, error) {
-					dir, err := modelDir(cmd)
-					if err != nil {
-						return nil, err
-					}
-					m, err := face.LoadDescriptorModel(cmd.Context(), dir, "", os.Stderr)
-					return face.Backbone(m), err
-				}
-				if net, err = model.LoadEmbedNet(path, backbone); err != nil {
-					return err
-				}
-				size, grey = net.Config.Input, net.Config.Channels == 1
+			backbone := func() (*model.RecognitionNet, error) {
+				m, err := loadDescriptor(cmd, "")
+				return face.Backbone(m), err
 			}
+			net, err := train.NewNet(train.NetSpec{Checkpoint: cmp.Or(resume, init), Pretrained: pretrained, Config: cfg, Seed: seed, Backbone: backbone})
+			if err != nil {
+				return err
+			}
+			// A network from a checkpoint brings its own input format.
+			size, grey = net.Config.Input, net.Config.Channels == 1
 			dcfg := train.DatasetConfig{Root: data, Size: size, Grey: grey, Aligned: aligned, MinImages: 2}
 			if people != "" {
 				if dcfg.People, err = train.ReadPeopleFile(people); err != nil {
@@ -103,10 +92,10 @@ func trainCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				dcfg.Align = alignFunc(cmd.Context(), pl)
+				dcfg.Align = train.AlignFunc(cmd.Context(), pl)
 				if cache == "" {
 					if dir, err := os.UserCacheDir(); err == nil {
-						cache = filepath.Join(dir, "facerec", chipCacheName(pl.Options()))
+						cache = filepath.Join(dir, "facerec", train.ChipCacheName(pl.Options()))
 					}
 				}
 				dcfg.CacheDir = cache
@@ -121,28 +110,9 @@ func trainCmd() *cobra.Command {
 					fmt.Fprintln(os.Stderr, "skipped:", e)
 				}
 			}
-			switch {
-			case net != nil: // from --resume or --init
-			case pretrained:
-				dir, err := modelDir(cmd)
-				if err != nil {
-					return err
-				}
-				m, err := face.LoadDescriptorModel(cmd.Context(), dir, "", os.Stderr)
-				if err != nil {
-					return err
-				}
-				if net, err = model.NewPretrainedHead(face.Backbone(m)); err != nil {
-					return err
-				}
-			default:
-				if net, err = model.NewEmbedNet(cfg, seed); err != nil {
-					return err
-				}
-			}
 			var val *train.Validation
 			if len(held) > 0 {
-				if val, err = validation(net, dcfg, ds, held); err != nil {
+				if val, err = train.NewValidation(net, dcfg, ds, held, func(e error) { fmt.Fprintln(os.Stderr, "skipped:", e) }); err != nil {
 					return err
 				}
 			}
@@ -217,77 +187,4 @@ func trainCmd() *cobra.Command {
 	cmd.MarkFlagRequired("data")
 	cmd.MarkFlagRequired("out")
 	return cmd
-}
-
-// alignFunc finds the face a labelled photo is about (the one nearest the
-// centre, see face.Pipeline.Subject) and returns its aligned chip, for
-// training on unaligned photos.
-func alignFunc(ctx context.Context, p *face.Pipeline) func(string) (*tensor.Tensor, error) {
-	return func(path string) (*tensor.Tensor, error) {
-		img, _, err := photo.DecodeFile(path, photo.Options{})
-		if err != nil {
-			return nil, err
-		}
-		// A labelled photo's subject, taken even where another face could
-		// be it: training, like evaluation, takes a face from every image.
-		f, err := p.DetectSubject(ctx, img)
-		if err != nil && !errors.Is(err, face.ErrAmbiguous) {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return p.Chip(img, &f)
-	}
-}
-
-// validation builds the one-shot check: the first photo of every identity
-// (trained ones as distractors, at most 200) is enrolled; the held-out
-// people's other photos are the probes.
-func validation(net *model.EmbedNet, dcfg train.DatasetConfig, trainDS *train.Dataset, held []string) (*train.Validation, error) {
-	hcfg := dcfg
-	hcfg.People, hcfg.Exclude = held, nil
-	hds, err := train.OpenDataset(hcfg)
-	if err != nil {
-		return nil, fmt.Errorf("held-out people: %w", err)
-	}
-	if hcfg.Align != nil {
-		for _, e := range hds.Prune() {
-			fmt.Fprintln(os.Stderr, "skipped:", e)
-		}
-	}
-	v := &train.Validation{}
-	id := 0
-	for i := 0; i < min(trainDS.Len(), 200); i++ {
-		img, err := train.Input(net, trainDS, i, 0)
-		if err != nil {
-			return nil, err
-		}
-		v.Gallery, v.GalleryID = append(v.Gallery, img), append(v.GalleryID, id)
-		id++
-	}
-	for i := 0; i < hds.Len(); i++ {
-		n := len(hds.Paths(i))
-		for j := 0; j < n; j++ {
-			img, err := train.Input(net, hds, i, j)
-			if err != nil {
-				return nil, err
-			}
-			if j == 0 {
-				v.Gallery, v.GalleryID = append(v.Gallery, img), append(v.GalleryID, id)
-			} else {
-				v.Probes, v.ProbeID = append(v.Probes, img), append(v.ProbeID, id)
-			}
-		}
-		id++
-	}
-	return v, nil
-}
-
-// chipCacheName names the default chip cache folder after the options that
-// decide where a chip is cut (detection, landmarks, alignment) and after
-// the face chosen (subject: see alignFunc), since the cache key only knows
-// the image: changing a default then starts a new cache instead of
-// silently reusing chips cut another way.
-func chipCacheName(o face.Options) string {
-	o.Flip, o.Jitter, o.Model = false, 0, ""
-	sum := sha256.Sum256(fmt.Appendf(nil, "subject %+v", o))
-	return fmt.Sprintf("chips-%s-%x", o.Align, sum[:4])
 }

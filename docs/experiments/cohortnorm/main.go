@@ -236,7 +236,7 @@ func distance(desc map[string][]float32, a, b string) float64 {
 	if !okA || !okB {
 		return math.NaN()
 	}
-	return eval.Euclidean(x, y)
+	return face.Euclidean.Distance(x, y)
 }
 
 // stats are the mean and standard deviation of an image's distances to
@@ -248,7 +248,7 @@ type stats struct{ mean, std float64 }
 func cohortStats(x []float32, cohort [][]float32, k int) stats {
 	ds := make([]float64, len(cohort))
 	for i, c := range cohort {
-		ds[i] = eval.Euclidean(x, c)
+		ds[i] = face.Euclidean.Distance(x, c)
 	}
 	slices.Sort(ds)
 	if k > 0 && k < len(ds) {

@@ -75,7 +75,7 @@ func main() {
 			y, okB := b[p.PathB()]
 			d[i] = math.NaN()
 			if okA && okB {
-				d[i] = eval.Euclidean(x, y)
+				d[i] = face.Euclidean.Distance(x, y)
 			}
 		}
 		return d
