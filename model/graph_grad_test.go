@@ -13,17 +13,21 @@ import (
 )
 
 // inputGradCheck compares dL/dx from a recording graph with central
-// differences of the inference pass at a sample of input values, for a
-// scalar L = Σ r·out with a fixed random r, so every output matters.
+// differences of the inference pass at a sample of input values (the 20
+// largest gradients and 20 random ones), for a scalar L = Σ r·out with a
+// fixed random r, so every output matters.
 //
-// The engine computes in float32, so the difference quotient carries
-// rounding noise of about (rounding of L)/eps, and a pretrained network
-// is full of ReLU kinks that a too large eps steps over. eps is chosen
-// between the two (the caller's, in input units); a coordinate whose
-// one-sided slopes disagree crossed a kink and is skipped, but only a
-// few may be. Only values whose gradient is not tiny (at least 5% of the
-// largest) are compared, with a relative tolerance tol: below that the
-// rounding noise is of the order of the gradient itself.
+// The engine computes in float32, so each difference quotient carries
+// rounding noise of about (rounding error of L)/eps, and a pretrained
+// network is full of ReLU kinks (and max-pool ties) that a large eps steps
+// over; eps (in input units) is the caller's compromise between the two.
+// A coordinate whose one-sided slopes disagree by more than 10% crossed a
+// kink and is skipped, but only a quarter may be. Only values whose
+// gradient is at least 20% of the largest are compared: below that the
+// noise is of the order of the gradient. Each must be within tol
+// (relative), and the median within medianTol, which catches an error of
+// a percent in any backward (it compounds through the layers) while
+// tolerating the odd noisy coordinate.
 func inputGradCheck(t *testing.T, x *tensor.Tensor, eps, tol, medianTol float64, build func(g *nn.Graph, x *nn.Var) *nn.Var) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 5))
