@@ -126,6 +126,19 @@ func inputGradCheck(t *testing.T, x *tensor.Tensor, eps, tol, medianTol float64,
 	t.Logf("%d values checked (%d at kinks skipped), largest |dL/dx| %.3g, relative error median %.2g, worst %.2g", len(rels), skipped, largest, median, worst)
 }
 
+// observe runs build on x in an inference graph whose Observe is hook and
+// returns the output.
+func observe(t *testing.T, x *tensor.Tensor, build func(g *nn.Graph, x *nn.Var) *nn.Var, hook func(string, *tensor.Tensor)) *tensor.Tensor {
+	t.Helper()
+	g := nn.NewInferenceGraph(nil)
+	g.Observe = hook
+	out := build(g, g.Input(x, false))
+	if err := g.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Value
+}
+
 func cmpAbs(a, b float32) int {
 	x, y := math.Abs(float64(a)), math.Abs(float64(b))
 	switch {
@@ -150,4 +163,35 @@ func TestRecognitionInputGradient(t *testing.T) {
 	// The input is (pixel − mean)/255: eps is a quarter of a grey level.
 	// Observed: median relative error 0.5%, worst 4.5%.
 	inputGradCheck(t, x, 1e-3, 8e-2, 1e-2, net.Graph)
+}
+
+// TestLandmarkInputGradient: the gradient of the full 68-point landmark
+// network's output with respect to its input, through the dense blocks
+// (depthwise convolutions, the sums in face-api's order) and the pool.
+func TestLandmarkInputGradient(t *testing.T) {
+	net := testLandmarkNet(t, LandmarkName)
+	img := readPNG(t, filepath.Join(sharedtest.Path(t, "oracle", "testdata", "crops"), "sample1_face0_150.png"))
+	x, _, _, err := imageDims(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := normalizeMean(nil, toSquareInput(nil, x, LandmarkInput, true), recognitionMean)
+	// Observed: median relative error 0.8%, worst 8.5% (larger eps cross
+	// more kinks, smaller ones are swamped by rounding).
+	inputGradCheck(t, in, 1e-3, 0.15, 2e-2, net.Graph)
+}
+
+// TestTinyInputGradient: the same for the tiny face detector's head (leaky
+// activations, max pools) at input size 128.
+func TestTinyInputGradient(t *testing.T) {
+	d := testTinyDetector(t)
+	img := readPNG(t, filepath.Join(sharedtest.Path(t, "oracle", "testdata", "crops"), "sample1_face0_150.png"))
+	x, _, _, err := imageDims(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := normalizeMean(nil, toSquareInput(nil, x, 128, false), tinyMean)
+	// The head's logits are large (so is L's rounding error) and the max
+	// pools switch often: observed median relative error 0.3%, worst 18%.
+	inputGradCheck(t, in, 1e-3, 0.25, 1e-2, d.Graph)
 }
