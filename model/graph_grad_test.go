@@ -195,3 +195,22 @@ func TestTinyInputGradient(t *testing.T) {
 	// pools switch often: observed median relative error 0.3%, worst 18%.
 	inputGradCheck(t, in, 1e-3, 0.25, 1e-2, d.Graph)
 }
+
+// TestGraphBadInput: a wrongly shaped input is an error of the graph, not
+// a panic, and the inference wrappers panic with it as the plain code did.
+func TestGraphBadInput(t *testing.T) {
+	net := testRecognitionNet(t)
+	for _, shape := range [][]int{{1, 150, 150, 4}, {1, 8, 8, 3}, {150, 150, 3}} {
+		g := nn.NewGraph(nil)
+		net.Graph(g, g.Input(tensor.New(shape...), true))
+		if g.Err() == nil {
+			t.Errorf("input %v: no error", shape)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Forward of a bad input did not panic")
+		}
+	}()
+	net.Forward(nil, tensor.New(1, 8, 8, 3))
+}

@@ -201,10 +201,10 @@ func (b *resBlock) graph(g *nn.Graph, x *nn.Var) *nn.Var {
 	if !b.down {
 		return g.Named(b.name+"/out", g.AddReLU(y, x))
 	}
+	s := g.Named(b.name+"/avgpool", g.AvgPool(x, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Valid}))
 	if g.Err() != nil {
 		return y // the shapes below are unknown
 	}
-	s := g.Named(b.name+"/avgpool", g.AvgPool(x, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Valid}))
 	if dh, dw := s.Value.Dim(1)-y.Value.Dim(1), s.Value.Dim(2)-y.Value.Dim(2); dh > 0 || dw > 0 {
 		y = g.Named(b.name+"/conv2_zeropad_bottom_right", g.PadSpatial(y, nn.Padding{Bottom: dh, Right: dw}))
 	}
