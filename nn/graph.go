@@ -122,9 +122,6 @@ func NewInferenceGraph(arena *tensor.Arena) *Graph {
 // Inference reports whether g was made by NewInferenceGraph.
 func (g *Graph) Inference() bool { return g.inference }
 
-// Arena is the arena g allocates from (nil: the heap).
-func (g *Graph) Arena() *tensor.Arena { return g.arena }
-
 // Named gives v a name for Observe and returns it; with no Observe it costs
 // nothing. Networks name the intermediates that reference dumps hold.
 func (g *Graph) Named(name string, v *Var) *Var {

@@ -139,6 +139,9 @@ func TestInferenceGraph(t *testing.T) {
 			}
 		}
 	}
+	if !g.Inference() || NewGraph(nil).Inference() {
+		t.Fatal("Inference does not tell the modes apart")
+	}
 	if len(g.tape) != 0 || got.needsGrad {
 		t.Fatal("the inference graph recorded ops")
 	}
