@@ -123,6 +123,7 @@ func separableConv(w Weights, prefix string, cin, cout, stride int, mode nn.PadM
 	if err != nil {
 		return separable{}, fmt.Errorf("model: %s: %w", prefix, err)
 	}
+	dw.Frozen = true
 	pw, err := biasConv(w, prefix+"/pointwise_filter", prefix+"/bias", []int{1, 1, cin, cout}, 1, nn.Valid, act)
 	if err != nil {
 		return separable{}, err

@@ -161,7 +161,7 @@ func batchNormDepthwise(w Weights, prefix string, c, stride int) (*nn.DepthwiseC
 		dw.Scale[i] = float32(float64(bn[0].Data[i]) / math.Sqrt(v))
 		dw.Shift[i] = bn[1].Data[i]
 	}
-	dw.Act = nn.ReLU6
+	dw.Act, dw.Frozen = nn.ReLU6, true
 	return dw, nil
 }
 

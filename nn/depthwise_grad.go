@@ -4,11 +4,33 @@ import (
 	"github.com/facerec/facerec/tensor"
 )
 
+// Params returns the layer's trainable parameters W and (when it has one)
+// Bias, named prefix+"w" and prefix+"b"; see Conv2D.Params.
+func (d *DepthwiseConv2D) Params(prefix string) []*Param {
+	ps := d.trainParams()
+	ps[0].Name = prefix + "w"
+	if len(ps) > 1 {
+		ps[1].Name = prefix + "b"
+	}
+	return ps
+}
+
+// trainParams makes the layer's Params on first use, without renaming them.
+func (d *DepthwiseConv2D) trainParams() []*Param {
+	if d.params == nil {
+		d.params = []*Param{NewParam("w", d.W)}
+		if d.Bias != nil {
+			d.params = append(d.params, NewParam("b", tensor.From(d.Bias, len(d.Bias))))
+		}
+	}
+	return d.params
+}
+
 // DepthwiseConv2D applies the depthwise layer d (with its fused epilogue)
 // to x [N, H, W, C] with the layer's own forward kernels, scratch from the
-// graph's arena. The layer's weights are constants to the graph (depthwise
-// layers only appear in the pretrained networks, which are not trained):
-// Backward computes dL/dx only.
+// graph's arena. Backward adds dL/dW and dL/dBias to d's Params (unless
+// the layer is Frozen, as the pretrained networks' are) and computes dL/dx
+// when x needs it.
 func (g *Graph) DepthwiseConv2D(x *Var, d *DepthwiseConv2D) *Var {
 	if !g.ok(x) {
 		return &Var{Value: &tensor.Tensor{}}
@@ -27,26 +49,57 @@ func (g *Graph) DepthwiseConv2D(x *Var, d *DepthwiseConv2D) *Var {
 		return g.fail("depthwise conv of %v gives an empty output", x.Value.Shape)
 	}
 	out := g.newVar(d.Forward(g.arena, x.Value), x)
+	var dw, db *tensor.Tensor // the weight gradients, nil when not trained
+	if !d.Frozen && !g.inference {
+		params := d.trainParams()
+		if g.trains(params[0]) {
+			dw = params[0].Grad
+		}
+		if len(params) > 1 && g.trains(params[1]) {
+			db = params[1].Grad
+		}
+		out.needsGrad = out.needsGrad || dw != nil || db != nil
+	}
 	g.record(out, func() {
-		if out.Grad == nil || !x.needsGrad {
+		if out.Grad == nil {
 			return
 		}
 		dz := g.arena.NewUninit(out.Value.Shape...)
 		activationGrad(dz.Data, out.Value.Data, out.Grad.Data, d.C, d.Scale, d.Act)
-		depthwiseBackwardInput(g.grad(x), dz, d.Window, pad, d.W.Data)
+		if db != nil {
+			sumRows(db.Data, dz.Data, d.C)
+		}
+		var dx *tensor.Tensor
+		if x.needsGrad {
+			dx = g.grad(x)
+		}
+		if dx != nil || dw != nil {
+			depthwiseBackward(dx, dw, x.Value, dz, d.Window, pad, d.W.Data)
+		}
 	})
 	return out
 }
 
-// depthwiseBackwardInput adds to dx the gradient of the depthwise
-// convolution with weights wt given dz = dL/d(output before the
-// epilogue): every output gradient goes back to the taps of its window,
-// weighted as in the forward (the adjoint of depthwiseGeneric).
-func depthwiseBackwardInput(dx, dz *tensor.Tensor, win Window, pad Padding, wt []float32) {
-	n, h, w, c := dims4(dx)
+// depthwiseBackward adds the gradients of the depthwise convolution with
+// weights wt given dz = dL/d(output before the epilogue), each when its
+// buffer is not nil: every output gradient goes back to the taps of its
+// window, weighted as in the forward, into dx (the adjoint of
+// depthwiseGeneric), and times the input under each tap into dw. dw is
+// summed in float64, one accumulator per weight, over the whole batch.
+func depthwiseBackward(dx, dw, x, dz *tensor.Tensor, win Window, pad Padding, wt []float32) {
+	n, h, w, c := dims4(x)
 	_, oh, ow, _ := dims4(dz)
+	var acc []float64
+	if dw != nil {
+		acc = make([]float64, len(dw.Data))
+	}
 	for b := 0; b < n; b++ {
-		img := dx.Data[b*h*w*c : (b+1)*h*w*c]
+		off := b * h * w * c
+		img := x.Data[off : off+h*w*c]
+		var dimg []float32
+		if dx != nil {
+			dimg = dx.Data[off : off+h*w*c]
+		}
 		for oy := 0; oy < oh; oy++ {
 			for ox := 0; ox < ow; ox++ {
 				src := dz.Data[((b*oh+oy)*ow+ox)*c:][:c]
@@ -60,14 +113,28 @@ func depthwiseBackwardInput(dx, dz *tensor.Tensor, win Window, pad Padding, wt [
 						if ix < 0 || ix >= w {
 							continue
 						}
-						dst := img[(iy*w+ix)*c:][:c]
-						wk := wt[(ky*win.KW+kx)*c:][:c]
-						for i, v := range src {
-							dst[i] += v * wk[i]
+						p := (iy*w + ix) * c
+						k := (ky*win.KW + kx) * c
+						if dimg != nil {
+							dst := dimg[p : p+c]
+							wk := wt[k : k+c]
+							for i, v := range src {
+								dst[i] += v * wk[i]
+							}
+						}
+						if acc != nil {
+							in := img[p : p+c]
+							a := acc[k : k+c]
+							for i, v := range src {
+								a[i] += float64(v) * float64(in[i])
+							}
 						}
 					}
 				}
 			}
 		}
+	}
+	for i, v := range acc {
+		dw.Data[i] += float32(v)
 	}
 }

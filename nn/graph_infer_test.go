@@ -54,28 +54,37 @@ func TestNewOpGradients(t *testing.T) {
 		checkGradients(t, gradCase{
 			name:   fmt.Sprintf("depthwise %d×%d s%d mode %d act %d", k.kh, k.kh, k.stride, k.mode, k.act),
 			inputs: []*tensor.Tensor{randTensor(rng, 2, 7, 6, c)},
+			params: d.Params("dw."),
 			build:  func(g *Graph, xs []*Var) *Var { return g.DepthwiseConv2D(xs[0], d) },
 		})
 	}
 }
 
-// TestFrozenLayers: a frozen conv or dense layer passes the gradient to its
-// input but makes no Params and computes no weight gradient.
+// TestFrozenLayers: a frozen conv, depthwise or dense layer passes the
+// gradient to its input but makes no Params and computes no weight
+// gradient.
 func TestFrozenLayers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	c := newTestConv(t, rng, 3, 3, 3, 4, 1, Same, true, ReLU)
+	c := newTestConv(t, rng, 3, 3, 3, 4, 1, Same, true, Linear)
 	c.Frozen = true
 	d, err := NewDense(randTensor(rng, 5*4*4, 3), randTensor(rng, 3).Data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Frozen = true
+	dw, err := NewDepthwiseConv2D(randTensor(rng, 3, 3, 4, 1), 1, Same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw.Bias, dw.Frozen = randTensor(rng, 4).Data, true
 	checkGradients(t, gradCase{
-		name:   "frozen conv + dense",
+		name:   "frozen conv + depthwise + dense",
 		inputs: []*tensor.Tensor{randTensor(rng, 2, 5, 4, 3)},
-		build:  func(g *Graph, xs []*Var) *Var { return g.Dense(g.Flatten(g.Conv2D(xs[0], c)), d) },
+		build: func(g *Graph, xs []*Var) *Var {
+			return g.Dense(g.Flatten(g.DepthwiseConv2D(g.Conv2D(xs[0], c), dw)), d)
+		},
 	})
-	if c.params != nil || d.params != nil {
+	if c.params != nil || d.params != nil || dw.params != nil {
 		t.Fatal("a frozen layer made Params")
 	}
 }
@@ -145,7 +154,7 @@ func TestInferenceGraph(t *testing.T) {
 	if len(g.tape) != 0 || got.needsGrad {
 		t.Fatal("the inference graph recorded ops")
 	}
-	if c.params != nil || d.params != nil {
+	if c.params != nil || d.params != nil || dw.params != nil {
 		t.Fatal("the inference graph made Params")
 	}
 	if !seen["sum"] {
