@@ -199,7 +199,7 @@ func (b *resBlock) graph(g *nn.Graph, x *nn.Var) *nn.Var {
 	a := g.Named(b.name+"/conv1", g.Conv2D(x, b.conv1))
 	y := g.Named(b.name+"/conv2", g.Conv2D(a, b.conv2))
 	if !b.down {
-		return g.Named(b.name+"/out", g.AddReLU(y, x))
+		return g.Named(b.name+"/out", g.AddReLUInPlace(y, x))
 	}
 	s := g.Named(b.name+"/avgpool", g.AvgPool(x, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Valid}))
 	if g.Err() != nil {
@@ -211,6 +211,7 @@ func (b *resBlock) graph(g *nn.Graph, x *nn.Var) *nn.Var {
 	if extra := y.Value.Dim(3) - s.Value.Dim(3); extra > 0 {
 		s = g.Named(b.name+"/avgpool_channelpad", g.PadChannels(s, extra))
 	}
-	// s + y, not y + s: float addition commutes, so the order is free.
-	return g.Named(b.name+"/out", g.AddReLU(y, s))
+	// s + y, not y + s: float addition commutes, so the order is free. The
+	// sum goes over y, which only this block reads.
+	return g.Named(b.name+"/out", g.AddReLUInPlace(y, s))
 }

@@ -19,6 +19,26 @@ func (g *Graph) AddReLU(a, b *Var) *Var {
 	return g.add(a, b, true)
 }
 
+// AddReLUInPlace is AddReLU that may overwrite a's value with the result:
+// it does in an inference graph, where no backward needs a, saving the
+// write to a fresh (cold) buffer, as the plain nn.AddReLUInPlace; a
+// recording graph keeps a and makes a new value. Either way a must not be
+// used after the call: a network uses it where a is the end of a branch
+// that nothing else reads.
+func (g *Graph) AddReLUInPlace(a, b *Var) *Var {
+	if !g.inference {
+		return g.add(a, b, true)
+	}
+	if !g.ok(a, b) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	if !tensor.SameShape(a.Value.Shape, b.Value.Shape) {
+		return g.fail("add %v and %v", a.Value.Shape, b.Value.Shape)
+	}
+	add(a.Value.Data, a.Value.Data, b.Value.Data, true)
+	return &Var{Value: a.Value}
+}
+
 // add is Add, or AddReLU with relu.
 func (g *Graph) add(a, b *Var, relu bool) *Var {
 	if !g.ok(a, b) {

@@ -19,6 +19,8 @@ func TestNewOpGradients(t *testing.T) {
 			build: func(g *Graph, xs []*Var) *Var { return g.AddReLU(xs[0], xs[1]) }},
 		{name: "add relu to itself", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 3, 4)},
 			build: func(g *Graph, xs []*Var) *Var { return g.AddReLU(xs[0], xs[0]) }},
+		{name: "add relu in place (recording: a kept)", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 3, 4), randTensor(rng, 2, 3, 3, 4)},
+			build: func(g *Graph, xs []*Var) *Var { return g.AddReLUInPlace(g.Add(xs[0], xs[0]), xs[1]) }},
 		{name: "pad spatial", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 4, 2)},
 			build: func(g *Graph, xs []*Var) *Var {
 				return g.PadSpatial(xs[0], Padding{Top: 1, Bottom: 2, Left: 0, Right: 1})
@@ -179,5 +181,28 @@ func TestL2NormalizeZeroRow(t *testing.T) {
 	}
 	if d := x.Grad.Data; math.Abs(float64(d[0])-1) > 1e-6 || math.Abs(float64(d[1])+2) > 1e-6 {
 		t.Fatalf("zero-row gradient %v, want dy/%g", d[:2], L2Epsilon)
+	}
+}
+
+// TestAddReLUInPlace: an inference graph writes the sum over a's value, a
+// recording graph leaves it alone; both give nn.AddReLU's values.
+func TestAddReLUInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	a, b := randTensor(rng, 1, 3, 3, 9), randTensor(rng, 1, 3, 3, 9)
+	want := AddReLU(nil, a, b)
+	g := NewGraph(nil)
+	av := g.Input(a.Clone(), true)
+	got := g.AddReLUInPlace(av, g.Input(b, true))
+	if d := tensor.MaxAbsDiff(got.Value.Data, want.Data); d != 0 || &got.Value.Data[0] == &av.Value.Data[0] || tensor.MaxAbsDiff(av.Value.Data, a.Data) != 0 {
+		t.Fatal("a recording graph's in-place add differs or wrote over a")
+	}
+	ig := NewInferenceGraph(nil)
+	av = ig.Input(a.Clone(), false)
+	got = ig.AddReLUInPlace(av, ig.Input(b, false))
+	if d := tensor.MaxAbsDiff(got.Value.Data, want.Data); d != 0 || &got.Value.Data[0] != &av.Value.Data[0] {
+		t.Fatal("an inference graph's in-place add differs or made a new buffer")
+	}
+	if ig.AddReLUInPlace(av, ig.Input(tensor.New(2), false)); ig.Err() == nil {
+		t.Fatal("no error for mismatched shapes")
 	}
 }
