@@ -237,7 +237,7 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 		h = cbr(h, s.down, true)
 		for _, b := range s.blocks {
 			y := cbr(cbr(h, b.a, true), b.b, false)
-			h = g.AddReLU(y, h)
+			h = g.AddReLUInPlace(y, h) // y is read by nothing else
 		}
 	}
 	if n.Config.Pool == PoolFlatten {
