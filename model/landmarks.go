@@ -198,12 +198,14 @@ func (b *denseBlock) graph(g *nn.Graph, x *nn.Var) *nn.Var {
 	g.Named(b.name+"/out1", out1)
 	out2 := b.convs[0].graph(g, out1)
 	out3 := b.convs[1].graph(g, g.AddReLU(out1, out2))
+	// The last sum goes over the last conv's output, which nothing else
+	// reads (in place in inference, as the plain code did).
 	if len(b.convs) == 2 {
 		// relu(out1 + (out2 + out3))
-		return g.Named(b.name+"/out", g.AddReLU(g.Add(out3, out2), out1))
+		return g.Named(b.name+"/out", g.AddReLUInPlace(g.AddInPlace(out3, out2), out1))
 	}
-	in4 := g.AddReLU(g.Add(out2, out3), out1)
+	in4 := g.AddReLUInPlace(g.Add(out2, out3), out1)
 	out4 := b.convs[2].graph(g, in4)
 	// relu(out1 + (out2 + (out3 + out4)))
-	return g.Named(b.name+"/out", g.AddReLU(g.Add(g.Add(out4, out3), out2), out1))
+	return g.Named(b.name+"/out", g.AddReLUInPlace(g.AddInPlace(g.AddInPlace(out4, out3), out2), out1))
 }

@@ -26,8 +26,19 @@ func (g *Graph) AddReLU(a, b *Var) *Var {
 // used after the call: a network uses it where a is the end of a branch
 // that nothing else reads.
 func (g *Graph) AddReLUInPlace(a, b *Var) *Var {
+	return g.addInPlace(a, b, true)
+}
+
+// AddInPlace is Add that may overwrite a's value with the result, on the
+// terms of AddReLUInPlace.
+func (g *Graph) AddInPlace(a, b *Var) *Var {
+	return g.addInPlace(a, b, false)
+}
+
+// addInPlace is AddInPlace, or AddReLUInPlace with relu.
+func (g *Graph) addInPlace(a, b *Var, relu bool) *Var {
 	if !g.inference {
-		return g.add(a, b, true)
+		return g.add(a, b, relu)
 	}
 	if !g.ok(a, b) {
 		return &Var{Value: &tensor.Tensor{}}
@@ -35,7 +46,7 @@ func (g *Graph) AddReLUInPlace(a, b *Var) *Var {
 	if !tensor.SameShape(a.Value.Shape, b.Value.Shape) {
 		return g.fail("add %v and %v", a.Value.Shape, b.Value.Shape)
 	}
-	add(a.Value.Data, a.Value.Data, b.Value.Data, true)
+	add(a.Value.Data, a.Value.Data, b.Value.Data, relu)
 	return &Var{Value: a.Value}
 }
 

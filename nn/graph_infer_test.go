@@ -21,6 +21,8 @@ func TestNewOpGradients(t *testing.T) {
 			build: func(g *Graph, xs []*Var) *Var { return g.AddReLU(xs[0], xs[0]) }},
 		{name: "add relu in place (recording: a kept)", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 3, 4), randTensor(rng, 2, 3, 3, 4)},
 			build: func(g *Graph, xs []*Var) *Var { return g.AddReLUInPlace(g.Add(xs[0], xs[0]), xs[1]) }},
+		{name: "add in place (recording: a kept)", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 3, 4), randTensor(rng, 2, 3, 3, 4)},
+			build: func(g *Graph, xs []*Var) *Var { return g.AddInPlace(g.Add(xs[0], xs[0]), xs[1]) }},
 		{name: "pad spatial", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 4, 2)},
 			build: func(g *Graph, xs []*Var) *Var {
 				return g.PadSpatial(xs[0], Padding{Top: 1, Bottom: 2, Left: 0, Right: 1})
@@ -204,5 +206,11 @@ func TestAddReLUInPlace(t *testing.T) {
 	}
 	if ig.AddReLUInPlace(av, ig.Input(tensor.New(2), false)); ig.Err() == nil {
 		t.Fatal("no error for mismatched shapes")
+	}
+	ig = NewInferenceGraph(nil)
+	av = ig.Input(a.Clone(), false)
+	got = ig.AddInPlace(av, ig.Input(b, false))
+	if d := tensor.MaxAbsDiff(got.Value.Data, Add(nil, a, b).Data); d != 0 || &got.Value.Data[0] != &av.Value.Data[0] {
+		t.Fatal("an inference graph's in-place add differs or made a new buffer")
 	}
 }
