@@ -87,8 +87,8 @@ type separable struct {
 	pw *nn.Conv2D
 }
 
-func (s *separable) forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
-	return s.pw.Forward(arena, s.dw.Forward(arena, x))
+func (s *separable) graph(g *nn.Graph, x *nn.Var) *nn.Var {
+	return g.Conv2D(g.DepthwiseConv2D(x, s.dw), s.pw)
 }
 
 // biasConv builds a convolution from a filter and a bias tensor, its
@@ -107,6 +107,7 @@ func biasConv(w Weights, filters, bias string, shape []int, stride int, mode nn.
 		return nil, fmt.Errorf("model: %s: %w", filters, err)
 	}
 	c.Bias, c.Act = b.Data, act
+	c.Frozen = true // pretrained: a constant to the graph
 	return c, nil
 }
 
@@ -122,6 +123,7 @@ func separableConv(w Weights, prefix string, cin, cout, stride int, mode nn.PadM
 	if err != nil {
 		return separable{}, fmt.Errorf("model: %s: %w", prefix, err)
 	}
+	dw.Frozen = true
 	pw, err := biasConv(w, prefix+"/pointwise_filter", prefix+"/bias", []int{1, 1, cin, cout}, 1, nn.Valid, act)
 	if err != nil {
 		return separable{}, err

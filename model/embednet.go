@@ -98,9 +98,10 @@ type embedStage struct {
 
 // EmbedNet is a small ResNet that maps a face chip to an L2-normalised
 // embedding: a 3×3 stem, stages of (strided conv + residual blocks), global
-// average pooling, a dense layer and L2 normalisation. It trains on the
-// engine's graph (Graph) and runs inference with plain ops (Forward), which
-// is safe for concurrent use once training is over.
+// average pooling, a dense layer and L2 normalisation. The network is
+// defined once, by Graph: training records it on a graph, and Forward runs
+// it in an inference graph, which is safe for concurrent use once training
+// is over.
 type EmbedNet struct {
 	Config EmbedNetConfig
 	stem   convBN
@@ -215,7 +216,8 @@ func (n *EmbedNet) Params() []*nn.Param {
 
 // Graph records the forward pass of a batch x [N, S, S, C] on g and returns
 // the L2-normalised embeddings [N, Dim]. training selects batch statistics
-// (and updates the running ones).
+// (and updates the running ones); without it the running statistics are
+// used, as inference does.
 //
 // A KindPretrainedHead net takes the backbone's features [N, 256] instead
 // (see Input).
@@ -235,7 +237,7 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 		h = cbr(h, s.down, true)
 		for _, b := range s.blocks {
 			y := cbr(cbr(h, b.a, true), b.b, false)
-			h = g.ReLU(g.Add(y, h))
+			h = g.AddReLUInPlace(y, h) // y is read by nothing else
 		}
 	}
 	if n.Config.Pool == PoolFlatten {
@@ -246,65 +248,16 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 	return g.L2Normalize(g.Dense(h, n.fc))
 }
 
-// Forward embeds a batch x [N, S, S, C] for inference (running statistics),
-// without recording anything: safe for concurrent use.
+// Forward embeds a batch x [N, S, S, C] for inference: Graph with the
+// running statistics, in an inference graph on arena. Nothing is recorded
+// and no parameter is written, so it is safe for concurrent use.
 func (n *EmbedNet) Forward(arena *tensor.Arena, x *tensor.Tensor) (*tensor.Tensor, error) {
-	if n.backbone != nil {
-		e := n.fc.Forward(arena, x)
-		l2NormalizeRows(e.Data, n.Config.Dim)
-		return e, nil
+	g := nn.NewInferenceGraph(arena)
+	e := n.Graph(g, g.Input(x, false), false)
+	if err := g.Err(); err != nil {
+		return nil, fmt.Errorf("model: embed: %w", err)
 	}
-	cbr := func(h *tensor.Tensor, c convBN, relu bool) (*tensor.Tensor, error) {
-		h, err := c.bn.Forward(arena, c.conv.Forward(arena, h))
-		if err != nil {
-			return nil, err
-		}
-		if relu {
-			nn.Activate(h, nn.ReLU)
-		}
-		return h, nil
-	}
-	h, err := cbr(x, n.stem, true)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range n.stages {
-		if h, err = cbr(h, s.down, true); err != nil {
-			return nil, err
-		}
-		for _, b := range s.blocks {
-			y, err := cbr(h, b.a, true)
-			if err != nil {
-				return nil, err
-			}
-			if y, err = cbr(y, b.b, false); err != nil {
-				return nil, err
-			}
-			nn.AddReLUInPlace(y, h)
-			h = y
-		}
-	}
-	if n.Config.Pool == PoolFlatten {
-		h = h.Reshape(h.Shape[0], h.Len()/h.Shape[0])
-	} else {
-		h = nn.GlobalAvgPool(arena, h)
-	}
-	e := n.fc.Forward(arena, h)
-	l2NormalizeRows(e.Data, n.Config.Dim)
-	return e, nil
-}
-
-func l2NormalizeRows(x []float32, d int) {
-	for i := 0; i+d <= len(x); i += d {
-		s := 0.0
-		for _, v := range x[i : i+d] {
-			s += float64(v) * float64(v)
-		}
-		inv := float32(1 / math.Max(math.Sqrt(s), 1e-12))
-		for j := range x[i : i+d] {
-			x[i+j] *= inv
-		}
-	}
+	return e.Value, nil
 }
 
 // ScaleChip resizes a face chip to size×size with bilinear filtering and

@@ -119,8 +119,8 @@ func TestPretrainedHeadStartsAtTheDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := backbone.Forward(nil, x)
-	l2NormalizeRows(want.Data, DescriptorSize)
+	g := nn.NewInferenceGraph(nil)
+	want := g.L2Normalize(g.Input(backbone.Forward(nil, x), false)).Value
 	got, err := head.Forward(nil, backbone.Features(nil, x))
 	if err != nil {
 		t.Fatal(err)

@@ -27,8 +27,10 @@ const LandmarkInput = 112
 // connected layer giving 68 (x, y) points relative to the crop
 // (shared/oracle/ARCH.md §3).
 //
-// A LandmarkNet is read-only after construction and safe for concurrent
-// use; each goroutine passes its own arena.
+// The network is defined once, by Graph (frozen layers: on a recording
+// graph the gradient reaches the input only); Raw and Landmarks run it in
+// an inference graph. A LandmarkNet is read-only after construction and
+// safe for concurrent use; each goroutine passes its own arena.
 type LandmarkNet struct {
 	tiny   bool
 	blocks []denseBlock
@@ -92,6 +94,7 @@ func NewLandmarkNet(w Weights) (*LandmarkNet, error) {
 	if net.fc, err = nn.NewDense(fcw, fcb.Data); err != nil {
 		return nil, err
 	}
+	net.fc.Frozen = true
 	return net, nil
 }
 
@@ -166,53 +169,43 @@ func (n *LandmarkNet) Raw(arena *tensor.Arena, crop *tensor.Tensor) ([2 * NumLan
 		return out, err
 	}
 	in := normalizeMean(arena, toSquareInput(arena, x, LandmarkInput, true), recognitionMean)
-	copy(out[:], n.forward(arena, in, nil).Data)
+	g := nn.NewInferenceGraph(arena)
+	copy(out[:], mustValue(g, n.Graph(g, g.Input(in, false))).Data)
 	return out, nil
 }
 
-// forward runs the network on a normalised input [1, 112, 112, 3] and
-// returns the fc output [1, 136]; hook (optional) sees named intermediates.
-func (n *LandmarkNet) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
-	if hook == nil {
-		hook = func(string, *tensor.Tensor) {}
-	}
+// Graph is the network: it maps a normalised input [N, 112, 112, 3] to the
+// fc output [N, 136] on g, naming the intermediates the oracle dumps.
+func (n *LandmarkNet) Graph(g *nn.Graph, x *nn.Var) *nn.Var {
 	for i := range n.blocks {
-		x = n.blocks[i].forward(arena, x, hook)
+		x = n.blocks[i].graph(g, x)
 	}
-	x = nn.AvgPool(arena, x, n.pool)
-	hook("avgpool", x)
-	x = n.fc.Forward(arena, x)
-	hook("fc", x)
-	return x
+	x = g.Named("avgpool", g.AvgPool(x, n.pool))
+	return g.Named("fc", g.Dense(x, n.fc))
 }
 
-// forward applies the block. The sums are associated as face-api writes
+// graph applies the block. The sums are associated as face-api writes
 // them, out1 + (out2 + (out3 + out4)), because float addition is not
-// associative and the outputs are compared with the reference's.
-func (b *denseBlock) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
-	var out1 *tensor.Tensor
+// associative and the outputs are compared with the reference's (a + b
+// and b + a are the same float, so only the grouping matters).
+func (b *denseBlock) graph(g *nn.Graph, x *nn.Var) *nn.Var {
+	var out1 *nn.Var
 	if b.stem != nil {
-		out1 = b.stem.Forward(arena, x)
+		out1 = g.Conv2D(x, b.stem)
 	} else {
-		out1 = b.down.forward(arena, x)
+		out1 = b.down.graph(g, x)
 	}
-	hook(b.name+"/out1", out1)
-	out2 := b.convs[0].forward(arena, out1)
-	in3 := nn.AddReLU(arena, out1, out2)
-	out3 := b.convs[1].forward(arena, in3)
+	g.Named(b.name+"/out1", out1)
+	out2 := b.convs[0].graph(g, out1)
+	out3 := b.convs[1].graph(g, g.AddReLU(out1, out2))
+	// The last sum goes over the last conv's output, which nothing else
+	// reads (in place in inference, as the plain code did).
 	if len(b.convs) == 2 {
-		r := out3
-		nn.AddInPlace(r, out2)     // out2 + out3
-		nn.AddReLUInPlace(r, out1) // relu(out1 + (out2 + out3))
-		hook(b.name+"/out", r)
-		return r
+		// relu(out1 + (out2 + out3))
+		return g.Named(b.name+"/out", g.AddReLUInPlace(g.AddInPlace(out3, out2), out1))
 	}
-	in4 := nn.Add(arena, out2, out3)
-	nn.AddReLUInPlace(in4, out1)
-	r := b.convs[2].forward(arena, in4)
-	nn.AddInPlace(r, out3)     // out3 + out4
-	nn.AddInPlace(r, out2)     // out2 + (out3 + out4)
-	nn.AddReLUInPlace(r, out1) // relu(out1 + (out2 + (out3 + out4)))
-	hook(b.name+"/out", r)
-	return r
+	in4 := g.AddReLUInPlace(g.Add(out2, out3), out1)
+	out4 := b.convs[2].graph(g, in4)
+	// relu(out1 + (out2 + (out3 + out4)))
+	return g.Named(b.name+"/out", g.AddReLUInPlace(g.AddInPlace(g.AddInPlace(out4, out3), out2), out1))
 }

@@ -54,7 +54,7 @@ func TestLandmarkGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := map[string]*tensor.Tensor{"normalized": normalizeMean(nil, x, recognitionMean)}
-			net.forward(nil, got["normalized"], func(name string, v *tensor.Tensor) { got[name] = v.Clone() })
+			observe(t, got["normalized"], net.Graph, func(name string, v *tensor.Tensor) { got[name] = v.Clone() })
 			checked := 0
 			for _, l := range c.golden.Layers {
 				name := l.Name

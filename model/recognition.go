@@ -26,8 +26,14 @@ var recognitionMean = [3]float32{122.782, 117.001, 104.298}
 // shared/oracle/ARCH.md §1 exactly (including the odd zero-padding of the
 // last two downsampling blocks).
 //
+// The network is defined once, by Graph; Forward and Features run that
+// definition in an inference graph. Its layers are frozen: on a recording
+// graph the gradient reaches the input image (saliency, adversarial
+// examples, training something in front of it) but no weight gradient is
+// made.
+//
 // A RecognitionNet is read-only after construction and safe for concurrent
-// use; each goroutine passes its own arena to Forward.
+// use; each goroutine passes its own arena to Forward (or its own Graph).
 type RecognitionNet struct {
 	stem   *nn.Conv2D // conv32_down: 7×7 stride 2, ReLU
 	blocks []resBlock
@@ -82,6 +88,7 @@ func NewRecognitionNet(w Weights) (*RecognitionNet, error) {
 	if net.fc, err = nn.NewDense(fcw, nil); err != nil {
 		return nil, err
 	}
+	net.fc.Frozen = true
 	return net, nil
 }
 
@@ -107,6 +114,7 @@ func affineConv(w Weights, prefix string, stride int, mode nn.PadMode, act nn.Ac
 		return nil, fmt.Errorf("model: %s: %w", prefix, err)
 	}
 	c.Bias, c.Scale, c.Shift, c.Act = vecs[0].Data, vecs[1].Data, vecs[2].Data, act
+	c.Frozen = true // pretrained: a constant to the graph
 	return c, nil
 }
 
@@ -137,74 +145,73 @@ func Preprocess(arena *tensor.Arena, crop *tensor.Tensor) (*tensor.Tensor, error
 }
 
 // Forward runs the network on a preprocessed input [N, 150, 150, 3] and
-// returns the descriptors [N, 128]. Intermediate tensors come from arena.
+// returns the descriptors [N, 128]: Graph in an inference graph on arena.
+// It panics on an input of another shape, a programming error.
 func (net *RecognitionNet) Forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
-	return net.forward(arena, x, nil)
+	g := nn.NewInferenceGraph(arena)
+	return mustValue(g, net.Graph(g, g.Input(x, false)))
 }
 
 // Features runs the network up to its global average pool: the 256-d
 // features its final dense layer maps to the descriptor. Training a new
 // head on a frozen backbone starts from these.
 func (net *RecognitionNet) Features(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
-	var feat *tensor.Tensor
-	net.forward(arena, x, func(name string, t *tensor.Tensor) {
-		if name == "global_avg_pool" {
-			feat = t
-		}
-	})
-	return feat
+	g := nn.NewInferenceGraph(arena)
+	return mustValue(g, net.FeaturesGraph(g, g.Input(x, false)))
+}
+
+// mustValue returns v's value, panicking with the graph's error: the
+// inference wrappers keep the contract of the plain code they replaced,
+// which panicked on a wrongly shaped input.
+func mustValue(g *nn.Graph, v *nn.Var) *tensor.Tensor {
+	if err := g.Err(); err != nil {
+		panic("model: " + err.Error())
+	}
+	return v.Value
 }
 
 // FC returns the final dense layer's weights [256, 128].
 func (net *RecognitionNet) FC() *tensor.Tensor { return net.fc.W }
 
-// forward is Forward with an optional hook that sees every named
-// intermediate (tests compare them with the oracle's golden tensors).
-func (net *RecognitionNet) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(name string, t *tensor.Tensor)) *tensor.Tensor {
-	if hook == nil {
-		hook = func(string, *tensor.Tensor) {}
-	}
-	h := net.stem.Forward(arena, x)
-	hook("conv32_down", h)
-	h = nn.MaxPool(arena, h, nn.Window{KH: 3, KW: 3, Stride: 2, Mode: nn.Valid})
-	hook("maxpool", h)
-	for _, b := range net.blocks {
-		h = b.forward(arena, h, hook)
-	}
-	g := nn.GlobalAvgPool(arena, h)
-	hook("global_avg_pool", g)
-	d := net.fc.Forward(arena, g)
-	hook("fc", d)
-	return d
+// Graph is the network: it maps a preprocessed batch x [N, 150, 150, 3] to
+// the descriptors [N, 128] on g. The intermediates the oracle dumps are
+// given their golden.json names with g.Named.
+func (net *RecognitionNet) Graph(g *nn.Graph, x *nn.Var) *nn.Var {
+	return g.Named("fc", g.Dense(net.FeaturesGraph(g, x), net.fc))
 }
 
-// forward applies one residual block: relu(conv2(conv1(x)) + skip(x)). In a
+// FeaturesGraph is Graph up to the global average pool, [N, 256].
+func (net *RecognitionNet) FeaturesGraph(g *nn.Graph, x *nn.Var) *nn.Var {
+	h := g.Named("conv32_down", g.Conv2D(x, net.stem))
+	h = g.Named("maxpool", g.MaxPool(h, nn.Window{KH: 3, KW: 3, Stride: 2, Mode: nn.Valid}))
+	for i := range net.blocks {
+		h = net.blocks[i].graph(g, h)
+	}
+	return g.Named("global_avg_pool", g.GlobalAvgPool(h))
+}
+
+// graph applies one residual block: relu(conv2(conv1(x)) + skip(x)). In a
 // downsampling block the skip is a 2×2 average pool with the missing
 // channels zero, and when the strided 3×3 VALID conv comes out one smaller
 // than the pool (8→3 vs 4, 4→1 vs 2) the conv branch is zero-padded at the
 // bottom and right, as face-api does.
-func (b *resBlock) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
-	a := b.conv1.Forward(arena, x)
-	hook(b.name+"/conv1", a)
-	y := b.conv2.Forward(arena, a)
-	hook(b.name+"/conv2", y)
+func (b *resBlock) graph(g *nn.Graph, x *nn.Var) *nn.Var {
+	a := g.Named(b.name+"/conv1", g.Conv2D(x, b.conv1))
+	y := g.Named(b.name+"/conv2", g.Conv2D(a, b.conv2))
 	if !b.down {
-		nn.AddReLUInPlace(y, x)
-		hook(b.name+"/out", y)
-		return y
+		return g.Named(b.name+"/out", g.AddReLUInPlace(y, x))
 	}
-	s := nn.AvgPool(arena, x, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Valid})
-	hook(b.name+"/avgpool", s)
-	if dh, dw := s.Shape[1]-y.Shape[1], s.Shape[2]-y.Shape[2]; dh > 0 || dw > 0 {
-		y = nn.PadSpatial(arena, y, nn.Padding{Bottom: dh, Right: dw})
-		hook(b.name+"/conv2_zeropad_bottom_right", y)
+	s := g.Named(b.name+"/avgpool", g.AvgPool(x, nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Valid}))
+	if g.Err() != nil {
+		return y // the shapes below are unknown
 	}
-	if extra := y.Shape[3] - s.Shape[3]; extra > 0 {
-		s = nn.PadChannels(arena, s, extra)
-		hook(b.name+"/avgpool_channelpad", s)
+	if dh, dw := s.Value.Dim(1)-y.Value.Dim(1), s.Value.Dim(2)-y.Value.Dim(2); dh > 0 || dw > 0 {
+		y = g.Named(b.name+"/conv2_zeropad_bottom_right", g.PadSpatial(y, nn.Padding{Bottom: dh, Right: dw}))
 	}
-	// s + y, not y + s: float addition commutes, so the order is free.
-	nn.AddReLUInPlace(y, s)
-	hook(b.name+"/out", y)
-	return y
+	if extra := y.Value.Dim(3) - s.Value.Dim(3); extra > 0 {
+		s = g.Named(b.name+"/avgpool_channelpad", g.PadChannels(s, extra))
+	}
+	// s + y, not y + s: float addition commutes, so the order is free. The
+	// sum goes over y, which only this block reads.
+	return g.Named(b.name+"/out", g.AddReLUInPlace(y, s))
 }

@@ -127,7 +127,7 @@ func toF32(v []float64) []float32 {
 // TestRecognitionGoldenLayers compares every intermediate tensor of the
 // synthetic 150×150 case with the oracle's complete dumps.
 func TestRecognitionGoldenLayers(t *testing.T) {
-	g, dir := readGolden(t)
+	gold, dir := readGolden(t)
 	net := testRecognitionNet(t)
 	got := map[string]*tensor.Tensor{}
 	x, err := Preprocess(nil, synthetic(150, 150))
@@ -135,11 +135,16 @@ func TestRecognitionGoldenLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	got["normalized"] = x
-	net.forward(nil, x, func(name string, v *tensor.Tensor) { got[name] = v.Clone() })
+	g := nn.NewInferenceGraph(nil)
+	g.Observe = func(name string, v *tensor.Tensor) { got[name] = v.Clone() }
+	net.Graph(g, g.Input(x, false))
+	if err := g.Err(); err != nil {
+		t.Fatal(err)
+	}
 	got["fc=descriptor"] = got["fc"]
 
 	checked := 0
-	for _, l := range g.Recognition.Case150.Layers {
+	for _, l := range gold.Recognition.Case150.Layers {
 		if l.Name == "input" || strings.HasPrefix(l.Name, "conv32_down/") {
 			continue // inside the fused stem: not observable separately
 		}

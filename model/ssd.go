@@ -37,8 +37,9 @@ const (
 // over six feature maps (shared/oracle/ARCH.md §4). It is slower than
 // TinyFaceDetector but finds more faces, small and large.
 //
-// An SSDMobilenetV1 is read-only after construction and safe for concurrent
-// use; each goroutine passes its own arena.
+// The network is defined once, by Graph (frozen layers); Detect runs it in
+// an inference graph. An SSDMobilenetV1 is read-only after construction
+// and safe for concurrent use; each goroutine passes its own arena.
 type SSDMobilenetV1 struct {
 	conv0 *nn.Conv2D  // 3×3 stride 2, 3 → 32, offset + ReLU6
 	pairs [13]ssdPair // depthwise + batch norm + ReLU6, pointwise + offset + ReLU6
@@ -160,7 +161,7 @@ func batchNormDepthwise(w Weights, prefix string, c, stride int) (*nn.DepthwiseC
 		dw.Scale[i] = float32(float64(bn[0].Data[i]) / math.Sqrt(v))
 		dw.Shift[i] = bn[1].Data[i]
 	}
-	dw.Act = nn.ReLU6
+	dw.Act, dw.Frozen = nn.ReLU6, true
 	return dw, nil
 }
 
@@ -196,34 +197,52 @@ func (d *SSDMobilenetV1) Detect(arena *tensor.Arena, img *tensor.Tensor, opt SSD
 	return d.decode(boxes, classes, h, w, minConf, min(maxResults, ssdAnchors)), nil
 }
 
-// forward runs the network on a normalised input [1, 512, 512, 3] and
-// returns the raw box encodings [5118×4] and class logits [5118×3], in
-// face-api's anchor order (feature map by feature map, cell by cell, anchor
-// by anchor).
+// forward runs the network on a normalised input [1, 512, 512, 3] in an
+// inference graph and returns the raw box encodings [5118×4] and class
+// logits [5118×3], in face-api's anchor order (feature map by feature
+// map, cell by cell, anchor by anchor).
 func (d *SSDMobilenetV1) forward(arena *tensor.Arena, x *tensor.Tensor) (boxes, classes []float32) {
-	h := d.conv0.Forward(arena, x)
-	var conv11 *tensor.Tensor
+	g := nn.NewInferenceGraph(arena)
+	bs, cs := d.Graph(g, g.Input(x, false))
+	if err := g.Err(); err != nil {
+		panic("model: " + err.Error())
+	}
+	boxes = arena.Floats(ssdAnchors * 4)[:0]
+	classes = arena.Floats(ssdAnchors * 3)[:0]
+	for i := range bs {
+		boxes = append(boxes, bs[i].Value.Data...)
+		classes = append(classes, cs[i].Value.Data...)
+	}
+	return boxes, classes
+}
+
+// Graph is the network: it maps a normalised input [N, 512, 512, 3] on g
+// to the box encodings [N, h, w, 4·a] and class logits [N, h, w, 3·a] of
+// the six feature maps (a anchors per cell: 3 on the first map, 6 on the
+// others). Decoding them against the anchors and NMS are plain code
+// outside the graph.
+func (d *SSDMobilenetV1) Graph(g *nn.Graph, x *nn.Var) (boxes, classes [6]*nn.Var) {
+	h := g.Conv2D(x, d.conv0)
+	var conv11 *nn.Var
 	for i := range d.pairs {
-		h = d.pairs[i].pw.Forward(arena, d.pairs[i].dw.Forward(arena, h))
+		h = g.Conv2D(g.DepthwiseConv2D(h, d.pairs[i].dw), d.pairs[i].pw)
 		if i+1 == 11 {
 			conv11 = h
 		}
 	}
 	// The six feature maps: conv11, the backbone output and the outputs of
 	// the strided extra layers.
-	maps := [6]*tensor.Tensor{conv11, h}
+	maps := [6]*nn.Var{conv11, h}
 	e := h
 	for i := range d.extra {
-		e = d.extra[i].Forward(arena, e)
+		e = g.Conv2D(e, d.extra[i])
 		if i%2 == 1 {
 			maps[2+i/2] = e
 		}
 	}
-	boxes = arena.Floats(ssdAnchors * 4)[:0]
-	classes = arena.Floats(ssdAnchors * 3)[:0]
 	for i, m := range maps {
-		boxes = append(boxes, d.boxes[i].box.Forward(arena, m).Data...)
-		classes = append(classes, d.boxes[i].class.Forward(arena, m).Data...)
+		boxes[i] = g.Conv2D(m, d.boxes[i].box)
+		classes[i] = g.Conv2D(m, d.boxes[i].class)
 	}
 	return boxes, classes
 }

@@ -55,8 +55,9 @@ var tinyAnchors = [5][2]float64{
 // anchor boxes per cell of an (InputSize/32)² grid. It is built as
 // shared/oracle/ARCH.md §2 describes.
 //
-// A TinyFaceDetector is read-only after construction and safe for
-// concurrent use; each goroutine passes its own arena.
+// The network is defined once, by Graph (frozen layers); Detect runs it in
+// an inference graph. A TinyFaceDetector is read-only after construction
+// and safe for concurrent use; each goroutine passes its own arena.
 type TinyFaceDetector struct {
 	conv0 *nn.Conv2D // 3×3 VALID, 3 → 16, leaky
 	sep   [5]separable
@@ -111,34 +112,27 @@ func (d *TinyFaceDetector) Detect(arena *tensor.Arena, img *tensor.Tensor, opt T
 		return nil, err
 	}
 	in := normalizeMean(arena, toSquareInput(arena, x, size, false), tinyMean)
-	head := d.forward(arena, in, nil)
+	g := nn.NewInferenceGraph(arena)
+	head := mustValue(g, d.Graph(g, g.Input(in, false)))
 	return decodeTiny(head.Data, size/32, size, h, w, thr), nil
 }
 
-// forward runs the network on a normalised input [1, S, S, 3] and returns the
-// head [1, S/32, S/32, 25]; hook (optional) sees every named intermediate.
-func (d *TinyFaceDetector) forward(arena *tensor.Arena, x *tensor.Tensor, hook func(string, *tensor.Tensor)) *tensor.Tensor {
-	if hook == nil {
-		hook = func(string, *tensor.Tensor) {}
-	}
+// Graph is the network: it maps a normalised input [N, S, S, 3] to the head
+// [N, S/32, S/32, 25] on g, naming every intermediate the oracle dumps.
+// Decoding the head into boxes is plain code outside the graph.
+func (d *TinyFaceDetector) Graph(g *nn.Graph, x *nn.Var) *nn.Var {
 	pool2 := nn.Window{KH: 2, KW: 2, Stride: 2, Mode: nn.Same}
-	h := d.conv0.Forward(arena, x)
-	hook(tinyLayerNames[0], h)
-	h = nn.MaxPool(arena, h, pool2)
-	hook(tinyPoolNames[0], h)
+	h := g.Named(tinyLayerNames[0], g.Conv2D(x, d.conv0))
+	h = g.Named(tinyPoolNames[0], g.MaxPool(h, pool2))
 	for i := range d.sep {
 		win := pool2
 		if i == len(d.sep)-1 {
 			win.Stride = 1 // the last pool keeps the 13×13 grid
 		}
-		h = d.sep[i].forward(arena, h)
-		hook(tinyLayerNames[i+1], h)
-		h = nn.MaxPool(arena, h, win)
-		hook(tinyPoolNames[i+1], h)
+		h = g.Named(tinyLayerNames[i+1], d.sep[i].graph(g, h))
+		h = g.Named(tinyPoolNames[i+1], g.MaxPool(h, win))
 	}
-	h = d.head.Forward(arena, h)
-	hook("conv8=head", h)
-	return h
+	return g.Named("conv8=head", g.Conv2D(h, d.head))
 }
 
 // decodeTiny turns the head (g×g cells × 5 anchors × (tx, ty, tw, th,

@@ -39,7 +39,7 @@ func TestTinyGoldenLayers(t *testing.T) {
 	got := map[string]*tensor.Tensor{}
 	got["resized_416"] = toSquareInput(nil, x, 416, false)
 	got["normalized"] = normalizeMean(nil, got["resized_416"], tinyMean)
-	head := d.forward(nil, got["normalized"], func(name string, v *tensor.Tensor) { got[name] = v.Clone() })
+	head := observe(t, got["normalized"], d.Graph, func(name string, v *tensor.Tensor) { got[name] = v.Clone() })
 	if len(g.Tiny.Layers) != 15 {
 		t.Fatalf("golden has %d tiny detector layers, want 15", len(g.Tiny.Layers))
 	}

@@ -110,7 +110,7 @@ func (bn *BatchNorm) Fold(c *Conv2D, act Activation) error {
 
 // BatchNorm normalises x (channels last) with bn: with training, by the
 // batch's statistics, updating bn's running statistics; otherwise by the
-// running statistics, as Forward. Backward adds dL/dGamma and dL/dBeta and
+// running statistics, computing exactly Forward's values. Backward adds dL/dGamma and dL/dBeta and
 // computes dL/dx through the batch statistics.
 func (g *Graph) BatchNorm(x *Var, bn *BatchNorm, training bool) *Var {
 	if !g.ok(x) {
@@ -161,18 +161,27 @@ func (g *Graph) BatchNorm(x *Var, bn *BatchNorm, training bool) *Var {
 	}
 	gamma, beta := bn.Gamma.Value.Data, bn.Beta.Value.Data
 	y := g.arena.NewUninit(x.Value.Shape...)
-	xhat := g.arena.NewUninit(x.Value.Shape...)
-	g.chunks(rows*c, func(lo, hi int) {
-		for r := lo / c; r < hi/c; r++ {
-			for j, v := range x.Value.Data[r*c : (r+1)*c] {
-				h := float32((float64(v) - mean[j]) * invStd[j])
-				xhat.Data[r*c+j] = h
-				y.Data[r*c+j] = gamma[j]*h + beta[j]
+	var xhat *tensor.Tensor // the normalised x, kept for training's backward
+	if training {
+		xhat = g.arena.NewUninit(x.Value.Shape...)
+		g.chunks(rows*c, func(lo, hi int) {
+			for r := lo / c; r < hi/c; r++ {
+				for j, v := range x.Value.Data[r*c : (r+1)*c] {
+					h := float32((float64(v) - mean[j]) * invStd[j])
+					xhat.Data[r*c+j] = h
+					y.Data[r*c+j] = gamma[j]*h + beta[j]
+				}
 			}
-		}
-	})
+		})
+	} else {
+		// Forward's fused affine, so that inference gives its values.
+		scale, shift := bn.inferenceAffine()
+		copy(y.Data, x.Value.Data)
+		affineAct(y.Data, c, nil, scale, shift, Linear)
+	}
 	out := g.newVar(y, x)
-	out.needsGrad = out.needsGrad || bn.Gamma.Grad != nil || bn.Beta.Grad != nil
+	trainGamma, trainBeta := g.trains(bn.Gamma), g.trains(bn.Beta)
+	out.needsGrad = out.needsGrad || trainGamma || trainBeta
 	g.record(out, func() {
 		if out.Grad == nil {
 			return
@@ -183,15 +192,21 @@ func (g *Graph) BatchNorm(x *Var, bn *BatchNorm, training bool) *Var {
 		for r := 0; r < rows; r++ {
 			for j, d := range dy[r*c : (r+1)*c] {
 				sumDy[j] += float64(d)
-				sumDyXhat[j] += float64(d) * float64(xhat.Data[r*c+j])
+				var h float64
+				if xhat != nil {
+					h = float64(xhat.Data[r*c+j])
+				} else {
+					h = (float64(x.Value.Data[r*c+j]) - mean[j]) * invStd[j]
+				}
+				sumDyXhat[j] += float64(d) * h
 			}
 		}
-		if bn.Gamma.Grad != nil {
+		if trainGamma {
 			for j := range sumDyXhat {
 				bn.Gamma.Grad.Data[j] += float32(sumDyXhat[j])
 			}
 		}
-		if bn.Beta.Grad != nil {
+		if trainBeta {
 			for j := range sumDy {
 				bn.Beta.Grad.Data[j] += float32(sumDy[j])
 			}

@@ -103,6 +103,11 @@ type Conv2D struct {
 	Scale     []float32      // optional, len Cout
 	Shift     []float32      // optional, len Cout
 	Act       Activation
+	// Frozen makes the graph treat W and Bias as constants: Graph.Conv2D
+	// passes gradients to its input but makes no Params and computes no
+	// weight gradients (a pretrained network that is not being trained, and
+	// may be shared by concurrent graphs).
+	Frozen bool
 
 	packed *gemm.PackedB // W as a K×Cout matrix, packed once
 	params []*Param      // W and Bias as trainable Params, made on demand
@@ -150,12 +155,18 @@ func (c *Conv2D) Forward(arena *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
 	if len(out.Data) == 0 {
 		return out
 	}
+	c.forward(arena, out, x, pad)
+	return out
+}
+
+// forward computes the layer into out with the kernel that suits it,
+// scratch from arena; the graph's Conv2D calls it too.
+func (c *Conv2D) forward(arena *tensor.Arena, out, x *tensor.Tensor, pad Padding) {
 	if c.direct() {
 		c.forwardDirect(out, x, pad)
 	} else {
 		c.forwardGEMM(arena, out, x, pad)
 	}
-	return out
 }
 
 // im2colBlockBytes bounds the lowered input built at once, so it stays in

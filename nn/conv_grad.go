@@ -164,9 +164,10 @@ func batchSlice(x *tensor.Tensor, lo, hi int) *tensor.Tensor {
 
 // Conv2D applies the convolution layer c (with its fused epilogue) to x
 // [N, H, W, Cin]. The batch is split over the graph's Workers, each
-// running the layer's own forward kernels on its images. Backward adds
-// dL/dW and dL/dBias to c's Params (unless a Param's Grad is nil: frozen)
-// and computes dL/dx when x needs it.
+// running the layer's own forward kernels on its images (with one worker,
+// exactly Conv2D.Forward, scratch from the graph's arena). Backward adds
+// dL/dW and dL/dBias to c's Params (unless the layer is Frozen or a
+// Param's Grad is nil) and computes dL/dx when x needs it.
 func (g *Graph) Conv2D(x *Var, c *Conv2D) *Var {
 	if !g.ok(x) {
 		return &Var{Value: &tensor.Tensor{}}
@@ -185,19 +186,29 @@ func (g *Graph) Conv2D(x *Var, c *Conv2D) *Var {
 	if n == 0 || oh == 0 || ow == 0 {
 		return g.fail("conv of %v gives an empty output", x.Value.Shape)
 	}
-	params := c.trainParams()
 	out := g.newVar(g.arena.NewUninit(n, oh, ow, c.Cout), x)
-	for _, p := range params {
-		out.needsGrad = out.needsGrad || p.Grad != nil
-	}
-	batchSplit(g.Workers, n, func(_, lo, hi int) {
-		xs, ys := batchSlice(x.Value, lo, hi), batchSlice(out.Value, lo, hi)
-		if c.direct() {
-			c.forwardDirect(ys, xs, pad)
-		} else {
-			c.forwardGEMM(nil, ys, xs, pad)
+	var dw, db *tensor.Tensor // the weight gradients, nil when not trained
+	if !c.Frozen && !g.inference {
+		// Only a trained layer gets Params: making them allocates gradient
+		// buffers and writes the layer, which a shared network must not.
+		params := c.trainParams()
+		if g.trains(params[0]) {
+			dw = params[0].Grad
 		}
-	})
+		if len(params) > 1 && g.trains(params[1]) {
+			db = params[1].Grad
+		}
+		out.needsGrad = out.needsGrad || dw != nil || db != nil
+	}
+	if g.Workers <= 1 || n == 1 {
+		c.forward(g.arena, out.Value, x.Value, pad)
+	} else {
+		// The arena is not safe for concurrent use: the parts take their
+		// scratch from the heap.
+		batchSplit(g.Workers, n, func(_, lo, hi int) {
+			c.forward(nil, batchSlice(out.Value, lo, hi), batchSlice(x.Value, lo, hi), pad)
+		})
+	}
 	g.record(out, func() {
 		if out.Grad == nil {
 			return
@@ -208,24 +219,23 @@ func (g *Graph) Conv2D(x *Var, c *Conv2D) *Var {
 		if x.needsGrad {
 			dx = g.grad(x)
 		}
-		conv2DBackward(g.Workers, c, x.Value, dz, dx, pad)
+		conv2DBackward(g.Workers, c, x.Value, dz, dx, dw, db, pad)
 	})
 	return out
 }
 
 // conv2DBackward adds the gradients of a convolution given dz = dL/d(conv
-// output before the epilogue): dW += im2col(x)ᵀ·dz, dBias += Σ dz and, when
-// dx is not nil, dx += col2im(dz·Wᵀ). The batch is split over workers, each
-// with its own dW, summed at the end; their dx images are disjoint.
-func conv2DBackward(workers int, c *Conv2D, x, dz, dx *tensor.Tensor, pad Padding) {
+// output before the epilogue): when not nil, dw += im2col(x)ᵀ·dz,
+// db += Σ dz and dx += col2im(dz·Wᵀ). The batch is split over workers,
+// each with its own dW, summed at the end; their dx images are disjoint.
+func conv2DBackward(workers int, c *Conv2D, x, dz, dx, dw, db *tensor.Tensor, pad Padding) {
 	n := x.Shape[0]
 	_, oh, ow, cout := dims4(dz)
 	k := c.KH * c.KW * c.Cin
-	wParam := c.params[0]
-	if len(c.params) > 1 && c.params[1].Grad != nil {
-		sumRows(c.params[1].Grad.Data, dz.Data, cout)
+	if db != nil {
+		sumRows(db.Data, dz.Data, cout)
 	}
-	if wParam.Grad == nil && dx == nil {
+	if dw == nil && dx == nil {
 		return
 	}
 	workers = max(min(workers, n), 1)
@@ -237,19 +247,19 @@ func conv2DBackward(workers int, c *Conv2D, x, dz, dx *tensor.Tensor, pad Paddin
 		if dx != nil {
 			dxs = batchSlice(dx, lo, hi)
 		}
-		var dw []float32
-		if wParam.Grad != nil {
-			dw = wParam.Grad.Data
+		var dwp []float32
+		if dw != nil {
+			dwp = dw.Data
 			if part > 0 {
-				dw = make([]float32, k*cout)
-				dws[part] = dw
+				dwp = make([]float32, k*cout)
+				dws[part] = dwp
 			}
 		}
 		m := (hi - lo) * oh * ow
 		if pointwise {
 			// The lowered input is x itself.
-			if dw != nil {
-				gemm.MatMulTA(k, cout, m, xs.Data, k, dzs.Data, cout, dw, cout, true)
+			if dwp != nil {
+				gemm.MatMulTA(k, cout, m, xs.Data, k, dzs.Data, cout, dwp, cout, true)
 			}
 			if dxs != nil {
 				gemm.MatMulTB(m, k, cout, dzs.Data, cout, c.W.Data, cout, dxs.Data, k, true)
@@ -261,9 +271,9 @@ func conv2DBackward(workers int, c *Conv2D, x, dz, dx *tensor.Tensor, pad Paddin
 		for r0 := 0; r0 < m; r0 += rowsPerBlock {
 			rows := min(rowsPerBlock, m-r0)
 			dzb := dzs.Data[r0*cout : (r0+rows)*cout]
-			if dw != nil {
+			if dwp != nil {
 				im2col(cols[:rows*k], xs, c.Window, pad, oh, ow, r0, rows)
-				gemm.MatMulTA(k, cout, rows, cols, k, dzb, cout, dw, cout, true)
+				gemm.MatMulTA(k, cout, rows, cols, k, dzb, cout, dwp, cout, true)
 			}
 			if dxs != nil {
 				gemm.MatMulTB(rows, k, cout, dzb, cout, c.W.Data, cout, cols, k, false)
@@ -271,16 +281,17 @@ func conv2DBackward(workers int, c *Conv2D, x, dz, dx *tensor.Tensor, pad Paddin
 			}
 		}
 	})
-	for _, dw := range dws[1:] {
-		if dw != nil {
-			addTo(wParam.Grad.Data, dw)
+	for _, p := range dws[1:] {
+		if p != nil {
+			addTo(dw.Data, p)
 		}
 	}
 }
 
 // Dense applies the fully connected layer d to x [N, In] (any shape whose
 // size is a multiple of In), giving [N, Out]. Backward adds dL/dW and
-// dL/dBias to d's Params and computes dL/dx when x needs it.
+// dL/dBias to d's Params (unless d is Frozen) and computes dL/dx when x
+// needs it.
 func (g *Graph) Dense(x *Var, d *Dense) *Var {
 	if !g.ok(x) {
 		return &Var{Value: &tensor.Tensor{}}
@@ -292,11 +303,19 @@ func (g *Graph) Dense(x *Var, d *Dense) *Var {
 		return g.fail("dense expects rows of %d inputs, got %v", d.In, x.Value.Shape)
 	}
 	n := x.Value.Len() / d.In
-	params := d.trainParams()
 	out := g.newVar(g.arena.NewUninit(n, d.Out), x)
-	for _, p := range params {
-		out.needsGrad = out.needsGrad || p.Grad != nil
+	var dw, db *tensor.Tensor
+	if !d.Frozen && !g.inference {
+		params := d.trainParams()
+		if g.trains(params[0]) {
+			dw = params[0].Grad
+		}
+		if len(params) > 1 && g.trains(params[1]) {
+			db = params[1].Grad
+		}
+		out.needsGrad = out.needsGrad || dw != nil || db != nil
 	}
+	// With one worker this is Dense.Forward's single GEMM.
 	gemm.MatMulParallel(g.Workers, n, d.Out, d.In, x.Value.Data, d.In, d.W.Data, d.Out, out.Value.Data, d.Out, false)
 	affineAct(out.Value.Data, d.Out, d.Bias, nil, nil, d.Act)
 	g.record(out, func() {
@@ -309,19 +328,19 @@ func (g *Graph) Dense(x *Var, d *Dense) *Var {
 		if x.needsGrad {
 			dx = g.grad(x).Data
 		}
-		denseBackward(d, n, x.Value.Data, dz.Data, dx)
+		denseBackward(d, n, x.Value.Data, dz.Data, dx, dw, db)
 	})
 	return out
 }
 
-// denseBackward adds the gradients of y = x·W + b given dz = dL/dy:
-// dW += xᵀ·dz, db += Σ dz and, when dx is not nil, dx += dz·Wᵀ.
-func denseBackward(d *Dense, n int, x, dz, dx []float32) {
-	if p := d.params[0]; p.Grad != nil {
-		gemm.MatMulTA(d.In, d.Out, n, x, d.In, dz, d.Out, p.Grad.Data, d.Out, true)
+// denseBackward adds the gradients of y = x·W + b given dz = dL/dy, each
+// when its buffer is not nil: dw += xᵀ·dz, db += Σ dz, dx += dz·Wᵀ.
+func denseBackward(d *Dense, n int, x, dz, dx []float32, dw, db *tensor.Tensor) {
+	if dw != nil {
+		gemm.MatMulTA(d.In, d.Out, n, x, d.In, dz, d.Out, dw.Data, d.Out, true)
 	}
-	if len(d.params) > 1 && d.params[1].Grad != nil {
-		sumRows(d.params[1].Grad.Data, dz, d.Out)
+	if db != nil {
+		sumRows(db.Data, dz, d.Out)
 	}
 	if dx != nil {
 		gemm.MatMulTB(n, d.In, d.Out, dz, d.Out, d.W.Data, d.Out, dx, d.In, true)

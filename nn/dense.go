@@ -13,6 +13,7 @@ type Dense struct {
 	W       *tensor.Tensor // [In, Out]
 	Bias    []float32      // optional, len Out
 	Act     Activation
+	Frozen  bool // W and Bias are constants to the graph, as Conv2D.Frozen
 
 	params []*Param // W and Bias as trainable Params, made on demand
 }

@@ -19,6 +19,11 @@ type DepthwiseConv2D struct {
 	Scale []float32
 	Shift []float32
 	Act   Activation
+	// Frozen makes the graph treat W and Bias as constants, as
+	// Conv2D.Frozen.
+	Frozen bool
+
+	params []*Param // W and Bias as trainable Params, made on demand
 }
 
 // NewDepthwiseConv2D makes a depthwise layer from [kh, kw, c, 1] weights.

@@ -9,20 +9,78 @@ import (
 // Add returns a + b elementwise (a residual connection); the shapes must be
 // equal. Both inputs get the output's gradient.
 func (g *Graph) Add(a, b *Var) *Var {
+	return g.add(a, b, false)
+}
+
+// AddReLU returns max(a + b, 0) elementwise, the end of a residual block,
+// in one pass (the kernel of nn.AddReLU). Both inputs get the output's
+// gradient where the output is positive.
+func (g *Graph) AddReLU(a, b *Var) *Var {
+	return g.add(a, b, true)
+}
+
+// AddReLUInPlace is AddReLU that may overwrite a's value with the result:
+// it does in an inference graph, where no backward needs a, saving the
+// write to a fresh (cold) buffer, as the plain nn.AddReLUInPlace; a
+// recording graph keeps a and makes a new value. Either way a must not be
+// used after the call: a network uses it where a is the end of a branch
+// that nothing else reads.
+func (g *Graph) AddReLUInPlace(a, b *Var) *Var {
+	return g.addInPlace(a, b, true)
+}
+
+// AddInPlace is Add that may overwrite a's value with the result, on the
+// terms of AddReLUInPlace.
+func (g *Graph) AddInPlace(a, b *Var) *Var {
+	return g.addInPlace(a, b, false)
+}
+
+// addInPlace is AddInPlace, or AddReLUInPlace with relu.
+func (g *Graph) addInPlace(a, b *Var, relu bool) *Var {
+	if !g.inference {
+		return g.add(a, b, relu)
+	}
 	if !g.ok(a, b) {
 		return &Var{Value: &tensor.Tensor{}}
 	}
 	if !tensor.SameShape(a.Value.Shape, b.Value.Shape) {
 		return g.fail("add %v and %v", a.Value.Shape, b.Value.Shape)
 	}
-	out := g.newVar(Add(g.arena, a.Value, b.Value), a, b)
+	add(a.Value.Data, a.Value.Data, b.Value.Data, relu)
+	return &Var{Value: a.Value}
+}
+
+// add is Add, or AddReLU with relu.
+func (g *Graph) add(a, b *Var, relu bool) *Var {
+	if !g.ok(a, b) {
+		return &Var{Value: &tensor.Tensor{}}
+	}
+	if !tensor.SameShape(a.Value.Shape, b.Value.Shape) {
+		return g.fail("add %v and %v", a.Value.Shape, b.Value.Shape)
+	}
+	y := g.arena.NewUninit(a.Value.Shape...)
+	add(y.Data, a.Value.Data, b.Value.Data, relu)
+	out := g.newVar(y, a, b)
 	g.record(out, func() {
 		if out.Grad == nil {
 			return
 		}
+		dy := out.Grad.Data
+		if relu {
+			// The gradient through the ReLU, once for both inputs.
+			masked := g.arena.NewUninit(y.Shape...).Data
+			for i, v := range y.Data {
+				if v > 0 {
+					masked[i] = dy[i]
+				} else {
+					masked[i] = 0
+				}
+			}
+			dy = masked
+		}
 		for _, in := range []*Var{a, b} {
 			if in.needsGrad {
-				addTo(g.grad(in).Data, out.Grad.Data)
+				addTo(g.grad(in).Data, dy)
 			}
 		}
 	})
@@ -154,12 +212,19 @@ func (g *Graph) PReLU(x *Var, alpha *Param) *Var {
 	return out
 }
 
-// l2Eps keeps L2Normalize finite on a zero row.
-const l2Eps = 1e-12
+// L2Epsilon is the smallest norm L2Normalize divides by: a shorter row (in
+// practice an all-zero one) is divided by L2Epsilon instead, which keeps
+// the output and the gradient finite.
+const L2Epsilon = 1e-12
 
 // L2Normalize scales each row of x [N, D] (any shape: rows are the last
-// dimension) to unit Euclidean length, y = x/‖x‖, as embeddings are
-// before a cosine or triplet loss. The gradient is (dy − y·(y·dy))/‖x‖.
+// dimension) to unit Euclidean length, y = x / max(‖x‖, L2Epsilon), as
+// embeddings are before a distance, cosine or triplet loss (distances
+// between them are then bounded, 0 ≤ ‖a−b‖² ≤ 4). The norm is summed and
+// the division done in float64. The gradient of a row of norm r is
+// (dy − y·(y·dy))/r: the component of dy along y is removed because moving
+// x along itself does not change y. A row whose norm was clamped was
+// divided by a constant, so its gradient is dy/L2Epsilon.
 func (g *Graph) L2Normalize(x *Var) *Var {
 	if !g.ok(x) {
 		return &Var{Value: &tensor.Tensor{}}
@@ -170,16 +235,22 @@ func (g *Graph) L2Normalize(x *Var) *Var {
 	d := x.Value.Dim(-1)
 	rows := x.Value.Len() / d
 	y := g.arena.NewUninit(x.Value.Shape...)
-	norms := make([]float64, rows)
+	norms := make([]float64, rows) // each row's divisor; negative when clamped
 	for r := 0; r < rows; r++ {
 		row := x.Value.Data[r*d : (r+1)*d]
 		s := 0.0
 		for _, v := range row {
 			s += float64(v) * float64(v)
 		}
-		norms[r] = math.Sqrt(s + l2Eps)
+		norm := math.Sqrt(s)
+		if norm < L2Epsilon {
+			norm = L2Epsilon
+			norms[r] = -norm
+		} else {
+			norms[r] = norm
+		}
 		for j, v := range row {
-			y.Data[r*d+j] = float32(float64(v) / norms[r])
+			y.Data[r*d+j] = float32(float64(v) / norm)
 		}
 	}
 	out := g.newVar(y, x)
@@ -191,12 +262,16 @@ func (g *Graph) L2Normalize(x *Var) *Var {
 		for r := 0; r < rows; r++ {
 			yr := y.Data[r*d : (r+1)*d]
 			dy := out.Grad.Data[r*d : (r+1)*d]
-			dot := 0.0
-			for j, v := range yr {
-				dot += float64(v) * float64(dy[j])
+			dot, norm := 0.0, norms[r]
+			if norm < 0 {
+				norm = -norm
+			} else {
+				for j, v := range yr {
+					dot += float64(v) * float64(dy[j])
+				}
 			}
 			for j, v := range yr {
-				dx[r*d+j] += float32((float64(dy[j]) - float64(v)*dot) / norms[r])
+				dx[r*d+j] += float32((float64(dy[j]) - float64(v)*dot) / norm)
 			}
 		}
 	})

@@ -71,17 +71,31 @@ type Var struct {
 // of panicking; the ops after it do nothing and Err and Backward return
 // that error, so a training step checks for errors once, at the end.
 //
+// A network is written once, as a function of a Graph; the same function
+// serves training (NewGraph: the ops are recorded, gradients reach the
+// parameters and, when asked, the input) and inference (NewInferenceGraph:
+// nothing is recorded, no gradient buffer or Param is ever made, and each op
+// runs the layer's fused forward kernel into the arena, so the pass costs
+// what the plain kernels cost, bit for bit the same values).
+//
 // A Graph is not safe for concurrent use; its heavy ops use Workers
 // goroutines internally.
 type Graph struct {
 	// Workers is the number of goroutines the convolution and dense ops split
-	// a batch over (default GOMAXPROCS).
+	// a batch over (default GOMAXPROCS; 1 in an inference graph).
 	Workers int
 
-	arena *tensor.Arena
-	tape  []func()
-	err   error
-	done  bool
+	// Observe, when set, is called by Named with every named intermediate
+	// value of a network (tests compare them with reference dumps). The
+	// tensor belongs to the graph's arena and may be overwritten by later
+	// ops: copy it to keep it.
+	Observe func(name string, v *tensor.Tensor)
+
+	arena     *tensor.Arena
+	tape      []func()
+	err       error
+	done      bool
+	inference bool
 }
 
 // NewGraph returns an empty graph that allocates values and gradients from
@@ -89,6 +103,32 @@ type Graph struct {
 // training loop allocate almost nothing once it has warmed up.
 func NewGraph(arena *tensor.Arena) *Graph {
 	return &Graph{Workers: runtime.GOMAXPROCS(0), arena: arena}
+}
+
+// NewInferenceGraph returns a graph in inference mode: its ops compute
+// their values as in a NewGraph graph but record nothing, so no Var needs a
+// gradient (Input's requiresGrad and the Params' Grad are ignored) and
+// Backward has nothing to do. Values come from arena (nil: the heap). It
+// runs on one goroutine (Workers 1), because inference callers run one
+// graph per goroutine; set Workers to split a batch instead.
+//
+// An inference graph reads its layers' weights and never writes them (it
+// makes no Params), so one network may run in many inference graphs at
+// once.
+func NewInferenceGraph(arena *tensor.Arena) *Graph {
+	return &Graph{Workers: 1, arena: arena, inference: true}
+}
+
+// Inference reports whether g was made by NewInferenceGraph.
+func (g *Graph) Inference() bool { return g.inference }
+
+// Named gives v a name for Observe and returns it; with no Observe it costs
+// nothing. Networks name the intermediates that reference dumps hold.
+func (g *Graph) Named(name string, v *Var) *Var {
+	if g.Observe != nil && g.err == nil && v != nil {
+		g.Observe(name, v.Value)
+	}
+	return v
 }
 
 // Reset empties the tape and resets the arena, invalidating every Var of
@@ -134,7 +174,7 @@ func (g *Graph) Input(x *tensor.Tensor, requiresGrad bool) *Var {
 	if x == nil {
 		return g.fail("nil input")
 	}
-	return &Var{Value: x, needsGrad: requiresGrad}
+	return &Var{Value: x, needsGrad: requiresGrad && !g.inference}
 }
 
 // Param wraps a parameter as a leaf whose gradient accumulates into p.Grad.
@@ -143,7 +183,13 @@ func (g *Graph) Param(p *Param) *Var {
 	if p == nil || p.Value == nil {
 		return g.fail("nil parameter")
 	}
-	return &Var{Value: p.Value, Grad: p.Grad, needsGrad: p.Grad != nil}
+	return &Var{Value: p.Value, Grad: p.Grad, needsGrad: g.trains(p)}
+}
+
+// trains reports whether the graph computes p's gradient: p is trainable
+// (has a Grad) and g records.
+func (g *Graph) trains(p *Param) bool {
+	return p != nil && p.Grad != nil && !g.inference
 }
 
 // newVar makes the output Var of an op with the given inputs: it needs a
@@ -157,7 +203,7 @@ func (g *Graph) newVar(value *tensor.Tensor, inputs ...*Var) *Var {
 }
 
 // record pushes an op's backward function, unless no input needs a
-// gradient.
+// gradient. (In an inference graph nothing needs one.)
 func (g *Graph) record(out *Var, backward func()) {
 	if out.needsGrad {
 		g.tape = append(g.tape, backward)

@@ -10,7 +10,6 @@
 //
 // Losses:
 //
-//   - [L2Normalize] scales rows to unit length, with its backward pass.
 //   - [TripletLoss] is the FaceNet loss max(‖a−p‖² − ‖a−n‖² + α, 0) with
 //     triplets mined online inside the batch ([BatchAll], [BatchHard],
 //     [SemiHard], [RandomTriplets]), or with the soft margin

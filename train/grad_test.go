@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/facerec/facerec/nn"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -16,11 +17,9 @@ func randEmbeddings(rng *rand.Rand, b, d int, unit bool) *tensor.Tensor {
 		e.Data[i] = float32(rng.NormFloat64())
 	}
 	if unit {
-		n, err := L2Normalize(e)
-		if err != nil {
-			panic(err)
-		}
-		return n.Out
+		// The normalisation the networks end with.
+		g := nn.NewInferenceGraph(nil)
+		return g.L2Normalize(g.Input(e, false)).Value
 	}
 	return e
 }
@@ -55,82 +54,6 @@ func checkGrad(t *testing.T, name string, e *tensor.Tensor, g []float32, f func(
 	}
 	if maxErr > 1e-3*math.Max(1, maxG) {
 		t.Errorf("%s: max |analytic − numeric| = %.3g (max |grad| %.3g)", name, maxErr, maxG)
-	}
-}
-
-func TestL2NormalizeGrad(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	x := randEmbeddings(rng, 5, 7, false)
-	c := randEmbeddings(rng, 5, 7, false)
-	loss := func(x *tensor.Tensor) float64 {
-		n, err := L2Normalize(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s float64
-		for i, v := range n.Out.Data {
-			s += float64(v) * float64(c.Data[i])
-		}
-		return s
-	}
-	n, err := L2Normalize(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 5; i++ {
-		var s float64
-		for _, v := range n.Out.Data[i*7 : (i+1)*7] {
-			s += float64(v) * float64(v)
-		}
-		if math.Abs(s-1) > 1e-6 {
-			t.Errorf("row %d has squared norm %v, want 1", i, s)
-		}
-	}
-	dx, err := n.Backward(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkGrad(t, "l2", x, dx.Data, loss)
-}
-
-func TestL2NormalizeZeroRowAndErrors(t *testing.T) {
-	x := tensor.New(2, 3)
-	x.Data[3] = 2
-	n, err := L2Normalize(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range n.Out.Data[:3] {
-		if v != 0 {
-			t.Errorf("zero row normalised to %v", n.Out.Data[:3])
-		}
-	}
-	if n.Out.Data[3] != 1 {
-		t.Errorf("row (2,0,0) normalised to %v", n.Out.Data[3:])
-	}
-	dy := tensor.From([]float32{1, 1, 1, 1, 1, 1}, 2, 3)
-	dx, err := n.Backward(dy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range dx.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			t.Fatalf("gradient of a zero row is not finite: %v", dx.Data)
-		}
-	}
-	// Row (2,0,0): moving along x changes nothing, so the first component
-	// of the gradient is 0 and the others are dy/‖x‖.
-	if got := dx.Data[3:]; got[0] != 0 || got[1] != 0.5 || got[2] != 0.5 {
-		t.Errorf("gradient of row (2,0,0) = %v, want [0 0.5 0.5]", got)
-	}
-	if _, err := n.Backward(tensor.New(3, 2)); err == nil {
-		t.Error("Backward accepted a gradient of the wrong shape")
-	}
-	for _, bad := range []*tensor.Tensor{nil, tensor.New(6), {Shape: []int{2, 3}, Data: make([]float32, 5)},
-		tensor.From([]float32{float32(math.NaN())}, 1, 1)} {
-		if _, err := L2Normalize(bad); err == nil {
-			t.Errorf("L2Normalize(%v) did not fail", bad)
-		}
 	}
 }
 

@@ -126,7 +126,7 @@ type TripletStats struct {
 // TripletLoss computes the triplet loss max(‖a−p‖² − ‖a−n‖² + α, 0) over
 // triplets mined online from the embeddings e [B, D] and their identity
 // labels, and its gradient dL/de [B, D]. Embeddings are normally
-// L2-normalised first (see [L2Normalize]). A batch without any valid
+// L2-normalised first (the networks end with nn.Graph.L2Normalize). A batch without any valid
 // triplet (fewer than two labels, or no label with two samples) gives a
 // zero loss and gradient, not an error.
 func TripletLoss(e *tensor.Tensor, labels []int, cfg TripletConfig) (float64, *tensor.Tensor, TripletStats, error) {
