@@ -15,8 +15,10 @@ import (
 
 	"github.com/facerec/facerec"
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/internal/sharedtest"
 	"github.com/facerec/facerec/model/registry"
+	"github.com/facerec/facerec/recognition"
 )
 
 // lfw is where the examples find their photos (LFW, beside the module).
@@ -120,6 +122,58 @@ func ExampleRecognizer_Enroll() {
 	}
 }
 
+// ExampleRecognizer_Service keeps a gallery: people are enrolled once and
+// every face of a door photo is looked up among them.
+func ExampleRecognizer_Service() {
+	ctx := context.Background()
+	r, err := facerec.New(ctx, facerec.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "gallery")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := gallery.OpenURL(ctx, filepath.Join(dir, "gallery.db"), gallery.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	g, err := recognition.OpenGallery(ctx, store, r.Model(), os.Stderr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	svc, err := r.Service(g)
+	if err != nil {
+		log.Fatal(err)
+	}
+	enrolment, err := facerec.ReadImage(filepath.Join(lfw, "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := svc.Enroll(ctx, "Aaron Peirsol", nil, recognition.Photo{Image: enrolment}); err != nil {
+		log.Fatal(err)
+	}
+	for _, door := range []string{"Aaron_Peirsol/Aaron_Peirsol_0002.jpg", "Tony_Blair/Tony_Blair_0001.jpg"} {
+		img, err := facerec.ReadImage(filepath.Join(lfw, door))
+		if err != nil {
+			log.Fatal(err)
+		}
+		faces, err := svc.Identify(ctx, img, 1)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, f := range faces {
+			if f.Match != nil {
+				fmt.Println(filepath.Base(door)+":", f.Match.Name)
+			} else {
+				fmt.Println(filepath.Base(door) + ": unknown")
+			}
+		}
+	}
+}
+
 // The examples read photos from ../shared and need the models, which a
 // fresh machine elsewhere lacks; Go runs examples unconditionally, so they
 // carry no "Output:" comment and this test runs them instead, skipping when
@@ -139,6 +193,7 @@ func TestExamples(t *testing.T) {
 		{"Example", Example, "Aaron Peirsol twice: true\nAaron Peirsol and Tony Blair: false\n"},
 		{"ExampleRecognizer_Faces", ExampleRecognizer_Faces, "3 faces\nface 0 is alice: true\nface 1 is alice: false\nface 2 is alice: false\n"},
 		{"ExampleRecognizer_Enroll", ExampleRecognizer_Enroll, "Aaron_Peirsol_0002.jpg is Aaron Peirsol\nTony_Blair_0001.jpg is not Aaron Peirsol\n"},
+		{"ExampleRecognizer_Service", ExampleRecognizer_Service, "Aaron_Peirsol_0002.jpg: Aaron Peirsol\nTony_Blair_0001.jpg: unknown\n"},
 	} {
 		if got := captureStdout(t, ex.run); got != ex.want {
 			t.Errorf("%s printed\n%s\nwant\n%s", ex.name, got, ex.want)

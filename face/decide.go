@@ -41,15 +41,6 @@ func ThresholdOf(m DescriptorModel) Threshold {
 	return Threshold{Model: m.ID(), Metric: m.Metric(), Max: m.Threshold()}
 }
 
-// Distance is the metric between a and b, or ErrModelMismatch when they do
-// not both come from t's model.
-func (t Threshold) Distance(a, b Descriptor) (float64, error) {
-	if err := t.check(a, b); err != nil {
-		return 0, err
-	}
-	return t.Metric.Distance(a.Vector, b.Vector), nil
-}
-
 func (t Threshold) check(a, b Descriptor) error {
 	if a.Model != t.Model || b.Model != t.Model {
 		return fmt.Errorf("%w: %q and %q, the decision is for %q", ErrModelMismatch, a.Model, b.Model, t.Model)
@@ -60,12 +51,13 @@ func (t Threshold) check(a, b Descriptor) error {
 	return nil
 }
 
-// Decide compares the distance with the threshold.
+// Decide compares the distance with the threshold; descriptors that do
+// not both come from t's model give ErrModelMismatch.
 func (t Threshold) Decide(a, b Descriptor) (Decision, error) {
-	d, err := t.Distance(a, b)
-	if err != nil {
+	if err := t.check(a, b); err != nil {
 		return Decision{}, err
 	}
+	d := t.Metric.Distance(a.Vector, b.Vector)
 	return Decision{Distance: d, Threshold: t.Max, Same: d < t.Max}, nil
 }
 

@@ -327,14 +327,6 @@ func (p *Pipeline) ForEnrolment(n int) (*Pipeline, error) {
 // Model returns the descriptor model the pipeline describes faces with.
 func (p *Pipeline) Model() DescriptorModel { return p.desc }
 
-// WithModel returns a pipeline that shares p's detector and landmark nets
-// but describes faces with m (re-embedding a gallery, fusing models).
-func (p *Pipeline) WithModel(m DescriptorModel) *Pipeline {
-	q := *p
-	q.desc = m
-	return &q
-}
-
 // detect runs the detector at a tiny-detector input size with a minimum
 // score, dropping faces under MinFaceSize.
 func (p *Pipeline) detect(arena *tensor.Arena, img *tensor.Tensor, size int, minScore float64) ([]model.Detection, error) {

@@ -189,16 +189,7 @@ func (g *Graph) Conv2D(x *Var, c *Conv2D) *Var {
 	out := g.newVar(g.arena.NewUninit(n, oh, ow, c.Cout), x)
 	var dw, db *tensor.Tensor // the weight gradients, nil when not trained
 	if !c.Frozen && !g.inference {
-		// Only a trained layer gets Params: making them allocates gradient
-		// buffers and writes the layer, which a shared network must not.
-		params := c.trainParams()
-		if g.trains(params[0]) {
-			dw = params[0].Grad
-		}
-		if len(params) > 1 && g.trains(params[1]) {
-			db = params[1].Grad
-		}
-		out.needsGrad = out.needsGrad || dw != nil || db != nil
+		dw, db = g.weightGrads(out, c.trainParams())
 	}
 	if g.Workers <= 1 || n == 1 {
 		c.forward(g.arena, out.Value, x.Value, pad)
@@ -222,6 +213,22 @@ func (g *Graph) Conv2D(x *Var, c *Conv2D) *Var {
 		conv2DBackward(g.Workers, c, x.Value, dz, dx, dw, db, pad)
 	})
 	return out
+}
+
+// weightGrads returns the gradient buffers of a layer's weights and bias
+// (params: W, then Bias when it has one) that this graph trains, nil for
+// those it does not, and marks out as needing a gradient when any is
+// trained. Only a trained layer is asked: making its Params allocates
+// gradient buffers and writes the layer, which a shared network must not.
+func (g *Graph) weightGrads(out *Var, params []*Param) (dw, db *tensor.Tensor) {
+	if g.trains(params[0]) {
+		dw = params[0].Grad
+	}
+	if len(params) > 1 && g.trains(params[1]) {
+		db = params[1].Grad
+	}
+	out.needsGrad = out.needsGrad || dw != nil || db != nil
+	return dw, db
 }
 
 // conv2DBackward adds the gradients of a convolution given dz = dL/d(conv
@@ -306,14 +313,7 @@ func (g *Graph) Dense(x *Var, d *Dense) *Var {
 	out := g.newVar(g.arena.NewUninit(n, d.Out), x)
 	var dw, db *tensor.Tensor
 	if !d.Frozen && !g.inference {
-		params := d.trainParams()
-		if g.trains(params[0]) {
-			dw = params[0].Grad
-		}
-		if len(params) > 1 && g.trains(params[1]) {
-			db = params[1].Grad
-		}
-		out.needsGrad = out.needsGrad || dw != nil || db != nil
+		dw, db = g.weightGrads(out, d.trainParams())
 	}
 	// With one worker this is Dense.Forward's single GEMM.
 	gemm.MatMulParallel(g.Workers, n, d.Out, d.In, x.Value.Data, d.In, d.W.Data, d.Out, out.Value.Data, d.Out, false)

@@ -51,14 +51,7 @@ func (g *Graph) DepthwiseConv2D(x *Var, d *DepthwiseConv2D) *Var {
 	out := g.newVar(d.Forward(g.arena, x.Value), x)
 	var dw, db *tensor.Tensor // the weight gradients, nil when not trained
 	if !d.Frozen && !g.inference {
-		params := d.trainParams()
-		if g.trains(params[0]) {
-			dw = params[0].Grad
-		}
-		if len(params) > 1 && g.trains(params[1]) {
-			db = params[1].Grad
-		}
-		out.needsGrad = out.needsGrad || dw != nil || db != nil
+		dw, db = g.weightGrads(out, d.trainParams())
 	}
 	g.record(out, func() {
 		if out.Grad == nil {
