@@ -20,7 +20,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxDescriptorSize is the most values a stored descriptor may have.
@@ -157,17 +160,30 @@ func checkDescriptors(ds map[string][]float32) error {
 	return nil
 }
 
-// checkName validates a person's name.
-func checkName(name string) error {
+// CleanName returns a person's name as it is stored: trimmed and in
+// Unicode normal form C, so that one name has one spelling. It refuses an
+// empty name, invalid UTF-8, a name over MaxNameBytes, and control, format
+// (Unicode Cf: zero-width and bidirectional marks, BOMs) and line or
+// paragraph separator characters, which would let "Ali\u200bce" show as
+// "Alice" or reorder what a guard reads. The error wraps ErrInvalid.
+func CleanName(name string) (string, error) {
+	if !utf8.ValidString(name) {
+		return "", fmt.Errorf("%w: the name is not valid UTF-8", ErrInvalid)
+	}
+	name = norm.NFC.String(strings.TrimSpace(name))
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: name is empty", ErrInvalid)
+		return "", fmt.Errorf("%w: the name is empty", ErrInvalid)
 	case len(name) > MaxNameBytes:
-		return fmt.Errorf("%w: name is %d bytes long, the limit is %d", ErrInvalid, len(name), MaxNameBytes)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
+		return "", fmt.Errorf("%w: the name is %d bytes long, the limit is %d", ErrInvalid, len(name), MaxNameBytes)
 	}
-	return nil
+	if i := strings.IndexFunc(name, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+	}); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return "", fmt.Errorf("%w: the name contains the invisible or control character %U", ErrInvalid, r)
+	}
+	return name, nil
 }
 
 // checkFace validates the parts of a face a caller supplies.

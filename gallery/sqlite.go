@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -164,6 +165,14 @@ func OpenSQLite(path string, opt Options) (*SQLite, error) {
 		u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
 		return u.String()
 	}
+	// The file holds biometric data: only its owner may read it. SQLite
+	// gives its -wal and -shm files the database file's permissions, so
+	// creating the file first, 0600, covers them too.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("gallery: open sqlite %s: %w", path, err)
+	}
+	f.Close()
 	w, err := sql.Open("sqlite", dsn("_pragma", "journal_mode(WAL)", "_txlock", "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("gallery: open sqlite %s: %w", path, err)

@@ -252,7 +252,8 @@ func (s *sqlStore) Restore(ctx context.Context, p Person, faces []Face) (Person,
 // and times are kept (ErrExists when the ID is taken) and the faces keep
 // their creation times; otherwise everything is new.
 func (s *sqlStore) insertPerson(ctx context.Context, p Person, faces []Face, keep bool) (Person, []Face, error) {
-	if err := checkName(p.Name); err != nil {
+	var err error
+	if p.Name, err = CleanName(p.Name); err != nil {
 		return p, nil, err
 	}
 	metaJSON, err := encodeMetadata(p.Metadata)

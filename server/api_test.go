@@ -1,15 +1,20 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/jpeg"
 	"math"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/server"
@@ -52,8 +57,11 @@ func TestEnrollIdentifyVerifyDelete(t *testing.T) {
 		out.Faces[0].Match.Name != "Alice" || out.Faces[0].Match.Distance > 1e-6 {
 		t.Fatalf("identify Alice = %+v", out)
 	}
-	if c := out.Faces[0].Candidates; len(c) != 3 || c[0].ID != alice.ID || c[1].Distance < 1.4 {
-		t.Errorf("candidates = %+v, want Alice first then the others at √2", c)
+	if c := out.Faces[0].Candidates; len(c) != 1 || c[0].ID != alice.ID {
+		t.Errorf("candidates with a recognize key = %+v, want Alice alone", c)
+	}
+	if c := h.identify(h.fullKey, onePerson(t, 1)).Faces[0].Candidates; len(c) != 3 || c[0].ID != alice.ID || c[1].Distance < 1.4 {
+		t.Errorf("candidates with a full key = %+v, want Alice first then the others at √2", c)
 	}
 	if b := out.Faces[0].Box; b != [4]float64{0, 5, 50, 50} {
 		t.Errorf("box = %v, want [0 5 50 50]", b)
@@ -65,7 +73,7 @@ func TestEnrollIdentifyVerifyDelete(t *testing.T) {
 	// ?k= bounds the candidates; every face of a group photo is answered:
 	// identities 1 (Alice) and 2 (Bob) side by side.
 	body, ct := multipartBody(t, file("photo", pixelPhoto(t, 1, 2, layoutEqual)))
-	h.do(http.MethodPost, "/v1/identify?k=1", h.recKey, ct, body).decode(t, http.StatusOK, &out)
+	h.do(http.MethodPost, "/v1/identify?k=1", h.fullKey, ct, body).decode(t, http.StatusOK, &out)
 	if len(out.Faces) != 2 || out.Faces[0].Match == nil || out.Faces[0].Match.ID != alice.ID ||
 		out.Faces[1].Match == nil || out.Faces[1].Match.ID != bob.ID ||
 		len(out.Faces[0].Candidates) != 1 || len(out.Faces[1].Candidates) != 1 {
@@ -203,6 +211,12 @@ func TestErrors(t *testing.T) {
 		{"empty name", post("/v1/people", field("name", "  "), file("photo", good)), 400, server.CodeInvalidField},
 		{"name with a newline", post("/v1/people", field("name", "a\nb"), file("photo", good)), 400, server.CodeInvalidField},
 		{"name too long", post("/v1/people", field("name", strings.Repeat("x", 201)), file("photo", good)), 400, server.CodeInvalidField},
+		// Invisible and reordering characters would let one name pass for another.
+		{"name with a zero-width space", post("/v1/people", field("name", "Ali\u200bce"), file("photo", good)), 400, server.CodeInvalidField},
+		{"name with a right-to-left override", post("/v1/people", field("name", "Ali\u202ece"), file("photo", good)), 400, server.CodeInvalidField},
+		{"name with a BOM", post("/v1/people", field("name", "\ufeffAlice"), file("photo", good)), 400, server.CodeInvalidField},
+		{"name with a bidi isolate", post("/v1/people", field("name", "Ali\u2066ce"), file("photo", good)), 400, server.CodeInvalidField},
+		{"name with a line separator", post("/v1/people", field("name", "Ali\u2028ce"), file("photo", good)), 400, server.CodeInvalidField},
 		{"two photos", post("/v1/identify", file("photo", good), file("photo", good)), 400, server.CodeInvalidField},
 		{"k=0", post("/v1/identify?k=0", file("photo", good)), 400, server.CodeInvalidField},
 		{"k=abc", post("/v1/identify?k=abc", file("photo", good)), 400, server.CodeInvalidField},
@@ -327,4 +341,58 @@ func TestMethodNotAllowed(t *testing.T) {
 		t.Errorf("Allow = %q, want GET, HEAD, POST", got)
 	}
 	h.stillServing()
+}
+
+// TestRecognizeKeyLearnsOnlyTheDecision: a recognize key's identify answer
+// names the person it matched and nobody else, whatever k it asks for; a
+// full key sees the candidates.
+func TestRecognizeKeyLearnsOnlyTheDecision(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	for id := uint8(1); id <= 5; id++ {
+		h.enroll(fmt.Sprint("person ", id), onePerson(t, id))
+	}
+	ask := func(key string, identity uint8) identifyReply {
+		body, ct := multipartBody(t, file("photo", onePerson(t, identity)))
+		var out identifyReply
+		h.do(http.MethodPost, "/v1/identify?k=100", key, ct, body).decode(t, http.StatusOK, &out)
+		if len(out.Faces) != 1 {
+			t.Fatalf("%d faces", len(out.Faces))
+		}
+		return out
+	}
+	if out := ask(h.recKey, 77); out.Faces[0].Match != nil || len(out.Faces[0].Candidates) != 0 {
+		t.Errorf("a stranger with a recognize key: match %+v, %d candidates; want none", out.Faces[0].Match, len(out.Faces[0].Candidates))
+	}
+	out := ask(h.recKey, 3)
+	if f := out.Faces[0]; f.Match == nil || f.Match.Name != "person 3" || len(f.Candidates) != 1 || f.Candidates[0].Name != "person 3" {
+		t.Errorf("person 3 with a recognize key: %+v; want the match alone", f)
+	}
+	if out := ask(h.fullKey, 77); len(out.Faces[0].Candidates) != 5 {
+		t.Errorf("a stranger with a full key: %d candidates, want all 5", len(out.Faces[0].Candidates))
+	}
+}
+
+// TestStalledBodyIsATimeout: a client that stops sending its body gets 408
+// (or a closed connection), never 400 "malformed".
+func TestStalledBodyIsATimeout(t *testing.T) {
+	h := newHarness(t, harnessOptions{noKeys: true, cfg: func(c *server.Config) { c.RequestTimeout = 300 * time.Millisecond }})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.srv.Serve(ctx, ln)
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Headers and the start of a multipart body, then nothing.
+	fmt.Fprintf(conn, "POST /v1/identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: 100000\r\n\r\n--XX\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\n\r\n\x89PNG")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status, _ := bufio.NewReader(conn).ReadString('\n')
+	if strings.Contains(status, " 400 ") || !(strings.Contains(status, " 408 ") || status == "") {
+		t.Errorf("stalled body answered %q, want 408 (or the connection closed)", strings.TrimSpace(status))
+	}
 }

@@ -30,6 +30,7 @@ const (
 	CodeCorruptImage      = "corrupt_image"      // 422: the photo is truncated or malformed
 	CodeNoFace            = "no_face"            // 422: no face in the photo
 	CodeMultipleFaces     = "multiple_faces"     // 422: several faces, none clearly in front
+	CodeRequestTimeout    = "request_timeout"    // 408: the request body stopped arriving
 	CodeInternal          = "internal"           // 500
 	CodeBusy              = "busy"               // 503: every recognition slot stayed taken; retry later
 	CodeTimeout           = "timeout"            // 503: the request ran out of time

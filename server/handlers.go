@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
@@ -103,6 +103,12 @@ func formError(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return err
 	}
+	// A body that stopped arriving is the network's fault, not the
+	// client's syntax.
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return errorf(http.StatusRequestTimeout, CodeRequestTimeout, "the request body did not arrive in time")
+	}
 	return errorf(http.StatusBadRequest, CodeBadRequest, "malformed multipart body: %v", err)
 }
 
@@ -123,19 +129,12 @@ func (f *form) requirePhoto() ([]byte, error) {
 	return f.photo, nil
 }
 
-// checkName validates a person's name: printable text of reasonable
-// length, so that it shows safely in a UI and a log.
+// checkName validates a person's name before the costly recognition (the
+// gallery's rule: gallery.CleanName), with a message for people.
 func checkName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name is empty")
-	case !utf8.ValidString(name):
-		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name is not valid UTF-8")
-	case len(name) > gallery.MaxNameBytes:
-		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name is over %d bytes", gallery.MaxNameBytes)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return "", errorf(http.StatusBadRequest, CodeInvalidField, "the name contains control characters")
+	name, err := gallery.CleanName(name)
+	if err != nil {
+		return "", errorf(http.StatusBadRequest, CodeInvalidField, "%s", strings.TrimPrefix(err.Error(), gallery.ErrInvalid.Error()+": "))
 	}
 	return name, nil
 }
@@ -306,6 +305,16 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		return err
+	}
+	if scopeOf(r.Context()) != ScopeFull {
+		// A recognize key learns the decision for the faces it sent and
+		// nothing else: the nearest strangers' names would list the gallery.
+		for i := range results {
+			results[i].Candidates = []recognition.Match{}
+			if m := results[i].Match; m != nil {
+				results[i].Candidates = append(results[i].Candidates, *m)
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Faces []recognition.FaceResult `json:"faces"`

@@ -11,6 +11,8 @@
 //	POST   /v1/people/{id}/faces  multipart photo → 201 the person, one face more
 //	POST   /v1/identify           multipart photo, ?k= (default 3, at most 100) →
 //	                              {"faces":[{"box":[x,y,w,h],"score","match":{"id","name","distance"}|null,"candidates":[...]}]}
+//	                              (with a recognize key the candidates are the match alone: a
+//	                              door learns who it saw, never who else is enrolled)
 //	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
 //	GET    /healthz               → {"status":"ok"}
 //	GET    /metrics               Prometheus text format
@@ -33,6 +35,7 @@
 //	403 forbidden            the key's scope does not allow the request
 //	404 not_found            no such person, or no such endpoint
 //	405 method_not_allowed   (with an Allow header)
+//	408 request_timeout      the request body stopped arriving (the server's read timeout)
 //	409 model_mismatch       the person's faces were made by another model version
 //	413 too_large            the body is over Config.MaxBodyBytes, or the image over Config.MaxPixels
 //	415 unsupported_format   the photo is not an image in a supported format
@@ -233,10 +236,10 @@ func (s *Server) wrap(route string, need Scope, methods map[string]handlerFunc, 
 		if !ok {
 			h = fallback
 		}
-		err := s.authorize(r, need)
+		scope, err := s.authorize(r, need)
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+			ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), scopeKey{}, scope), s.cfg.RequestTimeout)
 			defer cancel()
 			err = h(w, r.WithContext(ctx))
 		}
@@ -261,27 +264,49 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, ae)
 }
 
-// authorize checks the request's key against the scope the endpoint needs.
-func (s *Server) authorize(r *http.Request, need Scope) error {
-	if !s.auth || need == needNone {
-		return nil
+// scopeKey is the context key of the request's scope.
+type scopeKey struct{}
+
+// scopeOf is the scope the request was allowed with: its key's, or
+// ScopeFull on a server without keys.
+func scopeOf(ctx context.Context) Scope {
+	if sc, ok := ctx.Value(scopeKey{}).(Scope); ok {
+		return sc
+	}
+	return ScopeFull
+}
+
+// authorize checks the request's key against the scope the endpoint needs
+// and returns the key's scope (ScopeFull when the server has no keys).
+func (s *Server) authorize(r *http.Request, need Scope) (Scope, error) {
+	if !s.auth {
+		return ScopeFull, nil
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return errorf(http.StatusUnauthorized, CodeUnauthorized, "an API key is required: send Authorization: Bearer KEY")
+		if need == needNone {
+			return needNone, nil
+		}
+		return "", errorf(http.StatusUnauthorized, CodeUnauthorized, "an API key is required: send Authorization: Bearer KEY")
 	}
 	scheme, key, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return errorf(http.StatusUnauthorized, CodeUnauthorized, "the Authorization header must be Bearer KEY")
+		if need == needNone {
+			return needNone, nil
+		}
+		return "", errorf(http.StatusUnauthorized, CodeUnauthorized, "the Authorization header must be Bearer KEY")
 	}
 	scope, ok := s.cfg.Keys.Scope(strings.TrimSpace(key))
 	if !ok {
-		return errorf(http.StatusUnauthorized, CodeUnauthorized, "unknown API key")
+		if need == needNone {
+			return needNone, nil
+		}
+		return "", errorf(http.StatusUnauthorized, CodeUnauthorized, "unknown API key")
 	}
-	if !scope.allows(need) {
-		return errorf(http.StatusForbidden, CodeForbidden, "a %s key cannot do this; it needs a %s key", scope, need)
+	if need != needNone && !scope.allows(need) {
+		return "", errorf(http.StatusForbidden, CodeForbidden, "a %s key cannot do this; it needs a %s key", scope, need)
 	}
-	return nil
+	return scope, nil
 }
 
 // recorder notes what a handler answered, for the metrics and the log.

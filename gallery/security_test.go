@@ -1,0 +1,70 @@
+package gallery
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestCleanName(t *testing.T) {
+	for _, bad := range []string{"", "  ", "Ali\u200bce", "Ali\u202ece", "\ufeffAlice", "Ali\u2066ce", "Ali\u2028ce", "Ali\u2029ce", "a\nb", "a\x00b", "\xff"} {
+		if n, err := CleanName(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CleanName(%+q) = %q, %v; want ErrInvalid", bad, n, err)
+		}
+	}
+	// One name, one spelling: e + combining acute is stored as é.
+	if n, err := CleanName(" Zoe\u0301 "); err != nil || n != "Zo\u00e9" {
+		t.Errorf("CleanName(decomposed) = %+q, %v; want the NFC form", n, err)
+	}
+	if n, err := CleanName("Jean-Luc Picard"); err != nil || n != "Jean-Luc Picard" {
+		t.Errorf("CleanName of a plain name = %q, %v", n, err)
+	}
+}
+
+// TestStoredNameIsClean: the store applies the same rule, whoever calls it.
+func TestStoredNameIsClean(t *testing.T) {
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "g.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	if _, _, err := s.Enroll(ctx, "Ali\u200bce", nil, testFace(rng)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("enrol with a zero-width space: %v, want ErrInvalid", err)
+	}
+	p, _, err := s.Enroll(ctx, "Zoe\u0301", nil, testFace(rng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Person(ctx, p.ID); err != nil || got.Name != "Zo\u00e9" || p.Name != got.Name {
+		t.Errorf("stored %+q (returned %+q), %v; want the NFC form", got.Name, p.Name, err)
+	}
+}
+
+// TestSQLiteFilesArePrivate: the database and its -wal and -shm files hold
+// names and descriptors, so only their owner may read them.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "g.db")
+	s, err := OpenSQLite(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, _, err := s.Enroll(context.Background(), "A", nil, testFace(rand.New(rand.NewPCG(5, 6)))); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(f), st.Mode().Perm())
+		}
+	}
+}
