@@ -316,3 +316,47 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("GET after shutdown: status %d, want a connection error", resp.StatusCode)
 	}
 }
+
+// TestKeylessServerRefusesOtherSites: without keys the server trusts
+// loopback, so a page of another site (a cross-site form POST needs no
+// preflight) and a DNS-rebinding request (Host: the attacker's name) are
+// refused; the server's own page and plain local clients are not.
+func TestKeylessServerRefusesOtherSites(t *testing.T) {
+	h := newHarness(t, harnessOptions{noKeys: true})
+	send := func(host, origin string) int {
+		body, ct := multipartBody(t, field("name", "Mallory"), file("photo", onePerson(t, 9)))
+		req, err := http.NewRequest(http.MethodPost, h.url+"/v1/people", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", ct)
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		name, host, origin string
+		want               int
+	}{
+		{"another site's page", "", "http://evil.example", http.StatusForbidden},
+		{"a null origin", "", "null", http.StatusForbidden},
+		{"DNS rebinding", "evil.example:8080", "http://evil.example:8080", http.StatusForbidden},
+		{"rebinding without an origin", "evil.example", "", http.StatusForbidden},
+		{"the server's own page", "", h.url, http.StatusCreated},
+		{"localhost", "localhost:8080", "http://localhost:8080", http.StatusCreated},
+		{"curl", "", "", http.StatusCreated},
+	} {
+		if got := send(c.host, c.origin); got != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, got, c.want)
+		}
+	}
+}

@@ -56,7 +56,10 @@
 // /v1/identify and /v1/verify need any key; the rest needs ScopeFull.
 //
 // With no key configured at all when the server starts, every request is
-// allowed, and the server refuses to listen anywhere but on loopback.
+// allowed, and the server refuses to listen anywhere but on loopback; it
+// then answers only requests that name a loopback host and, when a browser
+// sends them, come from a page of a loopback origin (403 otherwise), so that
+// another web site open on the machine cannot use it.
 package server
 
 import (
@@ -66,6 +69,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -280,7 +284,7 @@ func scopeOf(ctx context.Context) Scope {
 // and returns the key's scope (ScopeFull when the server has no keys).
 func (s *Server) authorize(r *http.Request, need Scope) (Scope, error) {
 	if !s.auth {
-		return ScopeFull, nil
+		return ScopeFull, checkLocal(r)
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -395,6 +399,39 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return s.Serve(ctx, ln)
+}
+
+// checkLocal guards a server without keys, which trusts whoever reaches it
+// on loopback: the request must name a loopback host (a DNS-rebinding page
+// names its own), and a browser request must come from a page of a
+// loopback origin (a plain cross-site form POST needs no CORS preflight,
+// so without this any web page open on the machine could enrol a face).
+func checkLocal(r *http.Request) error {
+	if !loopbackHost(r.Host) {
+		return errorf(http.StatusForbidden, CodeForbidden, "a server without API keys answers only requests to a loopback host, not %q", r.Host)
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !loopbackHost(u.Host) {
+			return errorf(http.StatusForbidden, CodeForbidden, "a server without API keys refuses requests from the web page at %q", o)
+		}
+	}
+	return nil
+}
+
+// loopbackHost reports whether a Host header (host or host:port) names
+// this machine: localhost or a loopback address.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // CheckAddr reports whether a server with these keys may listen on addr
