@@ -69,6 +69,7 @@ type keyFile struct {
 type Keys struct {
 	master    [sha256.Size]byte
 	hasMaster bool
+	masterLen int // of the master key, for the weak-key warning
 	path      string
 
 	mu     sync.Mutex
@@ -98,13 +99,21 @@ func (a fileStamp) same(b fileStamp) bool {
 	return os.SameFile(a.fi, b.fi) && a.fi.ModTime().Equal(b.fi.ModTime()) && a.fi.Size() == b.fi.Size()
 }
 
+// minMasterKeyLen is the shortest master key the server accepts without a
+// warning: 16 random characters of a key's alphabet are beyond guessing at
+// the rate failed authentications are allowed.
+const minMasterKeyLen = 16
+
+// weakMaster reports whether the master key is too short.
+func (k *Keys) weakMaster() bool { return k != nil && k.hasMaster && k.masterLen < minMasterKeyLen }
+
 // NewKeys returns the keys accepted by a server: master (full access; ""
 // for none) and those in the keys file at path ("" for none; a missing file
 // holds no keys).
 func NewKeys(master, path string) (*Keys, error) {
 	k := &Keys{path: path, byHash: map[[sha256.Size]byte]Scope{}}
 	if master != "" {
-		k.master, k.hasMaster = sha256.Sum256([]byte(master)), true
+		k.master, k.hasMaster, k.masterLen = sha256.Sum256([]byte(master)), true, len(master)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()

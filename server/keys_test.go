@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facerec/facerec/server"
 )
@@ -106,4 +110,62 @@ func TestKeysTakeEffectWhileServing(t *testing.T) {
 	h.do(http.MethodGet, "/v1/people", newKey, "", nil).wantError(t, http.StatusUnauthorized, server.CodeUnauthorized)
 	// The master key from the environment does not live in the file.
 	h.do(http.MethodGet, "/v1/people", masterKey, "", nil).decode(t, http.StatusOK, &struct{}{})
+}
+
+// TestKeyGuessingIsLimited: an address that keeps sending wrong keys is
+// answered 429 with Retry-After after authFailBurst failures, even with the
+// right key, until it has waited; the failures are logged as one line, not
+// one per request; other endpoints' logging is unchanged.
+func TestKeyGuessingIsLimited(t *testing.T) {
+	var logs bytes.Buffer
+	h := newHarness(t, harnessOptions{cfg: func(c *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}})
+	statuses := map[int]int{}
+	var retry string
+	for i := 0; i < 30; i++ {
+		r := h.do(http.MethodGet, "/v1/people", fmt.Sprintf("frk_wrong%d", i), "", nil)
+		statuses[r.status]++
+		if r.status == http.StatusTooManyRequests {
+			retry = r.header.Get("Retry-After")
+		}
+	}
+	if statuses[http.StatusUnauthorized] != 10 || statuses[http.StatusTooManyRequests] != 20 || retry == "" {
+		t.Errorf("30 wrong keys: %v (Retry-After %q); want 10 × 401 then 429 with Retry-After", statuses, retry)
+	}
+	if r := h.do(http.MethodGet, "/v1/people", h.fullKey, "", nil); r.status != http.StatusTooManyRequests {
+		t.Errorf("the right key from a blocked address: %d, want 429 until it has waited", r.status)
+	}
+	if n := strings.Count(logs.String(), "failed authentication"); n != 1 {
+		t.Errorf("%d log lines about failed authentication, want 1:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "status=401") {
+		t.Errorf("each 401 was logged at INFO:\n%s", logs.String())
+	}
+	time.Sleep(1100 * time.Millisecond) // one attempt regained
+	if r := h.do(http.MethodGet, "/v1/people", h.fullKey, "", nil); r.status != http.StatusOK {
+		t.Errorf("the right key after a second: %d, want 200", r.status)
+	}
+}
+
+// TestWeakMasterKeyWarned: a master key a guesser could find is accepted
+// (refusing it would lock existing doors out) but warned about.
+func TestWeakMasterKeyWarned(t *testing.T) {
+	for _, c := range []struct {
+		master string
+		warned bool
+	}{{"1234567", true}, {"frk_0123456789abcdef0123", false}} {
+		var logs bytes.Buffer
+		keys, err := server.NewKeys(c.master, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = newHarness(t, harnessOptions{cfg: func(cfg *server.Config) {
+			cfg.Keys = keys
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		}})
+		if got := strings.Contains(logs.String(), "master key"); got != c.warned {
+			t.Errorf("master key of %d characters: warned %v, want %v (%s)", len(c.master), got, c.warned, logs.String())
+		}
+	}
 }

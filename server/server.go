@@ -35,6 +35,7 @@
 //	403 forbidden            the key's scope does not allow the request
 //	404 not_found            no such person, or no such endpoint
 //	405 method_not_allowed   (with an Allow header)
+//	429 too_many_requests    too many failed authentications from this address (with Retry-After)
 //	408 request_timeout      the request body stopped arriving (the server's read timeout)
 //	409 model_mismatch       the person's faces were made by another model version
 //	413 too_large            the body is over Config.MaxBodyBytes, or the image over Config.MaxPixels
@@ -127,14 +128,15 @@ type Config struct {
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
 // run it with timeouts and graceful shutdown.
 type Server struct {
-	cfg     Config
-	svc     *recognition.Service
-	gal     *gallery.Gallery
-	auth    bool // keys were configured at start: every request needs one
-	mux     *http.ServeMux
-	lim     *limiter
-	metrics *metrics
-	log     *slog.Logger
+	cfg       Config
+	authFails *authLimiter
+	svc       *recognition.Service
+	gal       *gallery.Gallery
+	auth      bool // keys were configured at start: every request needs one
+	mux       *http.ServeMux
+	lim       *limiter
+	metrics   *metrics
+	log       *slog.Logger
 }
 
 // New checks cfg and builds the server.
@@ -175,8 +177,12 @@ func New(cfg Config) (*Server, error) {
 		lim:  newLimiter(cfg.Concurrency, cfg.MaxQueue, cfg.QueueWait),
 		log:  cfg.Logger,
 	}
+	s.authFails = newAuthLimiter(s.log)
 	if cfg.Keys != nil {
 		cfg.Keys.setLogger(s.log)
+		if cfg.Keys.weakMaster() {
+			s.log.Warn("the master key (FACEREC_API_KEY) is short enough to guess: use at least " + fmt.Sprint(minMasterKeyLen) + " random characters, e.g. from `facerec keys create`")
+		}
 	}
 	s.metrics = newMetrics(s.gal, s.lim)
 	s.routes()
@@ -300,8 +306,17 @@ func (s *Server) authorize(r *http.Request, need Scope) (Scope, error) {
 		}
 		return "", errorf(http.StatusUnauthorized, CodeUnauthorized, "the Authorization header must be Bearer KEY")
 	}
+	client := clientOf(r)
+	if ok, wait := s.authFails.allowed(client); !ok {
+		if need == needNone {
+			return needNone, nil
+		}
+		return "", &apiError{status: http.StatusTooManyRequests, code: CodeTooManyRequests,
+			message: "too many failed authentications from this address; retry later", retryAfter: max(1, int(wait.Seconds()+0.999))}
+	}
 	scope, ok := s.cfg.Keys.Scope(strings.TrimSpace(key))
 	if !ok {
+		s.authFails.failed(client)
 		if need == needNone {
 			return needNone, nil
 		}
@@ -369,6 +384,10 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			case rec.status >= 500:
 				level = slog.LevelWarn
 			case route == "/healthz" || route == "/metrics":
+				level = slog.LevelDebug
+			case rec.status == http.StatusUnauthorized || rec.status == http.StatusTooManyRequests:
+				// One line a request would let a key guesser fill the disk;
+				// the failures are logged per address, once a minute.
 				level = slog.LevelDebug
 			}
 			attrs := []slog.Attr{
