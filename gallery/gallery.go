@@ -54,6 +54,10 @@ var (
 	// ErrExists is returned by Store.Restore (and so Gallery.Import) for a
 	// person ID that is already stored.
 	ErrExists = errors.New("gallery: already exists")
+	// ErrUnavailable is wrapped by a write the store could not make for a
+	// reason of its own, not the caller's: a read-only or full disk, a
+	// database that went away. Retrying later can succeed.
+	ErrUnavailable = errors.New("gallery: store unavailable")
 )
 
 // Person is an enrolled identity.
@@ -353,11 +357,24 @@ func (g *Gallery) People(ctx context.Context, limit, offset int) ([]Person, int,
 
 // DeletePerson deletes a person with every face and photo of theirs from
 // the store, then from the index.
+//
+// A deletion is a revocation: when the store cannot make it
+// (ErrUnavailable), the person is still dropped from the index, so that
+// they stop matching here at once, and the error says that the store still
+// holds them (they match again after a restart until the deletion is
+// retried and succeeds).
 func (g *Gallery) DeletePerson(ctx context.Context, id string) error {
 	mu := g.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
 	if err := g.store.DeletePerson(ctx, id); err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			if g.index.RemovePerson(id) {
+				return fmt.Errorf("%w; person %s no longer matches on this node, but the store still holds them: "+
+					"retry the deletion, or they match again after a restart", err, id)
+			}
+			return err
+		}
 		// A failed purge after a successful delete still deleted the rows:
 		// drop them from the index too, then report.
 		if !errors.Is(err, ErrNotFound) {

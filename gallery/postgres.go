@@ -3,8 +3,11 @@ package gallery
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -102,6 +105,16 @@ var postgresDialect = dialect{
 		return err
 	},
 	readOpts: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	unavailable: func(err error) bool {
+		var e *pgconn.PgError
+		if errors.As(err, &e) {
+			// 08: connection exceptions; 53: insufficient resources (disk
+			// full, out of memory); 57P: the server shutting down.
+			return strings.HasPrefix(e.Code, "08") || strings.HasPrefix(e.Code, "53") || strings.HasPrefix(e.Code, "57P")
+		}
+		var ne net.Error
+		return errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) || pgconn.SafeToRetry(err)
+	},
 	constraint: func(err error) (fk, unique bool) {
 		var e *pgconn.PgError
 		if !errors.As(err, &e) {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,54 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 		if st.Mode().Perm()&0o077 != 0 {
 			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(f), st.Mode().Perm())
 		}
+	}
+}
+
+// TestRevocationFailsClosed: when the store cannot delete (here the
+// writer refuses writes, as on a read-only or full disk) the error is
+// ErrUnavailable and says the store still holds the person, and the person
+// stops matching at once all the same.
+func TestRevocationFailsClosed(t *testing.T) {
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "g.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	g, err := Open(ctx, s, testModel, testDim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := testFace(rand.New(rand.NewPCG(7, 8)))
+	p, _, err := g.Enroll(ctx, "Revoked", nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+		t.Fatal(err)
+	}
+	err = g.DeletePerson(ctx, p.ID)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "still holds") {
+		t.Fatalf("delete on a store that cannot write: %v, want ErrUnavailable saying the store still holds them", err)
+	}
+	if ms, err := g.Search(f.Descriptors[testModel], 1); err != nil || len(ms) != 0 {
+		t.Errorf("after the failed deletion the person still matches: %+v, %v", ms, err)
+	}
+	if _, err := s.Person(ctx, p.ID); err != nil {
+		t.Errorf("the store should still hold the person: %v", err)
+	}
+	// Other writes say the same.
+	if _, _, err := g.Enroll(ctx, "New", nil, testFace(rand.New(rand.NewPCG(9, 9)))); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("enrol on a store that cannot write: %v, want ErrUnavailable", err)
+	}
+	// Once the store writes again, the retried deletion goes through.
+	if _, err := s.w.ExecContext(ctx, "PRAGMA query_only = 0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.DeletePerson(ctx, p.ID); err != nil {
+		t.Fatalf("retried deletion: %v", err)
+	}
+	if _, err := s.Person(ctx, p.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after the retried deletion: %v, want ErrNotFound", err)
 	}
 }

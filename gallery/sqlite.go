@@ -115,6 +115,18 @@ var sqliteDialect = dialect{
 		}
 		return false, false
 	},
+	unavailable: func(err error) bool {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		switch e.Code() & 0xff { // the primary code of an extended one
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+			return true
+		}
+		return false
+	},
 	afterDelete: func(ctx context.Context, db *sql.DB) error {
 		// Copy the zeroed pages into the database file and empty the WAL,
 		// which still holds earlier images of the deleted pages. The

@@ -41,6 +41,9 @@ type dialect struct {
 	// constraint reports whether err is a foreign-key violation (fk) or a
 	// unique violation (unique) raised by the database.
 	constraint func(err error) (fk, unique bool)
+	// unavailable reports whether err is the store's own failure (disk
+	// read-only or full, I/O error, database gone), for ErrUnavailable.
+	unavailable func(err error) bool
 	// afterDelete runs after a person has been deleted, to purge what the
 	// database still keeps of them (nil when there is nothing to do).
 	afterDelete func(ctx context.Context, db *sql.DB) error
@@ -281,7 +284,7 @@ func (s *sqlStore) insertPerson(ctx context.Context, p Person, faces []Face, kee
 
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return p, nil, fmt.Errorf("begin: %w", err)
+		return p, nil, fmt.Errorf("begin: %w", s.classify(err))
 	}
 	defer tx.Rollback()
 	for tries := 0; p.ID == ""; tries++ {
@@ -312,7 +315,7 @@ func (s *sqlStore) insertPerson(ctx context.Context, p Person, faces []Face, kee
 		if _, unique := s.d.constraint(err); unique {
 			return p, nil, fmt.Errorf("person %s: %w", p.ID, ErrExists)
 		}
-		return p, nil, fmt.Errorf("insert person: %w", err)
+		return p, nil, fmt.Errorf("insert person: %w", s.classify(err))
 	}
 	out := make([]Face, len(faces))
 	for i, f := range faces {
@@ -324,7 +327,7 @@ func (s *sqlStore) insertPerson(ctx context.Context, p Person, faces []Face, kee
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return p, nil, fmt.Errorf("commit: %w", err)
+		return p, nil, fmt.Errorf("commit: %w", s.classify(err))
 	}
 	p.Faces = len(out)
 	return p, out, nil
@@ -354,7 +357,7 @@ func (s *sqlStore) insertFace(ctx context.Context, tx *sql.Tx, personID string, 
 			// The person was deleted by another transaction (PostgreSQL).
 			return Face{}, fmt.Errorf("person %s: %w", personID, ErrNotFound)
 		}
-		return Face{}, fmt.Errorf("insert face: %w", err)
+		return Face{}, fmt.Errorf("insert face: %w", s.classify(err))
 	}
 	ds := make(map[string][]float32, len(f.Descriptors))
 	for _, m := range slices.Sorted(maps.Keys(f.Descriptors)) {
@@ -383,7 +386,7 @@ func (s *sqlStore) AddFace(ctx context.Context, personID string, f Face) (Face, 
 	f.Created = now()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return Face{}, fmt.Errorf("gallery: add face: begin: %w", err)
+		return Face{}, fmt.Errorf("gallery: add face: begin: %w", s.classify(err))
 	}
 	defer tx.Rollback()
 	exists, err := s.exists(ctx, tx, personID)
@@ -397,7 +400,7 @@ func (s *sqlStore) AddFace(ctx context.Context, personID string, f Face) (Face, 
 		return Face{}, fmt.Errorf("gallery: add face: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Face{}, fmt.Errorf("gallery: add face: commit: %w", err)
+		return Face{}, fmt.Errorf("gallery: add face: commit: %w", s.classify(err))
 	}
 	return f, nil
 }
@@ -479,7 +482,7 @@ func (s *sqlStore) People(ctx context.Context, limit, offset int) ([]Person, int
 func (s *sqlStore) DeletePerson(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, s.q[qDeletePerson], id)
 	if err != nil {
-		return fmt.Errorf("gallery: delete person %s: %w", id, err)
+		return fmt.Errorf("gallery: delete person %s: %w", id, s.classify(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -495,6 +498,14 @@ func (s *sqlStore) DeletePerson(ctx context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// classify marks the store's own failures as ErrUnavailable.
+func (s *sqlStore) classify(err error) error {
+	if err != nil && s.d.unavailable != nil && s.d.unavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // faceRows folds the rows of qFaces or qPersonFaces (one per descriptor,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,4 +210,50 @@ func TestModelMismatch(t *testing.T) {
 		t.Errorf("a face of another model matched: %+v", out.Faces[0].Match)
 	}
 	h.stillServing()
+}
+
+// unwritableStore is a store whose deletions fail as on a full disk.
+type unwritableStore struct{ gallery.Store }
+
+func (unwritableStore) DeletePerson(ctx context.Context, id string) error {
+	return fmt.Errorf("%w: database or disk is full", gallery.ErrUnavailable)
+}
+
+// TestDeleteOnUnwritableStore: a deletion the store cannot make is a clear
+// 503 store_unavailable with Retry-After, never a bare 500, and the person
+// stops matching at once.
+func TestDeleteOnUnwritableStore(t *testing.T) {
+	store, err := gallery.OpenSQLite(filepath.Join(t.TempDir(), "g.db"), gallery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	g, err := gallery.Open(ctx, unwritableStore{store}, fakeModel, fakeDim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := recognition.New(recognition.Config{Recognizer: &pixelRecognizer{}, Gallery: g, Decision: fakeDecision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Service: svc, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	h := &harness{t: t, url: ts.URL, srv: srv, gal: g}
+	p := h.enroll("Revoked", onePerson(t, 4))
+	if out := h.identify("", onePerson(t, 4)); out.Faces[0].Match == nil {
+		t.Fatal("not identified before the deletion")
+	}
+	r := h.do(http.MethodDelete, "/v1/people/"+p.ID, "", "", nil)
+	r.wantError(t, http.StatusServiceUnavailable, server.CodeUnavailable)
+	if r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "no longer matches") {
+		t.Errorf("answer %s (Retry-After %q), want one saying the person no longer matches", r.body, r.header.Get("Retry-After"))
+	}
+	if out := h.identify("", onePerson(t, 4)); out.Faces[0].Match != nil {
+		t.Errorf("the person still matches after the failed deletion: %+v", out.Faces[0].Match)
+	}
 }

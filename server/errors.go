@@ -32,6 +32,7 @@ const (
 	CodeMultipleFaces     = "multiple_faces"     // 422: several faces, none clearly in front
 	CodeRequestTimeout    = "request_timeout"    // 408: the request body stopped arriving
 	CodeTooManyRequests   = "too_many_requests"  // 429: too many failed authentications (with Retry-After)
+	CodeUnavailable       = "store_unavailable"  // 503: the gallery cannot be written now (with Retry-After)
 	CodeInternal          = "internal"           // 500
 	CodeBusy              = "busy"               // 503: every recognition slot stayed taken; retry later
 	CodeTimeout           = "timeout"            // 503: the request ran out of time
@@ -83,6 +84,11 @@ func classify(err error) (*apiError, bool) {
 	case errors.Is(err, face.ErrAmbiguous):
 		return errorf(http.StatusUnprocessableEntity, CodeMultipleFaces,
 			"the photo shows several faces and none is clearly the person; send a photo of one person"), false
+	case errors.Is(err, gallery.ErrUnavailable):
+		// Logged as a fault: an operator must hear that writes, deletions
+		// included, are failing.
+		return &apiError{status: http.StatusServiceUnavailable, code: CodeUnavailable, retryAfter: 5,
+			message: "the gallery cannot be written now; retry shortly"}, true
 	case errors.Is(err, gallery.ErrNotFound):
 		return errorf(http.StatusNotFound, CodeNotFound, "no such person"), false
 	case errors.Is(err, gallery.ErrModelMismatch), errors.Is(err, face.ErrModelMismatch):

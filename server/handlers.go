@@ -279,6 +279,12 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
 	if err := s.gal.DeletePerson(r.Context(), r.PathValue("id")); err != nil {
+		if errors.Is(err, gallery.ErrUnavailable) {
+			s.log.ErrorContext(r.Context(), "deletion not stored", "err", err)
+			return &apiError{status: http.StatusServiceUnavailable, code: CodeUnavailable, retryAfter: 5,
+				message: "the deletion could not be stored: the person no longer matches on this server, " +
+					"but the gallery still holds them, and they match again after a restart unless the deletion is retried"}
+		}
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

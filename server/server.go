@@ -45,6 +45,7 @@
 //	422 multiple_faces       several faces, none clearly in front
 //	500 internal             a server fault (logged; details are not sent)
 //	503 busy                 every recognition slot stayed taken (with Retry-After)
+//	503 store_unavailable    the gallery cannot be written now: read-only or full disk, database gone (with Retry-After)
 //	503 timeout              the request ran past Config.RequestTimeout
 //
 // # Keys
