@@ -329,7 +329,14 @@ func (p *Pipeline) Model() DescriptorModel { return p.desc }
 
 // detect runs the detector at a tiny-detector input size with a minimum
 // score, dropping faces under MinFaceSize.
+//
+// Each network pass returns plain values (boxes, points, descriptors) and
+// resets the arena when done: a labelled photo can take a dozen detector
+// passes, and an arena sized for all of them at once would be kept, that
+// large, by every pooled arena (the server's memory grew by hundreds of
+// megabytes this way).
 func (p *Pipeline) detect(arena *tensor.Arena, img *tensor.Tensor, size int, minScore float64) ([]model.Detection, error) {
+	defer arena.Reset()
 	dets, err := p.det.detect(arena, img, size, minScore)
 	if err != nil || p.opt.MinFaceSize <= 0 {
 		return dets, err
@@ -504,6 +511,7 @@ func (p *Pipeline) detectFaces(ctx context.Context, arena *tensor.Arena, img *te
 // landmarks places the 68 points of a detected face; ok is false when
 // they do not have a face's shape (see Options.MaxShapeError).
 func (p *Pipeline) landmarks(arena *tensor.Arena, img *tensor.Tensor, d model.Detection) (f Face, ok bool, err error) {
+	defer arena.Reset() // see detect
 	f = Face{Box: d.Box, Score: d.Score}
 	if f.Landmarks, err = p.marks.Landmarks(arena, img, d.Box); err != nil {
 		return f, false, err
@@ -739,6 +747,7 @@ func (p *Pipeline) chip(arena *tensor.Arena, img *tensor.Tensor, f *Face) (*tens
 // describe computes a face's descriptor, averaged with the mirror image's
 // (Flip) and the jittered copies' (Jitter).
 func (p *Pipeline) describe(ctx context.Context, arena *tensor.Arena, img *tensor.Tensor, f *Face) (Descriptor, error) {
+	defer arena.Reset() // see detect
 	chip, err := p.chip(arena, img, f)
 	if err != nil {
 		return Descriptor{}, err

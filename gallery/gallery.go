@@ -121,6 +121,9 @@ type Store interface {
 	// times and, with KeepPhotos, photos are kept. An ID already stored
 	// gives ErrExists; an empty ID or zero time is filled in as by Enroll.
 	Restore(ctx context.Context, p Person, faces []Face) (Person, []Face, error)
+	// Check reports whether the store takes writes now, by making one;
+	// the error wraps ErrUnavailable when it does not.
+	Check(ctx context.Context) error
 	// Close releases the store.
 	Close() error
 }
@@ -416,6 +419,9 @@ func (g *Gallery) Nearest(ctx context.Context, personID string, q []float32) (Ma
 	}
 	return m, nil
 }
+
+// Check reports whether the store takes writes now (see Store.Check).
+func (g *Gallery) Check(ctx context.Context) error { return g.store.Check(ctx) }
 
 // Size returns the number of people and faces in the index (this model's).
 func (g *Gallery) Size() (people, faces int) { return g.index.Len() }

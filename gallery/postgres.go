@@ -75,6 +75,11 @@ var postgresMigrations = [][]string{
 		`ALTER TABLE faces DROP COLUMN descriptor`,
 		`ALTER TABLE faces DROP COLUMN model`,
 	},
+	// Version 4: one row that the readiness check rewrites, to learn that
+	// the store still takes writes (a read-only or full disk does not).
+	{
+		`CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_us BIGINT NOT NULL)`,
+	},
 }
 
 // migrationLockKey is the pg_advisory_xact_lock key that serializes schema

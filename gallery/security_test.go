@@ -118,3 +118,22 @@ func TestRevocationFailsClosed(t *testing.T) {
 		t.Errorf("after the retried deletion: %v, want ErrNotFound", err)
 	}
 }
+
+// TestCheckWrites: Check makes a write, so a store that takes none fails it.
+func TestCheckWrites(t *testing.T) {
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "g.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("check of a working store: %v", err)
+	}
+	if _, err := s.w.ExecContext(ctx, "PRAGMA query_only = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("check of a store that takes no writes: %v, want ErrUnavailable", err)
+	}
+}

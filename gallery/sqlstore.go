@@ -70,7 +70,9 @@ const (
 	qPutDescriptor = `INSERT INTO descriptors (face_id, model, vector) VALUES (?, ?, ?)
 		ON CONFLICT (face_id, model) DO UPDATE SET vector = excluded.vector`
 	qFaceExists = `SELECT 1 FROM faces WHERE id = ?`
-	qPerson     = `SELECT p.id, p.name, p.metadata, p.created_us,
+	qHealth     = `INSERT INTO health (id, checked_us) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET checked_us = excluded.checked_us`
+	qPerson = `SELECT p.id, p.name, p.metadata, p.created_us,
 		(SELECT count(*) FROM faces f WHERE f.person_id = p.id) FROM people p WHERE p.id = ?`
 	qPeople = `SELECT p.id, p.name, p.metadata, p.created_us,
 		(SELECT count(*) FROM faces f WHERE f.person_id = p.id) FROM people p
@@ -91,7 +93,7 @@ const (
 // newSQLStore prepares a store over open pools; migrate must run next.
 func newSQLStore(d dialect, w, r *sql.DB, opt Options) *sqlStore {
 	s := &sqlStore{d: d, w: w, r: r, keepPhotos: opt.KeepPhotos, q: map[string]string{}}
-	for _, q := range []string{qPersonExists, qInsertPerson, qInsertFace, qInsertPhoto, qPutDescriptor, qFaceExists,
+	for _, q := range []string{qPersonExists, qInsertPerson, qInsertFace, qInsertPhoto, qPutDescriptor, qFaceExists, qHealth,
 		qPerson, qPeople, qCountPeople, qDeletePerson, qFaces, qPersonFaces, qPersonFacesPhotos} {
 		s.q[q] = d.rebind(q)
 	}
@@ -642,6 +644,15 @@ func (s *sqlStore) PutDescriptor(ctx context.Context, faceID int64, model string
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("gallery: put descriptor of face %d: commit: %w", faceID, err)
+	}
+	return nil
+}
+
+// Check implements Store: it writes the health row, so a store that no
+// longer takes writes fails it.
+func (s *sqlStore) Check(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, s.q[qHealth], time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("gallery: check %s store: %w", s.d.name, s.classify(err))
 	}
 	return nil
 }

@@ -257,3 +257,50 @@ func TestDeleteOnUnwritableStore(t *testing.T) {
 		t.Errorf("the person still matches after the failed deletion: %+v", out.Faces[0].Match)
 	}
 }
+
+// TestReadiness: /readyz is 503 with Retry-After while the store takes no
+// writes, and /healthz stays 200 but names the failing dependency.
+func TestReadiness(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	var body map[string]string
+	h.do(http.MethodGet, "/readyz", "", "", nil).decode(t, http.StatusOK, &body)
+	if body["status"] != "ready" {
+		t.Errorf("readyz of a working server = %v", body)
+	}
+
+	store, err := gallery.OpenSQLite(filepath.Join(t.TempDir(), "g.db"), gallery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	g, err := gallery.Open(context.Background(), readOnlyStore{store}, fakeModel, fakeDim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := recognition.New(recognition.Config{Recognizer: &pixelRecognizer{}, Gallery: g, Decision: fakeDecision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Service: svc, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	bad := &harness{t: t, url: ts.URL, srv: srv, gal: g}
+	r := bad.do(http.MethodGet, "/readyz", "", "", nil)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "read-only") {
+		t.Errorf("readyz with a read-only store: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	bad.do(http.MethodGet, "/healthz", "", "", nil).decode(t, http.StatusOK, &body)
+	if body["status"] != "degraded" || !strings.Contains(body["store"], "read-only") {
+		t.Errorf("healthz with a read-only store = %v, want degraded naming the store", body)
+	}
+}
+
+// readOnlyStore is a store that no longer takes writes.
+type readOnlyStore struct{ gallery.Store }
+
+func (readOnlyStore) Check(context.Context) error {
+	return fmt.Errorf("%w: the disk is read-only", gallery.ErrUnavailable)
+}

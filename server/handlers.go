@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/facerec/facerec/face"
@@ -356,7 +357,50 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// healthz is liveness: the process answers (200 whatever its
+// dependencies do, since restarting it would not mend them), and says which
+// dependency is failing.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	out := map[string]string{"status": "ok", "store": "ok"}
+	if err := s.store.checkNow(r.Context()); err != nil {
+		out["status"], out["store"] = "degraded", err.Error()
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// readyz is readiness, for load balancers: 503 while the gallery's store
+// does not take writes, so that enrolments and, above all, deletions go to
+// a node that can make them.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.checkNow(r.Context()); err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "store": err.Error()})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": "ok"})
+	return nil
+}
+
+// storeCheck runs the gallery's write check at most once per
+// storeCheckEvery, so that probes cost one small write a few seconds.
+type storeCheck struct {
+	check func(context.Context) error
+	mu    sync.Mutex
+	at    time.Time
+	err   error
+}
+
+const storeCheckEvery = 2 * time.Second
+
+func (c *storeCheck) checkNow(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) < storeCheckEvery {
+		return c.err
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeCheckEvery)
+	defer cancel()
+	c.err, c.at = c.check(ctx), time.Now()
+	return c.err
 }

@@ -14,7 +14,8 @@
 //	                              (with a recognize key the candidates are the match alone: a
 //	                              door learns who it saw, never who else is enrolled)
 //	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
-//	GET    /healthz               → {"status":"ok"}
+//	GET    /healthz               → {"status":"ok"|"degraded","store":"ok"|what fails} (200: liveness)
+//	GET    /readyz                → {"status":"ready"|"not ready","store":...} (503 while the gallery takes no writes)
 //	GET    /metrics               Prometheus text format
 //	GET    /                      the web page
 //
@@ -131,6 +132,7 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	authFails *authLimiter
+	store     *storeCheck
 	svc       *recognition.Service
 	gal       *gallery.Gallery
 	auth      bool // keys were configured at start: every request needs one
@@ -179,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 		log:  cfg.Logger,
 	}
 	s.authFails = newAuthLimiter(s.log)
+	s.store = &storeCheck{check: s.gal.Check}
 	if cfg.Keys != nil {
 		cfg.Keys.setLogger(s.log)
 		if cfg.Keys.weakMaster() {
@@ -208,6 +211,7 @@ func (s *Server) routes() {
 	s.handle("/v1/identify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.identify})
 	s.handle("/v1/verify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.verify})
 	s.handle("/healthz", needNone, map[string]handlerFunc{http.MethodGet: s.healthz})
+	s.handle("/readyz", needNone, map[string]handlerFunc{http.MethodGet: s.readyz})
 	s.handle("/metrics", ScopeRecognize, map[string]handlerFunc{http.MethodGet: s.metrics.serve})
 	// Everything else under /v1/ is a mistyped endpoint: answer in the
 	// API's JSON rather than with the web page.
@@ -384,7 +388,7 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			switch {
 			case rec.status >= 500:
 				level = slog.LevelWarn
-			case route == "/healthz" || route == "/metrics":
+			case route == "/healthz" || route == "/readyz" || route == "/metrics":
 				level = slog.LevelDebug
 			case rec.status == http.StatusUnauthorized || rec.status == http.StatusTooManyRequests:
 				// One line a request would let a key guesser fill the disk;

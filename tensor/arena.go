@@ -43,8 +43,12 @@ func (a *Arena) Floats(n int) []float32 {
 }
 
 // Reset makes all memory handed out so far reusable. If the last round did
-// not fit, the slab grows so that the next identical round will.
+// not fit, the slab grows so that the next identical round will. A nil
+// arena has nothing to reset.
 func (a *Arena) Reset() {
+	if a == nil {
+		return
+	}
 	if a.extra > 0 {
 		a.slab = make([]float32, len(a.slab)+a.extra)
 		a.extra = 0
