@@ -570,6 +570,9 @@ func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
 		}
 	}
 	uses[net.output]++
+	// last reports whether the step being run is the last reader of the
+	// value name, which has a buffer of its own: it may write over it.
+	last := func(name string) bool { return uses[name] == 0 && net.fresh[name] }
 	for _, s := range net.steps {
 		ins := make([]*nn.Var, len(s.in))
 		for i, name := range s.in {
@@ -583,9 +586,13 @@ func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
 		case s.dw != nil:
 			y = g.DepthwiseConv2D(ins[0], s.dw)
 		case s.slope != nil:
-			y = g.PReLU(ins[0], s.slope)
+			if last(s.in[0]) {
+				y = g.PReLUInPlace(ins[0], s.slope)
+			} else {
+				y = g.PReLU(ins[0], s.slope)
+			}
 		case s.op == "Add":
-			if uses[s.in[0]] == 0 && net.fresh[s.in[0]] && s.in[0] != s.in[1] {
+			if last(s.in[0]) && s.in[0] != s.in[1] {
 				y = g.AddInPlace(ins[0], ins[1])
 			} else {
 				y = g.Add(ins[0], ins[1])
