@@ -16,14 +16,18 @@ import (
 //
 // facerec's tensors are NHWC where ONNX's are NCHW: Compile converts the
 // weights (OIHW to HWIO), and Graph takes and keeps images channels-last.
-// A spatial map is flattened only when it is 1×1, where both orders agree.
+// A map larger than 1×1 is put channels first (nn's ChannelsFirst) before
+// it is flattened, and so is a map output, so that flat values are in
+// ONNX's order.
 //
 // The supported operators are Conv (dense, or depthwise when group equals
 // the channels; explicit pads, equal strides, no dilation), PRelu (one
-// slope per channel, or one for all), Add (equal shapes), Reshape and
-// Flatten (of a 1×1 map or a flat value), and Constant. Any other
-// operator, or an attribute or form of these the compiler does not
-// implement, is an error naming it.
+// slope per channel, or one for all), Add (equal shapes),
+// BatchNormalization (inference: the running statistics), Reshape and
+// Flatten (keeping the batch first), Gemm and MatMul (a flat value times
+// a constant matrix, plus a bias), and Constant. Any other operator, or
+// an attribute or form of these the compiler does not implement, is an
+// error naming it.
 //
 // A Net is read-only after Compile and safe for concurrent use.
 type Net struct {
@@ -33,7 +37,8 @@ type Net struct {
 	outDim        int // elements of the output per image
 	// fresh marks the values computed into a buffer of their own (not the
 	// input, not a view made by a reshape), which an Add may overwrite.
-	fresh map[string]bool
+	fresh  map[string]bool
+	chwOut bool // the output is a map larger than 1×1
 }
 
 // step is one node, bound to its layers.
@@ -45,7 +50,10 @@ type step struct {
 	conv  *nn.Conv2D
 	dw    *nn.DepthwiseConv2D
 	slope *nn.Param // PRelu; a buffer, so never trained
+	bn    *nn.BatchNorm
+	dense *nn.Dense // Gemm, MatMul
 	shape []int     // Reshape and Flatten: the per-image dims of the output
+	chw   bool      // Reshape and Flatten of a map: channels first before
 }
 
 // value is what Compile knows of a value: an image (NHWC: h, w, c) or a
@@ -136,10 +144,8 @@ func Compile(m *Model) (*Net, error) {
 	if !ok {
 		return nil, fmt.Errorf("onnx: no node computes the output %q", net.output)
 	}
-	if out.image && (out.h != 1 || out.w != 1) {
-		// Its NHWC values would be in another order than the reference's.
-		return nil, fmt.Errorf("onnx: the output %q is a %d×%d map; a flat output is supported", net.output, out.h, out.w)
-	}
+	// A map output is returned flat, in ONNX's (channels-first) order.
+	net.chwOut = out.image && (out.h != 1 || out.w != 1)
 	net.outDim = out.len()
 	return net, nil
 }
@@ -237,6 +243,10 @@ func (c *compiler) node(n *Node) (*step, error) {
 		s, v, err = c.add(n)
 	case "Reshape", "Flatten":
 		s, v, err = c.reshape(n)
+	case "BatchNormalization":
+		s, v, err = c.batchNorm(n)
+	case "Gemm", "MatMul":
+		s, v, err = c.gemm(n)
 	case "Constant":
 		if err = checkAttrs(n, "value"); err != nil {
 			return nil, err
@@ -470,10 +480,9 @@ func (c *compiler) reshape(n *Node) (*step, value, error) {
 	if !ok {
 		return nil, v, fmt.Errorf("input %q is not computed before this node", n.Inputs[0])
 	}
-	if x.image && (x.h != 1 || x.w != 1) {
-		// NCHW and NHWC orders differ: flattening would need a transpose.
-		return nil, v, fmt.Errorf("flattening a %d×%d map is not supported (only 1×1)", x.h, x.w)
-	}
+	// Only a map larger than 1×1 has its values in another order than
+	// ONNX's.
+	s.chw = x.image && (x.h != 1 || x.w != 1)
 	per := x.len()
 	if n.OpType == "Flatten" {
 		if err := checkAttrs(n, "axis"); err != nil {
@@ -542,6 +551,146 @@ func (c *compiler) reshape(n *Node) (*step, value, error) {
 	return s, value{dims: dims}, nil
 }
 
+// batchNorm compiles a BatchNormalization in inference form (the running
+// statistics) over the channels of a map or the features of a flat value.
+// Its parameters are constants: they get no gradient.
+func (c *compiler) batchNorm(n *Node) (*step, value, error) {
+	var v value
+	if err := checkAttrs(n, "epsilon", "momentum", "spatial", "training_mode"); err != nil {
+		return nil, v, err
+	}
+	if a := n.Attr("spatial"); a != nil && (a.Type != AttrInt || a.I != 1) {
+		return nil, v, errors.New("spatial other than 1 is not supported")
+	}
+	if a := n.Attr("training_mode"); a != nil && (a.Type != AttrInt || a.I != 0) {
+		return nil, v, errors.New("training_mode is not supported")
+	}
+	if len(n.Inputs) != 5 {
+		return nil, v, fmt.Errorf("%d inputs, want 5", len(n.Inputs))
+	}
+	x, ok := c.vals[n.Inputs[0]]
+	if !ok {
+		return nil, v, fmt.Errorf("input %q is not computed before this node", n.Inputs[0])
+	}
+	ch := x.c
+	if !x.image {
+		if len(x.dims) != 1 {
+			return nil, v, fmt.Errorf("a batch norm over dims %v (a map or [N, C] is supported)", x.dims)
+		}
+		ch = x.dims[0]
+	}
+	eps := float32(1e-5)
+	if a := n.Attr("epsilon"); a != nil {
+		if a.Type != AttrFloat || !(a.F > 0) {
+			return nil, v, errors.New("epsilon must be a positive float")
+		}
+		eps = a.F
+	}
+	bn, err := nn.NewBatchNorm(ch)
+	if err != nil {
+		return nil, v, err
+	}
+	bn.Eps = eps
+	for i, p := range []*nn.Param{bn.Gamma, bn.Beta, bn.RunningMean, bn.RunningVar} {
+		t, err := c.tensorInput(n.Inputs[i+1])
+		if err != nil {
+			return nil, v, err
+		}
+		if t.DataType != Float || len(t.Floats) != ch || len(t.Dims) != 1 {
+			return nil, v, fmt.Errorf("%q must hold %d floats, got %v %v", t.Name, ch, t.DataType, t.Dims)
+		}
+		if i == 3 {
+			for _, f := range t.Floats {
+				if !(f >= 0) {
+					return nil, v, fmt.Errorf("variance %q holds %g", t.Name, f)
+				}
+			}
+		}
+		copy(p.Value.Data, t.Floats)
+		p.Grad = nil // frozen, like every layer of an imported network
+	}
+	return &step{in: n.Inputs[:1], bn: bn}, x, nil
+}
+
+// gemm compiles a Gemm (alpha 1, beta 1, A not transposed) or a MatMul of
+// a flat value [N, K] by a constant matrix into an nn.Dense.
+func (c *compiler) gemm(n *Node) (*step, value, error) {
+	var v value
+	transB := int64(0)
+	if n.OpType == "Gemm" {
+		if err := checkAttrs(n, "alpha", "beta", "transA", "transB"); err != nil {
+			return nil, v, err
+		}
+		for _, name := range []string{"alpha", "beta"} {
+			if a := n.Attr(name); a != nil && (a.Type != AttrFloat || a.F != 1) {
+				return nil, v, fmt.Errorf("%s other than 1 is not supported", name)
+			}
+		}
+		if a, err := intAttr(n, "transA", 0); err != nil || a != 0 {
+			return nil, v, errors.New("transA is not supported")
+		}
+		var err error
+		if transB, err = intAttr(n, "transB", 0); err != nil || (transB != 0 && transB != 1) {
+			return nil, v, errors.New("transB must be 0 or 1")
+		}
+		if len(n.Inputs) < 2 || len(n.Inputs) > 3 {
+			return nil, v, fmt.Errorf("%d inputs, want 2 or 3", len(n.Inputs))
+		}
+	} else {
+		if err := checkAttrs(n); err != nil {
+			return nil, v, err
+		}
+		if len(n.Inputs) != 2 {
+			return nil, v, fmt.Errorf("%d inputs, want 2", len(n.Inputs))
+		}
+	}
+	x, ok := c.vals[n.Inputs[0]]
+	if !ok || x.image || len(x.dims) != 1 {
+		return nil, v, fmt.Errorf("input %q must be a flat [N, K] value computed before this node", n.Inputs[0])
+	}
+	b, err := c.tensorInput(n.Inputs[1])
+	if err != nil {
+		return nil, v, err
+	}
+	if b.DataType != Float || len(b.Dims) != 2 {
+		return nil, v, fmt.Errorf("weights %q must be a FLOAT matrix, got %v %v", b.Name, b.DataType, b.Dims)
+	}
+	k, m := int(b.Dims[0]), int(b.Dims[1])
+	if transB == 1 {
+		k, m = m, k
+	}
+	if k != x.dims[0] || m < 1 {
+		return nil, v, fmt.Errorf("weights %v for %d inputs", b.Dims, x.dims[0])
+	}
+	w := tensor.New(k, m)
+	if transB == 1 {
+		for i := 0; i < k; i++ {
+			for j := 0; j < m; j++ {
+				w.Data[i*m+j] = b.Floats[j*k+i]
+			}
+		}
+	} else {
+		copy(w.Data, b.Floats)
+	}
+	var bias []float32
+	if len(n.Inputs) == 3 && n.Inputs[2] != "" {
+		t, err := c.tensorInput(n.Inputs[2])
+		if err != nil {
+			return nil, v, err
+		}
+		if t.DataType != Float || len(t.Floats) != m || !(len(t.Dims) == 1 || len(t.Dims) == 2 && t.Dims[0] == 1) {
+			return nil, v, fmt.Errorf("bias %q must be %d floats ([M] or [1, M]), got %v %v", t.Name, m, t.DataType, t.Dims)
+		}
+		bias = t.Floats
+	}
+	d, err := nn.NewDense(w, bias)
+	if err != nil {
+		return nil, v, err
+	}
+	d.Frozen = true
+	return &step{in: n.Inputs[:1], dense: d}, value{dims: []int{m}}, nil
+}
+
 // InputSize is the image the network reads: channels, height, width.
 func (net *Net) InputSize() (c, h, w int) { return net.c, net.h, net.w }
 
@@ -597,10 +746,18 @@ func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
 			} else {
 				y = g.Add(ins[0], ins[1])
 			}
+		case s.bn != nil:
+			y = g.BatchNorm(ins[0], s.bn, false)
+		case s.dense != nil:
+			y = g.Dense(ins[0], s.dense)
 		case s.shape != nil:
+			x := ins[0]
+			if s.chw {
+				x = g.ChannelsFirst(x)
+			}
 			// The batch stays first whatever the file's target says for
 			// it (Compile checked that it keeps it).
-			y = g.Reshape(ins[0], append([]int{sh[0]}, s.shape...)...)
+			y = g.Reshape(x, append([]int{sh[0]}, s.shape...)...)
 		default:
 			return nil, fmt.Errorf("onnx: node %s: nothing compiled for %s", s.name, s.op)
 		}
@@ -610,6 +767,9 @@ func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
 		vals[s.out] = y
 	}
 	out := vals[net.output]
+	if net.chwOut {
+		out = g.ChannelsFirst(out)
+	}
 	return g.Reshape(out, sh[0], net.outDim), g.Err()
 }
 
