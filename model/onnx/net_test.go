@@ -446,3 +446,34 @@ func TestNetHeadMatchesNCHWReference(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompile feeds arbitrary files through Parse, Compile and, when the
+// network is small, a forward pass: every step must return an error or a
+// result and never panic. The limits keep every layer small, so a run
+// cannot allocate much.
+func FuzzCompile(f *testing.F) {
+	small, _, _ := smallNet()
+	head, _ := headNet()
+	f.Add(small)
+	f.Add(head)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lim := DefaultLimits
+		lim.TensorElems, lim.TotalElems = 1024, 4096
+		m, err := ParseLimits(data, lim)
+		if err != nil {
+			return
+		}
+		net, err := Compile(m)
+		if err != nil {
+			return
+		}
+		c, h, w := net.InputSize()
+		if c*h*w > 1024 || len(net.steps) > 64 {
+			return
+		}
+		out, err := net.Forward(nil, tensor.New(1, h, w, c))
+		if err == nil && len(out.Data) != net.OutputLen() {
+			t.Fatalf("%d outputs, OutputLen %d", len(out.Data), net.OutputLen())
+		}
+	})
+}
