@@ -36,7 +36,8 @@ type Net struct {
 	steps         []step
 	outDim        int // elements of the output per image
 	// fresh marks the values computed into a buffer of their own (not the
-	// input, not a view made by a reshape), which an Add may overwrite.
+	// input, not a view made by a reshape), which their last reader, an
+	// Add or a PRelu, may overwrite in an inference graph.
 	fresh  map[string]bool
 	chwOut bool // the output is a map larger than 1×1
 }
@@ -498,7 +499,7 @@ func (c *compiler) reshape(n *Node) (*step, value, error) {
 		s.shape = []int{per}
 		return s, value{dims: s.shape}, nil
 	}
-	if err := checkAttrs(n); err != nil { // allowzero (opset 14) included
+	if err := checkAttrs(n); err != nil { // allowzero (opset 14) is refused too
 		return nil, v, err
 	}
 	if len(n.Inputs) != 2 {
