@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -16,11 +17,14 @@ func TestPReLUInPlace(t *testing.T) {
 	for i := range x.Data {
 		x.Data[i] = float32(rng.NormFloat64())
 	}
-	x.Data[0] = 0
+	// Both zeros, whose signs after the slope must be PReLU's.
+	x.Data[0], x.Data[1] = 0, float32(math.Copysign(0, -1))
+	x.Data[7], x.Data[8] = 0, float32(math.Copysign(0, -1))
 	alpha := &Param{Name: "a", Value: tensor.New(7)}
 	for i := range alpha.Value.Data {
 		alpha.Value.Data[i] = float32(rng.NormFloat64())
 	}
+	alpha.Value.Data[0], alpha.Value.Data[1] = -0.5, 0.25 // zero times each sign
 	want := NewInferenceGraph(nil).PReLU(&Var{Value: x}, alpha).Value
 
 	ig := NewInferenceGraph(nil)
@@ -33,7 +37,7 @@ func TestPReLUInPlace(t *testing.T) {
 		t.Error("the inference graph made a new buffer")
 	}
 	for i := range want.Data {
-		if got.Value.Data[i] != want.Data[i] {
+		if math.Float32bits(got.Value.Data[i]) != math.Float32bits(want.Data[i]) {
 			t.Fatalf("value %d: %g, PReLU %g", i, got.Value.Data[i], want.Data[i])
 		}
 	}
