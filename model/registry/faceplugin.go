@@ -6,7 +6,9 @@ package registry
 // network, 1.19 M parameters, mapping a 112×112 RGB face chip to 512
 // values. The package's README does not say where the weights came from
 // (what they were trained on, or by whom); only that "better" models are
-// available from the vendor.
+// available from the vendor. Its LICENSE file is the MIT text with the
+// copyright line "2021 gitguanqi", a name that appears nowhere else in
+// the package, so who licenses the weights is not clear either.
 //
 // It is not in All: the default pull and Verify cover the face-api models
 // only, so `facerec models pull --from face-api.tgz` and the tests that
