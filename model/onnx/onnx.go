@@ -272,7 +272,7 @@ func each(b []byte, f func(field) error) error {
 	return nil
 }
 
-// wantType checks a field's wire type.
+// want checks a field's wire type; what names the field in the error.
 func (fd field) want(typ protowire.Type, what string) error {
 	if fd.typ != typ {
 		return fmt.Errorf("%s (field %d) has wire type %d, want %d", what, fd.num, fd.typ, typ)
