@@ -1,0 +1,103 @@
+package face
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/facerec/facerec/model/onnx"
+	"github.com/facerec/facerec/model/registry"
+	"github.com/facerec/facerec/nn"
+	"github.com/facerec/facerec/tensor"
+)
+
+// MobileFaceNetID is the ID of the MobileFaceNet descriptor model: its
+// architecture and the checksum of fr_feature.onnx (registry.FRFeature).
+var MobileFaceNetID = "mobilefacenet/" + registry.FRFeature.ID()
+
+// MobileFaceNetThreshold is the provisional cosine distance below which two
+// MobileFaceNet descriptors are taken to be the same person. It is NOT yet
+// chosen on LFW View 1: 0.6 (cosine similarity 0.4) is only a usual value
+// for 512-d margin-loss embeddings, to be replaced once measured with the
+// 5-point alignment the network was trained on.
+const MobileFaceNetThreshold = 0.6
+
+// mobileFaceNetSize is the side of the chip the network reads.
+const mobileFaceNetSize = 112
+
+// LoadMobileFaceNet loads the 512-d MobileFaceNet descriptor model
+// (fr_feature.onnx of registry.FRFeature) from the model directory dir,
+// fetching it first when missing (progress to log, which may be nil). It
+// is not the default pipeline's model.
+func LoadMobileFaceNet(ctx context.Context, dir string, log io.Writer) (DescriptorModel, error) {
+	if err := registry.Ensure(ctx, dir, log, registry.FRFeature); err != nil {
+		return nil, err
+	}
+	net, err := onnx.Load(registry.FRFeature.Path(dir, registry.FRFeature.Files[0].Name))
+	if err != nil {
+		return nil, fmt.Errorf("face: %w", err)
+	}
+	return newMobileFaceNet(net)
+}
+
+func newMobileFaceNet(net *onnx.Net) (*mobileFaceNet, error) {
+	if c, h, w := net.InputSize(); c != 3 || h != mobileFaceNetSize || w != mobileFaceNetSize || net.OutputLen() != 512 {
+		return nil, fmt.Errorf("face: the MobileFaceNet file reads %d×%d×%d and gives %d values, want 112×112×3 and 512", h, w, c, net.OutputLen())
+	}
+	return &mobileFaceNet{net: net, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}, nil
+}
+
+// mobileFaceNet is the ONNX MobileFaceNet of faceplugin-face-recognition-js.
+type mobileFaceNet struct {
+	net    *onnx.Net
+	arenas sync.Pool
+}
+
+func (*mobileFaceNet) ID() string         { return MobileFaceNetID }
+func (*mobileFaceNet) Dim() int           { return 512 }
+func (*mobileFaceNet) Metric() Metric     { return Cosine }
+func (*mobileFaceNet) Threshold() float64 { return MobileFaceNetThreshold }
+
+// Describe runs the network on each chip in an inference graph. A chip of
+// another size than 112×112 is zero-padded to a square (centred) and
+// resized bilinearly, as the pretrained model's chips are; the values are
+// then scaled as the package's own code does, (v − 127)/128.
+func (m *mobileFaceNet) Describe(ctx context.Context, chips []*tensor.Tensor) ([]Descriptor, error) {
+	return describeAll(ctx, chips, m.ID(), &m.arenas, func(arena *tensor.Arena, chip *tensor.Tensor) ([]float32, error) {
+		x, err := mobileFaceNetInput(arena, chip)
+		if err != nil {
+			return nil, err
+		}
+		out, err := m.net.Forward(arena, x)
+		if err != nil {
+			return nil, err
+		}
+		return out.Data, nil
+	})
+}
+
+// mobileFaceNetInput turns a chip [H, W, 3] (or [1, H, W, 3]) of RGB values
+// 0..255 into the network's input [1, 112, 112, 3].
+func mobileFaceNetInput(arena *tensor.Arena, chip *tensor.Tensor) (*tensor.Tensor, error) {
+	if chip == nil {
+		return nil, fmt.Errorf("face: a nil chip")
+	}
+	sh := chip.Shape
+	if len(sh) == 4 && sh[0] == 1 {
+		sh = sh[1:]
+	}
+	// Checked before any reshape, which would panic on a bad size.
+	if len(sh) != 3 || sh[0] < 1 || sh[1] < 1 || sh[2] != 3 || sh[0] > 1<<14 || sh[1] > 1<<14 || sh[0]*sh[1]*3 != len(chip.Data) {
+		return nil, fmt.Errorf("face: a chip must be [H, W, 3] RGB, got %v", chip.Shape)
+	}
+	x := &tensor.Tensor{Shape: []int{1, sh[0], sh[1], 3}, Data: chip.Data}
+	if x.Shape[1] != mobileFaceNetSize || x.Shape[2] != mobileFaceNetSize {
+		x = nn.ResizeBilinear(arena, nn.PadToSquare(arena, x, true), mobileFaceNetSize, mobileFaceNetSize)
+	}
+	out := arena.NewUninit(x.Shape...)
+	for i, v := range x.Data {
+		out.Data[i] = (v - 127) / 128
+	}
+	return out, nil
+}

@@ -1,0 +1,25 @@
+package registry
+
+// FRFeature is the face descriptor network of the npm package
+// faceplugin-face-recognition-js 0.0.1 (MIT per its package.json): an
+// ONNX file (PyTorch 1.10 export, opset 9) of a MobileFaceNet-style
+// network, 1.19 M parameters, mapping a 112×112 RGB face chip to 512
+// values. The package's README does not say where the weights came from
+// (what they were trained on, or by whom); only that "better" models are
+// available from the vendor. Its LICENSE file is the MIT text with the
+// copyright line "2021 gitguanqi", a name that appears nowhere else in
+// the package, so who licenses the weights is not clear either.
+//
+// It is not in All: the default pull and Verify cover the face-api models
+// only, so `facerec models pull --from face-api.tgz` and the tests that
+// verify the default set keep working where this 41 MB package (it ships
+// eight other networks too) has not been fetched. Fetch it with
+// Pull(ctx, dir, "", log, FRFeature); a pull of both sets runs npm pack
+// once per package.
+var FRFeature = Manifest{
+	Name:    "fr_feature",
+	Package: "faceplugin-face-recognition-js", Version: "0.0.1", Dir: "package/model",
+	Files: []File{
+		{"fr_feature.onnx", "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"},
+	},
+}
