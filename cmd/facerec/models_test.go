@@ -17,7 +17,7 @@ func TestModelsList(t *testing.T) {
 			t.Fatalf("models %v: %v", args, err)
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		all := registry.All()
+		all := append(registry.All(), registry.Optional()...)
 		if len(lines) != len(all) {
 			t.Fatalf("models %v printed %d lines, want one per manifest (%d)", args, len(lines), len(all))
 		}
@@ -46,5 +46,22 @@ func TestModelsVerifyMissing(t *testing.T) {
 	_, err := runCommand(t, modelsCmd(), "", "verify")
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "is missing from") {
 		t.Errorf("models verify of an empty folder: err = %v, want one saying a file is missing", err)
+	}
+}
+
+func TestModelsByName(t *testing.T) {
+	t.Setenv("FACEREC_MODELS", t.TempDir())
+	for _, sub := range []string{"pull", "verify"} {
+		if _, err := runCommand(t, modelsCmd(), "", sub, "no_such_model"); err == nil || !strings.Contains(err.Error(), `no model named "no_such_model"`) {
+			t.Errorf("models %s of an unknown name: %v", sub, err)
+		}
+	}
+	// fr_feature is listed, though not fetched by default.
+	out, err := runCommand(t, modelsCmd(), "", "list")
+	if err != nil || !strings.Contains(out, `"name":"fr_feature"`) || !strings.Contains(out, `"default":false`) {
+		t.Errorf("models list = %q, %v; want fr_feature, not by default", out, err)
+	}
+	if _, err := runCommand(t, modelsCmd(), "", "verify", "fr_feature"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("verify fr_feature in an empty folder: %v, want a missing file", err)
 	}
 }

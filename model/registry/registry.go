@@ -139,6 +139,20 @@ func All() []Manifest {
 	return []Manifest{Landmark68, Landmark68Tiny, FaceRecognition, SSDMobilenetV1, TinyFaceDetector}
 }
 
+// Optional returns the manifests that are known but not fetched by
+// default (a pipeline that uses one fetches it on first use).
+func Optional() []Manifest { return []Manifest{FRFeature} }
+
+// Lookup finds a manifest of All or Optional by name.
+func Lookup(name string) (Manifest, bool) {
+	for _, m := range append(All(), Optional()...) {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Manifest{}, false
+}
+
 // Dir returns the model directory: $FACEREC_MODELS, else
 // <os.UserCacheDir()>/facerec/models.
 func Dir() (string, error) {
