@@ -506,7 +506,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	people, faces := s.gal.Size()
-	s.log.Info("serving", "addr", ln.Addr().String(), "auth", s.auth, "people", people, "faces", faces,
+	s.log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "auth", s.auth, "people", people, "faces", faces,
 		"concurrency", s.cfg.Concurrency)
 	if !s.auth {
 		s.log.Warn("no API key configured: every request is allowed, so the server listens on loopback only; " +

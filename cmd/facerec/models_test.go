@@ -65,3 +65,12 @@ func TestModelsByName(t *testing.T) {
 		t.Errorf("verify fr_feature in an empty folder: %v, want a missing file", err)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	v := version()
+	for _, want := range []string{"facerec ", "GEMM kernel", registry.FaceRecognition.ID(), registry.FRFeature.ID()} {
+		if !strings.Contains(v, want) {
+			t.Errorf("version text lacks %q:\n%s", want, v)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "descriptor model %s\n", p.Model().ID())
+			fmt.Fprintf(cmd.ErrOrStderr(), "models verified; descriptor model %s\n", p.Model().ID())
 			g, err := gf.open(cmd, p.Model(), false)
 			if err != nil {
 				return err
