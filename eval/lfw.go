@@ -110,7 +110,7 @@ func EvaluatePairs(ctx context.Context, p *face.Pipeline, root string, pf *Pairs
 			res.Distances = append(res.Distances, math.NaN())
 			continue
 		}
-		res.Distances = append(res.Distances, face.Euclidean.Distance(descs[a], descs[b]))
+		res.Distances = append(res.Distances, p.Model().Metric().Distance(descs[a], descs[b]))
 		if features[i], err = face.AbsDiff(descs[a], descs[b]); err != nil {
 			return nil, err
 		}

@@ -21,15 +21,25 @@ const (
 	// AlignFaceAPI reproduces face-api's axis-aligned square crop around the
 	// eyes and mouth (no rotation), for parity with the reference.
 	AlignFaceAPI Alignment = "faceapi"
+	// AlignArcFace is the 112×112 chip of the ArcFace family (InsightFace's
+	// norm_crop): a similarity transform of five points, the eye centres,
+	// the nose tip and the mouth corners, onto their template.
+	AlignArcFace Alignment = "arcface"
+)
+
+// The pretrained descriptor networks (Options.Descriptor).
+const (
+	DescriptorDlib          = "dlib"
+	DescriptorMobileFaceNet = "mobilefacenet"
 )
 
 // parseAlignment checks an alignment name.
 func parseAlignment(s string) (Alignment, error) {
 	switch a := Alignment(s); a {
-	case AlignDlib, AlignFaceAPI:
+	case AlignDlib, AlignFaceAPI, AlignArcFace:
 		return a, nil
 	}
-	return "", fmt.Errorf("face: unknown alignment %q (want dlib or faceapi)", s)
+	return "", fmt.Errorf("face: unknown alignment %q (want dlib, faceapi or arcface)", s)
 }
 
 // chipPadding is dlib's padding for descriptor chips (get_face_chip with 0.25).
@@ -134,6 +144,32 @@ func ShapeError(pts *[model.NumLandmarks]model.Point) float64 {
 func alignedChip(arena *tensor.Arena, img *tensor.Tensor, pts *[68]model.Point) *tensor.Tensor {
 	size := model.RecognitionInput
 	return warp(arena, img, dlibChipTransform(pts, size, chipPadding), size)
+}
+
+// arcFaceTemplate is where the 112×112 ArcFace chip puts the five points:
+// the eye centres (left, then right, as the image shows them), the nose
+// tip, the mouth corners.
+var arcFaceTemplate = [5][2]float64{
+	{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041},
+}
+
+// fivePoints are the ArcFace points from the 68 landmarks: the means of
+// each eye's six points, the nose tip (30) and the mouth corners (48, 54).
+func fivePoints(pts *[68]model.Point) [5][2]float64 {
+	eye := func(from int) [2]float64 {
+		var x, y float64
+		for i := from; i < from+6; i++ {
+			x, y = x+pts[i].X, y+pts[i].Y
+		}
+		return [2]float64{x / 6, y / 6}
+	}
+	return [5][2]float64{eye(36), eye(42), {pts[30].X, pts[30].Y}, {pts[48].X, pts[48].Y}, {pts[54].X, pts[54].Y}}
+}
+
+// arcFaceChip cuts the 112×112 ArcFace chip out of img.
+func arcFaceChip(arena *tensor.Arena, img *tensor.Tensor, pts *[68]model.Point) *tensor.Tensor {
+	to := fivePoints(pts)
+	return warp(arena, img, fitSimilarity(arcFaceTemplate[:], to[:]), 112)
 }
 
 // warp samples img at T(x, y) for every chip pixel with bilinear

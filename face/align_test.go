@@ -232,3 +232,58 @@ func TestShapeError(t *testing.T) {
 		t.Errorf("every point in one place: shape error %v, want +Inf", e)
 	}
 }
+
+// TestArcFaceChip: the five points the ArcFace chip uses come from the right
+// landmarks, and the chip puts them on the template: a bright dot at the
+// left eye's centre in the photo lands at the template's left eye.
+func TestArcFaceChip(t *testing.T) {
+	// The template moved into a 400×300 photo by a known similarity.
+	s := similarity{a: 2.1 * math.Cos(0.3), b: 2.1 * math.Sin(0.3), tx: 120, ty: 40}
+	var pts [68]model.Point
+	at := func(i int, p [2]float64) {
+		x, y := s.apply(p[0], p[1])
+		pts[i] = model.Point{X: x, Y: y}
+	}
+	for i := 36; i < 42; i++ {
+		at(i, [2]float64{arcFaceTemplate[0][0] + float64(i-38), arcFaceTemplate[0][1]}) // mean: the template's
+	}
+	for i := 42; i < 48; i++ {
+		at(i, [2]float64{arcFaceTemplate[1][0] + float64(i-44), arcFaceTemplate[1][1]})
+	}
+	at(30, arcFaceTemplate[2])
+	at(48, arcFaceTemplate[3])
+	at(54, arcFaceTemplate[4])
+	five := fivePoints(&pts)
+	for i, p := range arcFaceTemplate {
+		x, y := s.apply(p[0], p[1])
+		if i < 2 {
+			x, y = s.apply(p[0]+0.5, p[1]) // the six points' offsets (−2..3) average to +0.5
+		}
+		if math.Hypot(five[i][0]-x, five[i][1]-y) > 1e-9 {
+			t.Fatalf("point %d = %v, want (%v, %v)", i, five[i], x, y)
+		}
+	}
+	img := tensor.New(300, 400, 3)
+	ex, ey := s.apply(arcFaceTemplate[0][0]+0.5, arcFaceTemplate[0][1])
+	for dy := -2; dy <= 2; dy++ {
+		for dx := -2; dx <= 2; dx++ {
+			o := ((int(ey)+dy)*400 + int(ex) + dx) * 3
+			img.Data[o], img.Data[o+1], img.Data[o+2] = 255, 255, 255
+		}
+	}
+	chip := arcFaceChip(nil, img, &pts)
+	if chip.Shape[0] != 112 || chip.Shape[1] != 112 {
+		t.Fatalf("chip shape %v", chip.Shape)
+	}
+	bx, by, best := 0, 0, float32(-1)
+	for y := 0; y < 112; y++ {
+		for x := 0; x < 112; x++ {
+			if v := chip.Data[(y*112+x)*3]; v > best {
+				bx, by, best = x, y, v
+			}
+		}
+	}
+	if math.Hypot(float64(bx)-(arcFaceTemplate[0][0]+0.5), float64(by)-arcFaceTemplate[0][1]) > 2 {
+		t.Errorf("the left eye's dot is at (%d, %d) in the chip, want near (%.1f, %.1f)", bx, by, arcFaceTemplate[0][0]+0.5, arcFaceTemplate[0][1])
+	}
+}

@@ -73,6 +73,10 @@ type Options struct {
 	// Model is a checkpoint from facerec train to use instead of the
 	// pretrained descriptor network ("" means the pretrained one).
 	Model string
+	// Descriptor picks the pretrained descriptor network: DescriptorDlib
+	// (default: dlib's ResNet, 128-d) or DescriptorMobileFaceNet (512-d,
+	// on ArcFace chips). Ignored when Model is set.
+	Descriptor string
 	// SinglePass skips the second landmark pass of AlignDlib (see
 	// refineBox). AlignFaceAPI always makes one pass, as face-api does.
 	SinglePass bool
@@ -102,14 +106,15 @@ const DefaultCoarseInputSize = 160
 const DefaultFallbackScore = 0.2
 
 // DefaultOptions is the zero Options with every default filled in, but
-// CoarseInputSize, whose default follows InputSize: the values a command
-// line shows as its flags' defaults.
+// CoarseInputSize and Align, whose defaults follow InputSize and
+// Descriptor: the values a command line shows as its flags' defaults.
 func DefaultOptions() Options {
 	o, err := Options{}.withDefaults()
 	if err != nil {
 		panic(err) // the zero value is valid by construction
 	}
 	o.CoarseInputSize = 0
+	o.Align = "" // follows Descriptor
 	return o
 }
 
@@ -144,8 +149,18 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxShapeError == 0 {
 		o.MaxShapeError = DefaultMaxShapeError
 	}
+	switch o.Descriptor {
+	case "", DescriptorDlib:
+		o.Descriptor = DescriptorDlib
+	case DescriptorMobileFaceNet:
+	default:
+		return o, fmt.Errorf("face: unknown descriptor %q (want %s or %s)", o.Descriptor, DescriptorDlib, DescriptorMobileFaceNet)
+	}
 	if o.Align == "" {
 		o.Align = AlignDlib
+		if o.Descriptor == DescriptorMobileFaceNet && o.Model == "" {
+			o.Align = AlignArcFace // the crop it was trained on
+		}
 	}
 	if _, err := parseAlignment(string(o.Align)); err != nil {
 		return o, err
@@ -153,8 +168,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Jitter < 0 || o.Jitter > 1000 {
 		return o, fmt.Errorf("face: jitter %d outside 0..1000", o.Jitter)
 	}
-	if o.Jitter > 0 && o.Align != AlignDlib {
-		return o, fmt.Errorf("face: jitter needs dlib alignment (square chips)")
+	if o.Jitter > 0 && o.Align == AlignFaceAPI {
+		return o, fmt.Errorf("face: jitter needs an aligned square chip (dlib or arcface alignment)")
 	}
 	return o, nil
 }
@@ -230,7 +245,12 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		return nil, err
 	}
 	p := &Pipeline{opt: opt, arenas: &sync.Pool{New: func() any { return new(tensor.Arena) }}}
-	if p.desc, err = LoadDescriptorModel(ctx, dir, opt.Model, log); err != nil {
+	if opt.Descriptor == DescriptorMobileFaceNet && opt.Model == "" {
+		p.desc, err = LoadMobileFaceNet(ctx, dir, log)
+	} else {
+		p.desc, err = LoadDescriptorModel(ctx, dir, opt.Model, log)
+	}
+	if err != nil {
 		return nil, err
 	}
 	load := func(m registry.Manifest) (model.Weights, error) { return model.LoadWeights(dir, m.Weights) }
@@ -274,7 +294,7 @@ func (o Options) manifests() []registry.Manifest {
 		detector = registry.TinyFaceDetector
 	}
 	ms := []registry.Manifest{detector, o.landmarks()}
-	if o.Model == "" {
+	if o.Model == "" && o.Descriptor != DescriptorMobileFaceNet {
 		// A checkpoint's model says itself whether it needs this one.
 		ms = append(ms, registry.FaceRecognition)
 	}
@@ -318,7 +338,7 @@ func (p *Pipeline) WithJitter(n int) (*Pipeline, error) {
 // jittered copies (WithJitter), or p itself when it already averages as
 // many, or uses face-api's crop, which has no jitter.
 func (p *Pipeline) ForEnrolment(n int) (*Pipeline, error) {
-	if n <= p.opt.Jitter || p.opt.Align != AlignDlib {
+	if n <= p.opt.Jitter || p.opt.Align == AlignFaceAPI {
 		return p, nil
 	}
 	return p.WithJitter(n)
@@ -516,7 +536,7 @@ func (p *Pipeline) landmarks(arena *tensor.Arena, img *tensor.Tensor, d model.De
 	if f.Landmarks, err = p.marks.Landmarks(arena, img, d.Box); err != nil {
 		return f, false, err
 	}
-	if p.opt.Align == AlignDlib && !p.opt.SinglePass {
+	if p.opt.Align != AlignFaceAPI && !p.opt.SinglePass {
 		if f.Landmarks, err = p.marks.Landmarks(arena, img, refineBox(&f.Landmarks)); err != nil {
 			return f, false, err
 		}
@@ -734,8 +754,11 @@ func (p *Pipeline) Chip(img image.Image, f *Face) (*tensor.Tensor, error) {
 }
 
 func (p *Pipeline) chip(arena *tensor.Arena, img *tensor.Tensor, f *Face) (*tensor.Tensor, error) {
-	if p.opt.Align == AlignDlib {
+	switch p.opt.Align {
+	case AlignDlib:
 		return alignedChip(arena, img, &f.Landmarks), nil
+	case AlignArcFace:
+		return arcFaceChip(arena, img, &f.Landmarks), nil
 	}
 	r, err := faceAPICropRect(&f.Landmarks, f.Box, img.Shape[1], img.Shape[0])
 	if err != nil {

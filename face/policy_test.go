@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/facerec/facerec/model/registry"
 )
 
 func TestRivals(t *testing.T) {
@@ -52,5 +54,46 @@ func TestFacesCancelled(t *testing.T) {
 	}
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("returned %v after the start, %v after the deadline", d, d-50*time.Millisecond)
+	}
+}
+
+func TestDescriptorOption(t *testing.T) {
+	o, err := Options{Descriptor: DescriptorMobileFaceNet}.withDefaults()
+	if err != nil || o.Align != AlignArcFace {
+		t.Errorf("mobilefacenet: align %q, %v; want arcface", o.Align, err)
+	}
+	if o, err := (Options{}).withDefaults(); err != nil || o.Descriptor != DescriptorDlib || o.Align != AlignDlib {
+		t.Errorf("defaults: %q %q, %v", o.Descriptor, o.Align, err)
+	}
+	if _, err := (Options{Descriptor: "vgg"}).withDefaults(); err == nil {
+		t.Error("an unknown descriptor was accepted")
+	}
+}
+
+// TestMobileFaceNetPipeline: the second descriptor, on ArcFace chips,
+// tells the same person from another with its View 1 threshold.
+func TestMobileFaceNetPipeline(t *testing.T) {
+	dir := modelDir(t)
+	if err := registry.Verify(dir, registry.FRFeature); err != nil {
+		t.Skipf("fr_feature is not in the model directory (facerec models pull fr_feature): %v", err)
+	}
+	p := testPipeline(t, Options{Descriptor: DescriptorMobileFaceNet})
+	if p.Model().ID() != MobileFaceNetID || p.Options().Align != AlignArcFace {
+		t.Fatalf("model %s, align %s", p.Model().ID(), p.Options().Align)
+	}
+	desc := func(name string, n int) Descriptor {
+		f, err := p.Subject(context.Background(), readLFW(t, name, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Descriptor
+	}
+	dec := ThresholdOf(p.Model())
+	a := desc("Aaron_Peirsol", 1)
+	if d, err := dec.Decide(a, desc("Aaron_Peirsol", 2)); err != nil || !d.Same {
+		t.Errorf("Aaron Peirsol twice: %+v, %v", d, err)
+	}
+	if d, err := dec.Decide(a, desc("Tony_Blair", 1)); err != nil || d.Same {
+		t.Errorf("Aaron Peirsol and Tony Blair: %+v, %v", d, err)
 	}
 }
