@@ -20,6 +20,8 @@ test: models check
 	# Packages with concurrency, again under the race detector (short mode
 	# keeps the heavy numeric cases out of the ~10x slower race build).
 	$(GO) test -race -short ./tensor/gemm/ ./tensor/vec/ ./nn/ ./train/ ./face/ ./gallery/ ./server/...
+	# A short run of the request fuzzer (every endpoint, arbitrary bodies).
+	$(GO) test -run '^$$' -fuzz FuzzRequests -fuzztime 10s ./server/
 
 bench: models
 	$(GO) test -run '^$$' -bench . -cpu 1 ./tensor/gemm/ ./face/
