@@ -57,8 +57,13 @@ func (t Threshold) Decide(a, b Descriptor) (Decision, error) {
 	if err := t.check(a, b); err != nil {
 		return Decision{}, err
 	}
-	d := t.Metric.Distance(a.Vector, b.Vector)
-	return Decision{Distance: d, Threshold: t.Max, Same: d < t.Max}, nil
+	return t.Apply(t.Metric.Distance(a.Vector, b.Vector)), nil
+}
+
+// Apply is the decision for a distance already measured with t's metric
+// (a gallery search's): same person when it is below Max.
+func (t Threshold) Apply(distance float64) Decision {
+	return Decision{Distance: distance, Threshold: t.Max, Same: distance < t.Max}
 }
 
 // LogisticHead is a binary "same person" classifier on the element-wise

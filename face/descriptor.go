@@ -105,6 +105,12 @@ func LoadDescriptorModel(ctx context.Context, dir, checkpoint string, log io.Wri
 	if err := registry.Ensure(ctx, dir, log, registry.FaceRecognition); err != nil {
 		return nil, err
 	}
+	return loadPretrained(dir)
+}
+
+// loadPretrained loads the pretrained network from dir, whose files the
+// caller has checked.
+func loadPretrained(dir string) (*pretrained, error) {
 	w, err := model.LoadWeights(dir, model.RecognitionName)
 	if err != nil {
 		return nil, err
@@ -113,17 +119,13 @@ func LoadDescriptorModel(ctx context.Context, dir, checkpoint string, log io.Wri
 	if err != nil {
 		return nil, err
 	}
-	return newPretrained(net), nil
+	return &pretrained{net: net}, nil
 }
 
 // pretrained is dlib's ResNet as face-api ships it.
 type pretrained struct {
 	net    *model.RecognitionNet
-	arenas sync.Pool
-}
-
-func newPretrained(net *model.RecognitionNet) *pretrained {
-	return &pretrained{net: net, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}
+	arenas arenaPool
 }
 
 // PretrainedID is the ID of the pretrained descriptor model: the
@@ -169,7 +171,7 @@ func Backbone(m DescriptorModel) *model.RecognitionNet {
 type trained struct {
 	net    *model.EmbedNet
 	id     string
-	arenas sync.Pool
+	arenas arenaPool
 }
 
 func loadTrained(ctx context.Context, dir, path string, log io.Writer) (*trained, error) {
@@ -192,7 +194,7 @@ func loadTrained(ctx context.Context, dir, path string, log io.Writer) (*trained
 	}
 	// The weights' checksum is the file's: a retrained net is another model.
 	id := fmt.Sprintf("%s-%dd/sha256:%s", net.Config.Kind, net.Config.Dim, sum[:16])
-	return &trained{net: net, id: id, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}, nil
+	return &trained{net: net, id: id}, nil
 }
 
 func fileSHA256(path string) (string, error) {
@@ -230,15 +232,32 @@ func (m *trained) Describe(ctx context.Context, chips []*tensor.Tensor) ([]Descr
 	})
 }
 
+// arenaPool hands out scratch arenas, one per goroutine at a time; the zero
+// value is ready to use.
+type arenaPool struct{ p sync.Pool }
+
+func (a *arenaPool) get() *tensor.Arena {
+	if t, ok := a.p.Get().(*tensor.Arena); ok {
+		return t
+	}
+	return new(tensor.Arena)
+}
+
+// put resets t and returns it to the pool.
+func (a *arenaPool) put(t *tensor.Arena) {
+	t.Reset()
+	a.p.Put(t)
+}
+
 // describeAll runs one network call per chip on all cores, each with a
 // scratch arena from pool, and copies the results out of the arenas.
-func describeAll(ctx context.Context, chips []*tensor.Tensor, id string, pool *sync.Pool,
+func describeAll(ctx context.Context, chips []*tensor.Tensor, id string, pool *arenaPool,
 	describe func(*tensor.Arena, *tensor.Tensor) ([]float32, error)) ([]Descriptor, error) {
 	out := make([]Descriptor, len(chips))
 	errs := make([]error, len(chips))
 	err := parallel.For(ctx, len(chips), 0, func(i int) {
-		arena := pool.Get().(*tensor.Arena)
-		defer func() { arena.Reset(); pool.Put(arena) }()
+		arena := pool.get()
+		defer pool.put(arena)
 		v, err := describe(arena, chips[i])
 		if err != nil {
 			errs[i] = fmt.Errorf("face: chip %d: %w", i, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/facerec/facerec/model/onnx"
 	"github.com/facerec/facerec/model/registry"
@@ -35,6 +34,12 @@ func LoadMobileFaceNet(ctx context.Context, dir string, log io.Writer) (Descript
 	if err := registry.Ensure(ctx, dir, log, registry.FRFeature); err != nil {
 		return nil, err
 	}
+	return loadMobileFaceNet(dir)
+}
+
+// loadMobileFaceNet loads the network from dir, whose file the caller has
+// checked.
+func loadMobileFaceNet(dir string) (*mobileFaceNet, error) {
 	net, err := onnx.Load(registry.FRFeature.Path(dir, registry.FRFeature.Files[0].Name))
 	if err != nil {
 		return nil, fmt.Errorf("face: %w", err)
@@ -46,13 +51,13 @@ func newMobileFaceNet(net *onnx.Net) (*mobileFaceNet, error) {
 	if c, h, w := net.InputSize(); c != 3 || h != mobileFaceNetSize || w != mobileFaceNetSize || net.OutputLen() != 512 {
 		return nil, fmt.Errorf("face: the MobileFaceNet file reads %d×%d×%d and gives %d values, want 112×112×3 and 512", h, w, c, net.OutputLen())
 	}
-	return &mobileFaceNet{net: net, arenas: sync.Pool{New: func() any { return new(tensor.Arena) }}}, nil
+	return &mobileFaceNet{net: net}, nil
 }
 
 // mobileFaceNet is the ONNX MobileFaceNet of faceplugin-face-recognition-js.
 type mobileFaceNet struct {
 	net    *onnx.Net
-	arenas sync.Pool
+	arenas arenaPool
 }
 
 func (*mobileFaceNet) ID() string         { return MobileFaceNetID }

@@ -10,19 +10,26 @@ import (
 	"github.com/facerec/facerec/tensor"
 )
 
-// loadMobileFaceNet loads the model from the model directory, or skips:
-// fr_feature.onnx is not in the default model set (see registry.FRFeature),
-// so CI does not have it and a skip, not sharedtest.Need, is right here.
-func loadMobileFaceNet(t *testing.T) DescriptorModel {
+// frFeatureDir is the model directory when it holds fr_feature.onnx, or
+// skips: the file is not in the default model set (registry.FRFeature),
+// so a machine that pulled only the defaults lacks it and a skip, not
+// sharedtest.Need, is right here (make models pulls it, so CI has it).
+func frFeatureDir(t *testing.T) string {
 	t.Helper()
 	dir, err := registry.Dir()
 	if err == nil {
 		err = registry.Verify(dir, registry.FRFeature)
 	}
 	if err != nil {
-		t.Skipf("needs %s in the model directory (registry.Pull with registry.FRFeature): %v", registry.FRFeature.NPM(), err)
+		t.Skipf("needs %s in the model directory (facerec models pull fr_feature): %v", registry.FRFeature.NPM(), err)
 	}
-	m, err := LoadMobileFaceNet(context.Background(), dir, nil)
+	return dir
+}
+
+// testMobileFaceNet loads the model, or skips (see frFeatureDir).
+func testMobileFaceNet(t *testing.T) DescriptorModel {
+	t.Helper()
+	m, err := LoadMobileFaceNet(context.Background(), frFeatureDir(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +59,7 @@ func TestMobileFaceNetChipChecks(t *testing.T) {
 }
 
 func TestMobileFaceNet(t *testing.T) {
-	m := loadMobileFaceNet(t)
+	m := testMobileFaceNet(t)
 	if m.ID() != MobileFaceNetID || m.Dim() != 512 || m.Metric() != Cosine || m.Threshold() != MobileFaceNetThreshold {
 		t.Errorf("ID %q, Dim %d, Metric %s, Threshold %g", m.ID(), m.Dim(), m.Metric(), m.Threshold())
 	}

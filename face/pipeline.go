@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
 
 	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/model/registry"
@@ -206,7 +205,7 @@ type Pipeline struct {
 	det    detector
 	marks  *model.LandmarkNet
 	desc   DescriptorModel
-	arenas *sync.Pool // scratch memory, shared with WithJitter's copies
+	arenas *arenaPool // scratch memory, shared with WithJitter's copies
 }
 
 // detector is a face detector run at an input size (the tiny detector) or
@@ -244,11 +243,15 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 	if err := registry.Ensure(ctx, dir, log, opt.manifests()...); err != nil {
 		return nil, err
 	}
-	p := &Pipeline{opt: opt, arenas: &sync.Pool{New: func() any { return new(tensor.Arena) }}}
-	if opt.Descriptor == DescriptorMobileFaceNet && opt.Model == "" {
-		p.desc, err = LoadMobileFaceNet(ctx, dir, log)
-	} else {
-		p.desc, err = LoadDescriptorModel(ctx, dir, opt.Model, log)
+	p := &Pipeline{opt: opt, arenas: new(arenaPool)}
+	// The Ensure above checked the descriptor's files too (manifests).
+	switch {
+	case opt.Model != "":
+		p.desc, err = loadTrained(ctx, dir, opt.Model, log)
+	case opt.Descriptor == DescriptorMobileFaceNet:
+		p.desc, err = loadMobileFaceNet(dir)
+	default:
+		p.desc, err = loadPretrained(dir)
 	}
 	if err != nil {
 		return nil, err
@@ -294,8 +297,12 @@ func (o Options) manifests() []registry.Manifest {
 		detector = registry.TinyFaceDetector
 	}
 	ms := []registry.Manifest{detector, o.landmarks()}
-	if o.Model == "" && o.Descriptor != DescriptorMobileFaceNet {
-		// A checkpoint's model says itself whether it needs this one.
+	switch {
+	case o.Model != "":
+		// A checkpoint's model says itself whether it needs the pretrained one.
+	case o.Descriptor == DescriptorMobileFaceNet:
+		ms = append(ms, registry.FRFeature)
+	default:
 		ms = append(ms, registry.FaceRecognition)
 	}
 	return ms
@@ -455,7 +462,7 @@ func smallerThan(sizes []int, limit int) []int {
 // Detect finds the faces in img with their landmarks, without
 // descriptors, ordered by descending detector score.
 func (p *Pipeline) Detect(ctx context.Context, img image.Image) ([]Face, error) {
-	return p.run(ctx, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
+	return withImage(ctx, p, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
 		return p.detectFaces(ctx, arena, t)
 	})
 }
@@ -465,7 +472,7 @@ func (p *Pipeline) Detect(ctx context.Context, img image.Image) ([]Face, error) 
 // descending detector score; an image without a face gives an empty slice
 // and no error. Cancelling ctx stops the work between two networks.
 func (p *Pipeline) Faces(ctx context.Context, img image.Image) ([]Face, error) {
-	return p.run(ctx, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
+	return withImage(ctx, p, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
 		faces, err := p.detectFaces(ctx, arena, t)
 		if err != nil {
 			return nil, err
@@ -479,18 +486,19 @@ func (p *Pipeline) Faces(ctx context.Context, img image.Image) ([]Face, error) {
 	})
 }
 
-// run converts img to the networks' tensor and calls fn with a scratch
-// arena; the faces it returns hold no memory of the arena.
-func (p *Pipeline) run(ctx context.Context, img image.Image, fn func(*tensor.Arena, *tensor.Tensor) ([]Face, error)) ([]Face, error) {
+// withImage converts img to the networks' tensor and calls fn with a
+// scratch arena; what fn returns must hold no memory of the arena.
+func withImage[T any](ctx context.Context, p *Pipeline, img image.Image, fn func(*tensor.Arena, *tensor.Tensor) (T, error)) (T, error) {
+	var zero T
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return zero, err
 	}
 	t, err := imageTensor(img)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	arena := p.arenas.Get().(*tensor.Arena)
-	defer func() { arena.Reset(); p.arenas.Put(arena) }()
+	arena := p.arenas.get()
+	defer p.arenas.put(arena)
 	return fn(arena, t)
 }
 
@@ -574,26 +582,9 @@ func (p *Pipeline) DetectSubject(ctx context.Context, img image.Image) (Face, er
 }
 
 func (p *Pipeline) subjectOf(ctx context.Context, img image.Image, describe bool) (Face, error) {
-	var others []Face
-	faces, err := p.run(ctx, img, func(arena *tensor.Arena, t *tensor.Tensor) ([]Face, error) {
-		f, all, ok, err := p.subject(ctx, arena, t, describe)
-		if err != nil || !ok {
-			return nil, err
-		}
-		others = all
-		return []Face{f}, nil
+	return withImage(ctx, p, img, func(arena *tensor.Arena, t *tensor.Tensor) (Face, error) {
+		return p.subject(ctx, arena, t, describe)
 	})
-	if err != nil {
-		return Face{}, err
-	}
-	if len(faces) == 0 {
-		return Face{}, ErrNoFace
-	}
-	b := img.Bounds()
-	if rivals := Rivals(faces[0].Box, others, float64(b.Dx()), float64(b.Dy())); len(rivals) > 0 {
-		return faces[0], &AmbiguousError{Subject: faces[0].Box, Rivals: rivals}
-	}
-	return faces[0], nil
 }
 
 // AmbiguousError is Subject's answer for a photo in which more than one
@@ -636,23 +627,26 @@ func Rivals(subject Rect, others []Face, w, h float64) []Rect {
 	return out
 }
 
-// subject finds the subject of img (see Subject). all are the faces the
-// first detection found, for Rivals; ok is false when there is no face.
-func (p *Pipeline) subject(ctx context.Context, arena *tensor.Arena, img *tensor.Tensor, describe bool) (f Face, all []Face, ok bool, err error) {
-	cx, cy := float64(img.Shape[1])/2, float64(img.Shape[0])/2
+// subject finds the subject of img, with Subject's errors; the faces the
+// first detection found are the ones Rivals weighs it against.
+func (p *Pipeline) subject(ctx context.Context, arena *tensor.Arena, img *tensor.Tensor, describe bool) (Face, error) {
+	w, h := float64(img.Shape[1]), float64(img.Shape[0])
+	cx, cy := w/2, h/2
 	dets, err := p.detectWithRetry(arena, img)
 	if err != nil {
-		return f, nil, false, err
+		return Face{}, err
 	}
-	for _, d := range dets {
-		all = append(all, Face{Box: d.Box, Score: d.Score})
+	// The faces the detection found, for Rivals: dets shrinks below.
+	all := make([]Face, len(dets))
+	for i, d := range dets {
+		all[i] = Face{Box: d.Box, Score: d.Score}
 	}
 	// A candidate whose landmarks have no face's shape is passed over for
 	// the next nearest; a few tries are plenty (LFW needs at most two).
 	var rejected []model.Rect
 	for range maxSubjectTries {
 		if err := ctx.Err(); err != nil {
-			return f, nil, false, err
+			return Face{}, err
 		}
 		best, found := centreMost(dets, cx, cy)
 		// Search when the nearest face misses the centre, or when every
@@ -660,28 +654,35 @@ func (p *Pipeline) subject(ctx context.Context, arena *tensor.Arena, img *tensor
 		if found && !covers(best.Box, cx, cy) || !found && rejected != nil {
 			c, ok, err := p.searchCentre(arena, img, cx, cy, rejected)
 			if err != nil {
-				return f, nil, false, err
+				return Face{}, err
 			}
 			if ok {
 				best, found = c, true
 			}
 		}
 		if !found {
-			return Face{}, nil, false, nil
+			return Face{}, ErrNoFace
 		}
-		if f, ok, err = p.landmarks(arena, img, best); err != nil {
-			return f, nil, false, err
+		f, ok, err := p.landmarks(arena, img, best)
+		if err != nil {
+			return Face{}, err
 		}
-		if ok {
-			if describe {
-				f.Descriptor, err = p.describe(ctx, arena, img, &f)
+		if !ok {
+			rejected = append(rejected, best.Box)
+			dets = slices.DeleteFunc(dets, func(d model.Detection) bool { return d.Box == best.Box })
+			continue
+		}
+		if describe {
+			if f.Descriptor, err = p.describe(ctx, arena, img, &f); err != nil {
+				return Face{}, err
 			}
-			return f, all, err == nil, err
 		}
-		rejected = append(rejected, best.Box)
-		dets = slices.DeleteFunc(dets, func(d model.Detection) bool { return d.Box == best.Box })
+		if rivals := Rivals(f.Box, all, w, h); len(rivals) > 0 {
+			return f, &AmbiguousError{Subject: f.Box, Rivals: rivals}
+		}
+		return f, nil
 	}
-	return Face{}, nil, false, nil
+	return Face{}, ErrNoFace
 }
 
 // maxSubjectTries bounds the candidates Subject places landmarks on.
@@ -787,8 +788,11 @@ func (p *Pipeline) describe(ctx context.Context, arena *tensor.Arena, img *tenso
 	// would otherwise use one), then summed in float64 in a fixed order, so
 	// the result does not depend on the scheduling.
 	ds, err := p.desc.Describe(ctx, views)
-	if err != nil || len(ds) == 1 {
-		return firstOf(ds), err
+	if err != nil {
+		return Descriptor{}, err
+	}
+	if len(ds) == 1 {
+		return ds[0], nil
 	}
 	sum := make([]float64, len(ds[0].Vector))
 	for _, e := range ds {
@@ -801,13 +805,6 @@ func (p *Pipeline) describe(ctx context.Context, arena *tensor.Arena, img *tenso
 		d.Vector[i] = float32(sum[i] / float64(len(ds)))
 	}
 	return d, nil
-}
-
-func firstOf(ds []Descriptor) Descriptor {
-	if len(ds) == 0 {
-		return Descriptor{}
-	}
-	return ds[0]
 }
 
 // refineBox is the square around a first set of landmarks, 1.1 times their

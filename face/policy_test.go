@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/facerec/facerec/model/registry"
 )
 
 func TestRivals(t *testing.T) {
@@ -73,10 +71,7 @@ func TestDescriptorOption(t *testing.T) {
 // TestMobileFaceNetPipeline: the second descriptor, on ArcFace chips,
 // tells the same person from another with its View 1 threshold.
 func TestMobileFaceNetPipeline(t *testing.T) {
-	dir := modelDir(t)
-	if err := registry.Verify(dir, registry.FRFeature); err != nil {
-		t.Skipf("fr_feature is not in the model directory (facerec models pull fr_feature): %v", err)
-	}
+	frFeatureDir(t)
 	p := testPipeline(t, Options{Descriptor: DescriptorMobileFaceNet})
 	if p.Model().ID() != MobileFaceNetID || p.Options().Align != AlignArcFace {
 		t.Fatalf("model %s, align %s", p.Model().ID(), p.Options().Align)

@@ -156,7 +156,7 @@ func (g *Gallery) importPerson(ctx context.Context, rec exportPerson) error {
 		return err
 	}
 	for _, f := range faces {
-		if err := g.index.Add(g.indexed(f)); err != nil {
+		if err := g.indexDescriptor(f, f.Descriptors[g.model]); err != nil {
 			return fmt.Errorf("stored, but not indexed: %w", err)
 		}
 	}

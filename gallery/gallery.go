@@ -252,7 +252,7 @@ func Open(ctx context.Context, store Store, model string, dim int) (*Gallery, er
 			}
 			return nil
 		}
-		return g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{model: d}})
+		return g.indexDescriptor(f, d)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gallery: open: load faces: %w", err)
@@ -304,9 +304,10 @@ func (g *Gallery) checkModel(f Face) error {
 	return nil
 }
 
-// indexed is f with only the gallery model's descriptor, for the index.
-func (g *Gallery) indexed(f Face) Face {
-	return Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: f.Descriptors[g.model]}}
+// indexDescriptor adds face f to the index with d, its descriptor by the
+// gallery's model (the index holds that one alone).
+func (g *Gallery) indexDescriptor(f Face, d []float32) error {
+	return g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}})
 }
 
 // Enroll stores a new person with their first face and indexes it. The
@@ -322,7 +323,7 @@ func (g *Gallery) Enroll(ctx context.Context, name string, meta map[string]strin
 	mu := g.lock(p.ID)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := g.index.Add(g.indexed(f)); err != nil {
+	if err := g.indexDescriptor(f, f.Descriptors[g.model]); err != nil {
 		return Person{}, Face{}, fmt.Errorf("gallery: enroll: stored, but not indexed: %w", err)
 	}
 	return p, f, nil
@@ -342,7 +343,7 @@ func (g *Gallery) AddFace(ctx context.Context, personID string, f Face) (Face, e
 	if err != nil {
 		return Face{}, err
 	}
-	if err := g.index.Add(g.indexed(f)); err != nil {
+	if err := g.indexDescriptor(f, f.Descriptors[g.model]); err != nil {
 		return Face{}, fmt.Errorf("gallery: add face: stored, but not indexed: %w", err)
 	}
 	return f, nil
@@ -494,7 +495,7 @@ func (g *Gallery) reembedPerson(ctx context.Context, id string, fn func([]byte) 
 		if err := g.store.PutDescriptor(ctx, f.ID, g.model, d); err != nil {
 			return done, noPhoto, err
 		}
-		if err := g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}}); err != nil {
+		if err := g.indexDescriptor(f, d); err != nil {
 			return done, noPhoto, fmt.Errorf("face %d: stored, but not indexed: %w", f.ID, err)
 		}
 		done++
@@ -526,7 +527,7 @@ func (g *Gallery) Adopt(ctx context.Context, legacy string) (int, error) {
 		mu.Lock()
 		err := g.store.PutDescriptor(ctx, f.ID, g.model, d)
 		if err == nil {
-			err = g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}})
+			err = g.indexDescriptor(f, d)
 		}
 		mu.Unlock()
 		if errors.Is(err, ErrNotFound) {

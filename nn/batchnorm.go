@@ -182,53 +182,55 @@ func (g *Graph) BatchNorm(x *Var, bn *BatchNorm, training bool) *Var {
 	out := g.newVar(y, x)
 	trainGamma, trainBeta := g.trains(bn.Gamma), g.trains(bn.Beta)
 	out.needsGrad = out.needsGrad || trainGamma || trainBeta
-	g.record(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		dy := out.Grad.Data
-		sumDy := make([]float64, c)
-		sumDyXhat := make([]float64, c)
-		for r := 0; r < rows; r++ {
-			for j, d := range dy[r*c : (r+1)*c] {
-				sumDy[j] += float64(d)
-				var h float64
-				if xhat != nil {
-					h = float64(xhat.Data[r*c+j])
-				} else {
-					h = (float64(x.Value.Data[r*c+j]) - mean[j]) * invStd[j]
-				}
-				sumDyXhat[j] += float64(d) * h
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil {
+				return
 			}
-		}
-		if trainGamma {
-			for j := range sumDyXhat {
-				bn.Gamma.Grad.Data[j] += float32(sumDyXhat[j])
-			}
-		}
-		if trainBeta {
-			for j := range sumDy {
-				bn.Beta.Grad.Data[j] += float32(sumDy[j])
-			}
-		}
-		if !x.needsGrad {
-			return
-		}
-		dx := g.grad(x).Data
-		n := float64(rows)
-		g.chunks(rows*c, func(lo, hi int) {
-			for r := lo / c; r < hi/c; r++ {
+			dy := out.Grad.Data
+			sumDy := make([]float64, c)
+			sumDyXhat := make([]float64, c)
+			for r := 0; r < rows; r++ {
 				for j, d := range dy[r*c : (r+1)*c] {
-					k := float64(gamma[j]) * invStd[j]
-					v := float64(d)
-					if training {
-						// The batch mean and variance depend on x too.
-						v -= (sumDy[j] + float64(xhat.Data[r*c+j])*sumDyXhat[j]) / n
+					sumDy[j] += float64(d)
+					var h float64
+					if xhat != nil {
+						h = float64(xhat.Data[r*c+j])
+					} else {
+						h = (float64(x.Value.Data[r*c+j]) - mean[j]) * invStd[j]
 					}
-					dx[r*c+j] += float32(k * v)
+					sumDyXhat[j] += float64(d) * h
 				}
 			}
+			if trainGamma {
+				for j := range sumDyXhat {
+					bn.Gamma.Grad.Data[j] += float32(sumDyXhat[j])
+				}
+			}
+			if trainBeta {
+				for j := range sumDy {
+					bn.Beta.Grad.Data[j] += float32(sumDy[j])
+				}
+			}
+			if !x.needsGrad {
+				return
+			}
+			dx := g.grad(x).Data
+			n := float64(rows)
+			g.chunks(rows*c, func(lo, hi int) {
+				for r := lo / c; r < hi/c; r++ {
+					for j, d := range dy[r*c : (r+1)*c] {
+						k := float64(gamma[j]) * invStd[j]
+						v := float64(d)
+						if training {
+							// The batch mean and variance depend on x too.
+							v -= (sumDy[j] + float64(xhat.Data[r*c+j])*sumDyXhat[j]) / n
+						}
+						dx[r*c+j] += float32(k * v)
+					}
+				}
+			})
 		})
-	})
+	}
 	return out
 }

@@ -200,18 +200,20 @@ func (g *Graph) Conv2D(x *Var, c *Conv2D) *Var {
 			c.forward(nil, batchSlice(out.Value, lo, hi), batchSlice(x.Value, lo, hi), pad)
 		})
 	}
-	g.record(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		dz := g.arena.NewUninit(out.Value.Shape...)
-		activationGrad(dz.Data, out.Value.Data, out.Grad.Data, c.Cout, c.Scale, c.Act)
-		var dx *tensor.Tensor
-		if x.needsGrad {
-			dx = g.grad(x)
-		}
-		conv2DBackward(g.Workers, c, x.Value, dz, dx, dw, db, pad)
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil {
+				return
+			}
+			dz := g.arena.NewUninit(out.Value.Shape...)
+			activationGrad(dz.Data, out.Value.Data, out.Grad.Data, c.Cout, c.Scale, c.Act)
+			var dx *tensor.Tensor
+			if x.needsGrad {
+				dx = g.grad(x)
+			}
+			conv2DBackward(g.Workers, c, x.Value, dz, dx, dw, db, pad)
+		})
+	}
 	return out
 }
 
@@ -318,18 +320,20 @@ func (g *Graph) Dense(x *Var, d *Dense) *Var {
 	// With one worker this is Dense.Forward's single GEMM.
 	gemm.MatMulParallel(g.Workers, n, d.Out, d.In, x.Value.Data, d.In, d.W.Data, d.Out, out.Value.Data, d.Out, false)
 	affineAct(out.Value.Data, d.Out, d.Bias, nil, nil, d.Act)
-	g.record(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		dz := g.arena.NewUninit(n, d.Out)
-		activationGrad(dz.Data, out.Value.Data, out.Grad.Data, d.Out, nil, d.Act)
-		var dx []float32
-		if x.needsGrad {
-			dx = g.grad(x).Data
-		}
-		denseBackward(d, n, x.Value.Data, dz.Data, dx, dw, db)
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil {
+				return
+			}
+			dz := g.arena.NewUninit(n, d.Out)
+			activationGrad(dz.Data, out.Value.Data, out.Grad.Data, d.Out, nil, d.Act)
+			var dx []float32
+			if x.needsGrad {
+				dx = g.grad(x).Data
+			}
+			denseBackward(d, n, x.Value.Data, dz.Data, dx, dw, db)
+		})
+	}
 	return out
 }
 

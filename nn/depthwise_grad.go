@@ -53,23 +53,25 @@ func (g *Graph) DepthwiseConv2D(x *Var, d *DepthwiseConv2D) *Var {
 	if !d.Frozen && !g.inference {
 		dw, db = g.weightGrads(out, d.trainParams())
 	}
-	g.record(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		dz := g.arena.NewUninit(out.Value.Shape...)
-		activationGrad(dz.Data, out.Value.Data, out.Grad.Data, d.C, d.Scale, d.Act)
-		if db != nil {
-			sumRows(db.Data, dz.Data, d.C)
-		}
-		var dx *tensor.Tensor
-		if x.needsGrad {
-			dx = g.grad(x)
-		}
-		if dx != nil || dw != nil {
-			depthwiseBackward(dx, dw, x.Value, dz, d.Window, pad, d.W.Data)
-		}
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil {
+				return
+			}
+			dz := g.arena.NewUninit(out.Value.Shape...)
+			activationGrad(dz.Data, out.Value.Data, out.Grad.Data, d.C, d.Scale, d.Act)
+			if db != nil {
+				sumRows(db.Data, dz.Data, d.C)
+			}
+			var dx *tensor.Tensor
+			if x.needsGrad {
+				dx = g.grad(x)
+			}
+			if dx != nil || dw != nil {
+				depthwiseBackward(dx, dw, x.Value, dz, d.Window, pad, d.W.Data)
+			}
+		})
+	}
 	return out
 }
 

@@ -61,29 +61,31 @@ func (g *Graph) add(a, b *Var, relu bool) *Var {
 	y := g.arena.NewUninit(a.Value.Shape...)
 	add(y.Data, a.Value.Data, b.Value.Data, relu)
 	out := g.newVar(y, a, b)
-	g.record(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		dy := out.Grad.Data
-		if relu {
-			// The gradient through the ReLU, once for both inputs.
-			masked := g.arena.NewUninit(y.Shape...).Data
-			for i, v := range y.Data {
-				if v > 0 {
-					masked[i] = dy[i]
-				} else {
-					masked[i] = 0
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil {
+				return
+			}
+			dy := out.Grad.Data
+			if relu {
+				// The gradient through the ReLU, once for both inputs.
+				masked := g.arena.NewUninit(y.Shape...).Data
+				for i, v := range y.Data {
+					if v > 0 {
+						masked[i] = dy[i]
+					} else {
+						masked[i] = 0
+					}
+				}
+				dy = masked
+			}
+			for _, in := range []*Var{a, b} {
+				if in.needsGrad {
+					addTo(g.grad(in).Data, dy)
 				}
 			}
-			dy = masked
-		}
-		for _, in := range []*Var{a, b} {
-			if in.needsGrad {
-				addTo(g.grad(in).Data, dy)
-			}
-		}
-	})
+		})
+	}
 	return out
 }
 
@@ -104,15 +106,17 @@ func (g *Graph) LeakyReLU(x *Var, slope float32) *Var {
 		leakyForward(y.Data[lo:hi], x.Value.Data[lo:hi], slope)
 	})
 	out := g.newVar(y, x)
-	g.record(out, func() {
-		if out.Grad == nil || !x.needsGrad {
-			return
-		}
-		dx := g.grad(x).Data
-		g.chunks(len(dx), func(lo, hi int) {
-			leakyBackward(dx[lo:hi], x.Value.Data[lo:hi], out.Grad.Data[lo:hi], slope)
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil || !x.needsGrad {
+				return
+			}
+			dx := g.grad(x).Data
+			g.chunks(len(dx), func(lo, hi int) {
+				leakyBackward(dx[lo:hi], x.Value.Data[lo:hi], out.Grad.Data[lo:hi], slope)
+			})
 		})
-	})
+	}
 	return out
 }
 
@@ -178,37 +182,39 @@ func (g *Graph) PReLU(x *Var, alpha *Param) *Var {
 	}
 	out := g.newVar(y, x)
 	out.needsGrad = out.needsGrad || alpha.Grad != nil
-	g.record(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		var dx []float32
-		if x.needsGrad {
-			dx = g.grad(x).Data
-		}
-		var da []float64
-		if alpha.Grad != nil {
-			da = make([]float64, c)
-		}
-		for i, v := range x.Value.Data {
-			d := out.Grad.Data[i]
-			if v > 0 {
-				if dx != nil {
-					dx[i] += d
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil {
+				return
+			}
+			var dx []float32
+			if x.needsGrad {
+				dx = g.grad(x).Data
+			}
+			var da []float64
+			if alpha.Grad != nil {
+				da = make([]float64, c)
+			}
+			for i, v := range x.Value.Data {
+				d := out.Grad.Data[i]
+				if v > 0 {
+					if dx != nil {
+						dx[i] += d
+					}
+					continue
 				}
-				continue
+				if dx != nil {
+					dx[i] += d * a[i%c]
+				}
+				if da != nil {
+					da[i%c] += float64(d) * float64(v)
+				}
 			}
-			if dx != nil {
-				dx[i] += d * a[i%c]
+			for j, v := range da {
+				alpha.Grad.Data[j] += float32(v)
 			}
-			if da != nil {
-				da[i%c] += float64(d) * float64(v)
-			}
-		}
-		for j, v := range da {
-			alpha.Grad.Data[j] += float32(v)
-		}
-	})
+		})
+	}
 	return out
 }
 
@@ -254,27 +260,29 @@ func (g *Graph) L2Normalize(x *Var) *Var {
 		}
 	}
 	out := g.newVar(y, x)
-	g.record(out, func() {
-		if out.Grad == nil || !x.needsGrad {
-			return
-		}
-		dx := g.grad(x).Data
-		for r := 0; r < rows; r++ {
-			yr := y.Data[r*d : (r+1)*d]
-			dy := out.Grad.Data[r*d : (r+1)*d]
-			dot, norm := 0.0, norms[r]
-			if norm < 0 {
-				norm = -norm
-			} else {
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil || !x.needsGrad {
+				return
+			}
+			dx := g.grad(x).Data
+			for r := 0; r < rows; r++ {
+				yr := y.Data[r*d : (r+1)*d]
+				dy := out.Grad.Data[r*d : (r+1)*d]
+				dot, norm := 0.0, norms[r]
+				if norm < 0 {
+					norm = -norm
+				} else {
+					for j, v := range yr {
+						dot += float64(v) * float64(dy[j])
+					}
+				}
 				for j, v := range yr {
-					dot += float64(v) * float64(dy[j])
+					dx[r*d+j] += float32((float64(dy[j]) - float64(v)*dot) / norm)
 				}
 			}
-			for j, v := range yr {
-				dx[r*d+j] += float32((float64(dy[j]) - float64(v)*dot) / norm)
-			}
-		}
-	})
+		})
+	}
 	return out
 }
 
@@ -296,23 +304,25 @@ func (g *Graph) Concat(xs ...*Var) *Var {
 		vals[i] = x.Value
 	}
 	out := g.newVar(ConcatChannels(g.arena, vals...), xs...)
-	g.record(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		total := out.Value.Shape[3]
-		pixels := out.Value.Len() / total
-		o := 0
-		for _, x := range xs {
-			c := x.Value.Shape[3]
-			if x.needsGrad {
-				dx := g.grad(x).Data
-				for p := 0; p < pixels; p++ {
-					addTo(dx[p*c:(p+1)*c], out.Grad.Data[p*total+o:][:c])
-				}
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil {
+				return
 			}
-			o += c
-		}
-	})
+			total := out.Value.Shape[3]
+			pixels := out.Value.Len() / total
+			o := 0
+			for _, x := range xs {
+				c := x.Value.Shape[3]
+				if x.needsGrad {
+					dx := g.grad(x).Data
+					for p := 0; p < pixels; p++ {
+						addTo(dx[p*c:(p+1)*c], out.Grad.Data[p*total+o:][:c])
+					}
+				}
+				o += c
+			}
+		})
+	}
 	return out
 }

@@ -202,12 +202,11 @@ func (g *Graph) newVar(value *tensor.Tensor, inputs ...*Var) *Var {
 	return v
 }
 
-// record pushes an op's backward function, unless no input needs a
-// gradient. (In an inference graph nothing needs one.)
+// record pushes an op's backward function. Ops call it only when out
+// needs a gradient (never in an inference graph), so that the closure is
+// not even made, and allocated, otherwise.
 func (g *Graph) record(out *Var, backward func()) {
-	if out.needsGrad {
-		g.tape = append(g.tape, backward)
-	}
+	g.tape = append(g.tape, backward)
 }
 
 // grad returns v's gradient buffer, allocating a zero one the first time.
@@ -273,11 +272,13 @@ func (g *Graph) Reshape(x *Var, shape ...int) *Var {
 		return g.fail("reshape %v to %v", x.Value.Shape, shape)
 	}
 	out := g.newVar(x.Value.Reshape(shape...), x)
-	g.record(out, func() {
-		if out.Grad != nil && x.needsGrad {
-			addTo(g.grad(x).Data, out.Grad.Data)
-		}
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad != nil && x.needsGrad {
+				addTo(g.grad(x).Data, out.Grad.Data)
+			}
+		})
+	}
 	return out
 }
 
@@ -304,15 +305,17 @@ func (g *Graph) Sum(x *Var) *Var {
 		s += float64(v)
 	}
 	out := g.newVar(tensor.From([]float32{float32(s)}, 1), x)
-	g.record(out, func() {
-		if out.Grad == nil || !x.needsGrad {
-			return
-		}
-		d := out.Grad.Data[0]
-		gx := g.grad(x).Data
-		for i := range gx {
-			gx[i] += d
-		}
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil || !x.needsGrad {
+				return
+			}
+			d := out.Grad.Data[0]
+			gx := g.grad(x).Data
+			for i := range gx {
+				gx[i] += d
+			}
+		})
+	}
 	return out
 }

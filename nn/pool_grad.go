@@ -33,11 +33,13 @@ func (g *Graph) MaxPool(x *Var, win Window) *Var {
 		return &Var{Value: &tensor.Tensor{}}
 	}
 	out := g.newVar(MaxPool(g.arena, x.Value, win), x)
-	g.record(out, func() {
-		if out.Grad != nil && x.needsGrad {
-			maxPoolBackward(g.grad(x), x.Value, out.Grad, win)
-		}
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad != nil && x.needsGrad {
+				maxPoolBackward(g.grad(x), x.Value, out.Grad, win)
+			}
+		})
+	}
 	return out
 }
 
@@ -90,11 +92,13 @@ func (g *Graph) AvgPool(x *Var, win Window) *Var {
 		return &Var{Value: &tensor.Tensor{}}
 	}
 	out := g.newVar(AvgPool(g.arena, x.Value, win), x)
-	g.record(out, func() {
-		if out.Grad != nil && x.needsGrad {
-			avgPoolBackward(g.grad(x), out.Grad, win)
-		}
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad != nil && x.needsGrad {
+				avgPoolBackward(g.grad(x), out.Grad, win)
+			}
+		})
+	}
 	return out
 }
 
@@ -140,22 +144,24 @@ func (g *Graph) GlobalAvgPool(x *Var) *Var {
 		return g.fail("global average pool expects a non-empty NHWC tensor, got %v", x.Value.Shape)
 	}
 	out := g.newVar(GlobalAvgPool(g.arena, x.Value), x)
-	g.record(out, func() {
-		if out.Grad == nil || !x.needsGrad {
-			return
-		}
-		n, h, w, c := dims4(x.Value)
-		dx := g.grad(x).Data
-		share := make([]float32, c)
-		inv := 1 / float32(h*w)
-		for b := 0; b < n; b++ {
-			for i, v := range out.Grad.Data[b*c : (b+1)*c] {
-				share[i] = v * inv
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil || !x.needsGrad {
+				return
 			}
-			for p := 0; p < h*w; p++ {
-				addTo(dx[(b*h*w+p)*c:][:c], share)
+			n, h, w, c := dims4(x.Value)
+			dx := g.grad(x).Data
+			share := make([]float32, c)
+			inv := 1 / float32(h*w)
+			for b := 0; b < n; b++ {
+				for i, v := range out.Grad.Data[b*c : (b+1)*c] {
+					share[i] = v * inv
+				}
+				for p := 0; p < h*w; p++ {
+					addTo(dx[(b*h*w+p)*c:][:c], share)
+				}
 			}
-		}
-	})
+		})
+	}
 	return out
 }

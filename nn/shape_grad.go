@@ -15,20 +15,22 @@ func (g *Graph) PadSpatial(x *Var, p Padding) *Var {
 		return g.fail("pad %v by %+v", x.Value.Shape, p)
 	}
 	out := g.newVar(PadSpatial(g.arena, x.Value, p), x)
-	g.record(out, func() {
-		if out.Grad == nil || !x.needsGrad {
-			return
-		}
-		n, h, w, c := dims4(x.Value)
-		oh, ow := h+p.Top+p.Bottom, w+p.Left+p.Right
-		dx := g.grad(x).Data
-		for b := 0; b < n; b++ {
-			for y := 0; y < h; y++ {
-				src := out.Grad.Data[((b*oh+y+p.Top)*ow+p.Left)*c:][:w*c]
-				addTo(dx[(b*h+y)*w*c:][:w*c], src)
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil || !x.needsGrad {
+				return
 			}
-		}
-	})
+			n, h, w, c := dims4(x.Value)
+			oh, ow := h+p.Top+p.Bottom, w+p.Left+p.Right
+			dx := g.grad(x).Data
+			for b := 0; b < n; b++ {
+				for y := 0; y < h; y++ {
+					src := out.Grad.Data[((b*oh+y+p.Top)*ow+p.Left)*c:][:w*c]
+					addTo(dx[(b*h+y)*w*c:][:w*c], src)
+				}
+			}
+		})
+	}
 	return out
 }
 
@@ -42,16 +44,18 @@ func (g *Graph) PadChannels(x *Var, extra int) *Var {
 		return g.fail("pad %v with %d channels", x.Value.Shape, extra)
 	}
 	out := g.newVar(PadChannels(g.arena, x.Value, extra), x)
-	g.record(out, func() {
-		if out.Grad == nil || !x.needsGrad {
-			return
-		}
-		c := x.Value.Shape[3]
-		oc := c + extra
-		dx := g.grad(x).Data
-		for p := 0; p < len(dx)/max(c, 1); p++ {
-			addTo(dx[p*c:(p+1)*c], out.Grad.Data[p*oc:][:c])
-		}
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad == nil || !x.needsGrad {
+				return
+			}
+			c := x.Value.Shape[3]
+			oc := c + extra
+			dx := g.grad(x).Data
+			for p := 0; p < len(dx)/max(c, 1); p++ {
+				addTo(dx[p*c:(p+1)*c], out.Grad.Data[p*oc:][:c])
+			}
+		})
+	}
 	return out
 }

@@ -18,11 +18,13 @@ func (g *Graph) ChannelsFirst(x *Var) *Var {
 	y := g.arena.NewUninit(n, c, h, w)
 	permuteHWC(y.Data, x.Value.Data, n, h*w, c, false)
 	out := g.newVar(y, x)
-	g.record(out, func() {
-		if out.Grad != nil && x.needsGrad {
-			permuteHWC(g.grad(x).Data, out.Grad.Data, n, h*w, c, true)
-		}
-	})
+	if out.needsGrad {
+		g.record(out, func() {
+			if out.Grad != nil && x.needsGrad {
+				permuteHWC(g.grad(x).Data, out.Grad.Data, n, h*w, c, true)
+			}
+		})
+	}
 	return out
 }
 

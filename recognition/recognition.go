@@ -219,21 +219,13 @@ type FaceResult struct {
 // the decision's threshold. A person deleted while the search ran is left
 // out rather than reported without a name.
 func (s *Service) Identify(ctx context.Context, img image.Image, k int) ([]FaceResult, error) {
-	if s.cfg.Gallery == nil {
+	g := s.cfg.Gallery
+	if g == nil {
 		return nil, ErrNoGallery
 	}
 	faces, err := s.cfg.Recognizer.Faces(ctx, img)
 	if err != nil {
 		return nil, err
-	}
-	return s.identifyFaces(ctx, faces, k)
-}
-
-// identifyFaces looks up faces already found and described.
-func (s *Service) identifyFaces(ctx context.Context, faces []face.Face, k int) ([]FaceResult, error) {
-	g := s.cfg.Gallery
-	if g == nil {
-		return nil, ErrNoGallery
 	}
 	out := make([]FaceResult, 0, len(faces))
 	names := map[string]string{} // one lookup per person, however often they appear
@@ -274,7 +266,7 @@ func (s *Service) identifyFaces(ctx context.Context, faces []face.Face, k int) (
 			}
 			m := Match{ID: c.PersonID, Name: n, Distance: c.Distance}
 			r.Candidates = append(r.Candidates, m)
-			if j == 0 && c.Distance < s.cfg.Decision.Max {
+			if j == 0 && s.cfg.Decision.Apply(c.Distance).Same {
 				r.Match = &m
 			}
 		}
@@ -303,8 +295,7 @@ func (s *Service) Verify(ctx context.Context, personID string, img image.Image) 
 	if err != nil {
 		return face.Decision{}, fmt.Errorf("recognition: verifying %s: %w", personID, err)
 	}
-	t := s.cfg.Decision
-	return face.Decision{Distance: m.Distance, Threshold: t.Max, Same: m.Distance < t.Max}, nil
+	return s.cfg.Decision.Apply(m.Distance), nil
 }
 
 // Compare decides whether the subjects of two photos are the same person,

@@ -212,24 +212,16 @@ func TestModelMismatch(t *testing.T) {
 	h.stillServing()
 }
 
-// unwritableStore is a store whose deletions fail as on a full disk.
-type unwritableStore struct{ gallery.Store }
-
-func (unwritableStore) DeletePerson(ctx context.Context, id string) error {
-	return fmt.Errorf("%w: database or disk is full", gallery.ErrUnavailable)
-}
-
-// TestDeleteOnUnwritableStore: a deletion the store cannot make is a clear
-// 503 store_unavailable with Retry-After, never a bare 500, and the person
-// stops matching at once.
-func TestDeleteOnUnwritableStore(t *testing.T) {
+// serverOver runs a keyless test server with the fake recognizer over a
+// new SQLite store wrapped by wrap (a store that fails in some way).
+func serverOver(t *testing.T, wrap func(gallery.Store) gallery.Store) *harness {
+	t.Helper()
 	store, err := gallery.OpenSQLite(filepath.Join(t.TempDir(), "g.db"), gallery.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	ctx := context.Background()
-	g, err := gallery.Open(ctx, unwritableStore{store}, fakeModel, fakeDim)
+	t.Cleanup(func() { store.Close() })
+	g, err := gallery.Open(context.Background(), wrap(store), fakeModel, fakeDim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,8 +234,22 @@ func TestDeleteOnUnwritableStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	h := &harness{t: t, url: ts.URL, srv: srv, gal: g}
+	t.Cleanup(ts.Close)
+	return &harness{t: t, url: ts.URL, srv: srv, gal: g}
+}
+
+// unwritableStore is a store whose deletions fail as on a full disk.
+type unwritableStore struct{ gallery.Store }
+
+func (unwritableStore) DeletePerson(ctx context.Context, id string) error {
+	return fmt.Errorf("%w: database or disk is full", gallery.ErrUnavailable)
+}
+
+// TestDeleteOnUnwritableStore: a deletion the store cannot make is a clear
+// 503 store_unavailable with Retry-After, never a bare 500, and the person
+// stops matching at once.
+func TestDeleteOnUnwritableStore(t *testing.T) {
+	h := serverOver(t, func(s gallery.Store) gallery.Store { return unwritableStore{s} })
 	p := h.enroll("Revoked", onePerson(t, 4))
 	if out := h.identify("", onePerson(t, 4)); out.Faces[0].Match == nil {
 		t.Fatal("not identified before the deletion")
@@ -268,26 +274,7 @@ func TestReadiness(t *testing.T) {
 		t.Errorf("readyz of a working server = %v", body)
 	}
 
-	store, err := gallery.OpenSQLite(filepath.Join(t.TempDir(), "g.db"), gallery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	g, err := gallery.Open(context.Background(), readOnlyStore{store}, fakeModel, fakeDim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := recognition.New(recognition.Config{Recognizer: &pixelRecognizer{}, Gallery: g, Decision: fakeDecision})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Service: svc, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	bad := &harness{t: t, url: ts.URL, srv: srv, gal: g}
+	bad := serverOver(t, func(s gallery.Store) gallery.Store { return readOnlyStore{s} })
 	r := bad.do(http.MethodGet, "/readyz", "", "", nil)
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "read-only") {
 		t.Errorf("readyz with a read-only store: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))

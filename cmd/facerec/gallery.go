@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,6 +101,23 @@ func (g *openedGallery) Close() error { return g.store.Close() }
 // with a message naming both models, unless lenient: the commands that
 // only list, delete, export or re-embed work on every face.
 func (f *galleryFlags) open(cmd *cobra.Command, m face.DescriptorModel, lenient bool) (*openedGallery, error) {
+	return f.openWith(cmd, lenient, func(ctx context.Context, store gallery.Store) (*gallery.Gallery, error) {
+		return recognition.OpenGallery(ctx, store, m, cmd.ErrOrStderr())
+	})
+}
+
+// openLenient opens the gallery for commands that list, delete or export
+// people and load no network: they see every face, whatever model
+// described it.
+func (f *galleryFlags) openLenient(cmd *cobra.Command) (*openedGallery, error) {
+	return f.openWith(cmd, true, func(ctx context.Context, store gallery.Store) (*gallery.Gallery, error) {
+		// The index is not searched; any model will do to open it.
+		return gallery.Open(ctx, store, face.PretrainedID, model.DescriptorSize)
+	})
+}
+
+// openWith opens the store --db names and the gallery over it with open.
+func (f *galleryFlags) openWith(cmd *cobra.Command, lenient bool, open func(context.Context, gallery.Store) (*gallery.Gallery, error)) (*openedGallery, error) {
 	db, err := f.dbPath()
 	if err != nil {
 		return nil, err
@@ -108,7 +126,7 @@ func (f *galleryFlags) open(cmd *cobra.Command, m face.DescriptorModel, lenient 
 	if err != nil {
 		return nil, fmt.Errorf("opening the gallery: %w", err)
 	}
-	g, err := recognition.OpenGallery(cmd.Context(), store, m, cmd.ErrOrStderr())
+	g, err := open(cmd.Context(), store)
 	if lenient && errors.Is(err, gallery.ErrModelMismatch) && g != nil {
 		err = nil
 	}
@@ -117,30 +135,6 @@ func (f *galleryFlags) open(cmd *cobra.Command, m face.DescriptorModel, lenient 
 		if errors.Is(err, gallery.ErrModelMismatch) {
 			return nil, fmt.Errorf("opening the gallery %s: %w (facerec gallery reembed, with the same --model, does that for photos enrolled with --keep-photos)", db, err)
 		}
-		return nil, fmt.Errorf("opening the gallery %s: %w", db, err)
-	}
-	return &openedGallery{Gallery: g, store: store}, nil
-}
-
-// openLenient opens the gallery for commands that list, delete or export
-// people and load no network: they see every face, whatever model
-// described it.
-func (f *galleryFlags) openLenient(cmd *cobra.Command) (*openedGallery, error) {
-	db, err := f.dbPath()
-	if err != nil {
-		return nil, err
-	}
-	store, err := gallery.OpenURL(cmd.Context(), db, gallery.Options{KeepPhotos: f.keepPhotos})
-	if err != nil {
-		return nil, fmt.Errorf("opening the gallery: %w", err)
-	}
-	// The index is not searched; any model will do to open it.
-	g, err := gallery.Open(cmd.Context(), store, face.PretrainedID, model.DescriptorSize)
-	if errors.Is(err, gallery.ErrModelMismatch) && g != nil {
-		err = nil
-	}
-	if err != nil {
-		store.Close()
 		return nil, fmt.Errorf("opening the gallery %s: %w", db, err)
 	}
 	return &openedGallery{Gallery: g, store: store}, nil
