@@ -165,12 +165,23 @@ func (s *Service) Enroll(ctx context.Context, name string, meta map[string]strin
 	return person, nil
 }
 
+// PhotoError says which photo of several an operation failed on (Index
+// counts from 0, in the order they were given).
+type PhotoError struct {
+	Index, Of int
+	Err       error
+}
+
+func (e *PhotoError) Error() string { return fmt.Sprintf("photo %d of %d: %v", e.Index+1, e.Of, e.Err) }
+
+func (e *PhotoError) Unwrap() error { return e.Err }
+
 // photoError names the photo of several that failed.
 func photoError(i, n int, err error) error {
 	if n == 1 {
 		return err
 	}
-	return fmt.Errorf("photo %d of %d: %w", i+1, n, err)
+	return &PhotoError{Index: i, Of: n, Err: err}
 }
 
 // AddFace adds the subject of a photo to an enrolled person and returns

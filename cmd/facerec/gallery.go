@@ -169,6 +169,11 @@ func enrollCmd() *cobra.Command {
 			if strings.TrimSpace(name) == "" {
 				return errors.New("--name is required")
 			}
+			// The gallery's rule, checked before the models take seconds to load.
+			name, err := gallery.CleanName(name)
+			if err != nil {
+				return fmt.Errorf("--name: %s", strings.TrimPrefix(err.Error(), gallery.ErrInvalid.Error()+": "))
+			}
 			p, err := pf.load(cmd)
 			if err != nil {
 				return err
@@ -189,7 +194,7 @@ func enrollCmd() *cobra.Command {
 				if err == nil {
 					var np gallery.Person
 					if person == nil {
-						np, err = svc.Enroll(cmd.Context(), strings.TrimSpace(name), nil, ph)
+						np, err = svc.Enroll(cmd.Context(), name, nil, ph)
 					} else {
 						np, err = svc.AddFace(cmd.Context(), person.ID, ph)
 					}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -54,6 +55,9 @@ func verifyCmd() *cobra.Command {
 				}
 			}
 			dec, err := svc.Compare(cmd.Context(), imgs[0], imgs[1])
+			if pe := (*recognition.PhotoError)(nil); errors.As(err, &pe) {
+				return fmt.Errorf("%s: %w", args[pe.Index], pe.Err)
+			}
 			if err != nil {
 				return err
 			}
