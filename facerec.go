@@ -73,7 +73,7 @@ func New(ctx context.Context, opt Options, log ...io.Writer) (*Recognizer, error
 	if err != nil {
 		return nil, err
 	}
-	svc, err := recognition.New(recognition.Config{Recognizer: p, Enroller: enroll, Decision: face.ThresholdOf(p.Model())})
+	svc, err := recognition.New(recognition.Config{Recognizer: p, Enroller: enroll, Decision: face.RuleOf(p.Model())})
 	if err != nil {
 		return nil, err
 	}
@@ -130,5 +130,5 @@ func (r *Recognizer) Compare(a, b Descriptor) (Decision, error) {
 // recognizer's model (gallery.Open with Model().ID() and Model().Dim()):
 // enrolment, identification and verification against enrolled people.
 func (r *Recognizer) Service(g *gallery.Gallery) (*recognition.Service, error) {
-	return recognition.New(recognition.Config{Recognizer: r.p, Enroller: r.enroll, Gallery: g, Decision: face.ThresholdOf(r.p.Model())})
+	return recognition.New(recognition.Config{Recognizer: r.p, Enroller: r.enroll, Gallery: g, Decision: face.RuleOf(r.p.Model())})
 }

@@ -37,6 +37,23 @@ var palette = []color.Color{
 // for verification; points with FAR 0 cannot be drawn on it and are left
 // out.
 func PlotROC(path string, curves map[string][]ROCPoint, logFAR bool) error {
+	return plotCurves(path, "ROC", "FAR", "TAR", curves, logFAR)
+}
+
+// PlotDoor draws open-set curves (see DoorScores.Curve): the right-person
+// rate against the share of strangers let in, on a log axis, one line per
+// configuration, and writes them to path as a PNG.
+func PlotDoor(path string, curves map[string][]DoorRates) error {
+	roc := map[string][]ROCPoint{}
+	for name, c := range curves {
+		for _, r := range c {
+			roc[name] = append(roc[name], ROCPoint{FAR: r.FAR, TAR: r.Right})
+		}
+	}
+	return plotCurves(path, "Open set: one enrolment photo per person", "strangers' attempts let in", "genuine attempts let in as the right person", roc, true)
+}
+
+func plotCurves(path, title, xLabel, yLabel string, curves map[string][]ROCPoint, logFAR bool) error {
 	if len(curves) == 0 {
 		return errors.New("plot roc: no curves")
 	}
@@ -47,9 +64,9 @@ func PlotROC(path string, curves map[string][]ROCPoint, logFAR bool) error {
 	sort.Strings(names)
 
 	p := plot.New()
-	p.Title.Text = "ROC"
-	p.X.Label.Text = "FAR"
-	p.Y.Label.Text = "TAR"
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
 	p.Y.Min, p.Y.Max = 0, 1
 	minFAR := math.Inf(1)
 	for i, name := range names {

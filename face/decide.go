@@ -26,7 +26,10 @@ type Decision struct {
 	Threshold float64 `json:"threshold"`
 	// Probability is a head's P(same); absent when a threshold decided.
 	Probability *float64 `json:"probability,omitempty"`
-	Same        bool     `json:"same"`
+	// Confidence is a calibrated Rule's 1 − the chance that a stranger
+	// comes this close (see Verdict); absent without a calibration.
+	Confidence *float64 `json:"confidence,omitempty"`
+	Same       bool     `json:"same"`
 }
 
 // Threshold decides by the distance of one model's descriptors.

@@ -64,6 +64,33 @@ func (m Metric) Distance(a, b []float32) float64 {
 	return math.Sqrt(s)
 }
 
+// FromEuclidean converts the Euclidean distance of two descriptors of a
+// model of metric m to m's distance. A gallery searches by Euclidean
+// distance; a Cosine model's descriptors are of unit length (its Describe
+// and the pipeline's averaging keep them so), for which
+// 1 − a·b = ‖a − b‖²/2 orders them the same way.
+func (m Metric) FromEuclidean(e float64) float64 {
+	if m == Cosine {
+		return e * e / 2
+	}
+	return e
+}
+
+// unit scales v to unit length in place (a zero vector stays zero).
+func unit(v []float32) []float32 {
+	s := 0.0
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s > 0 {
+		k := 1 / math.Sqrt(s)
+		for i := range v {
+			v[i] = float32(float64(v[i]) * k)
+		}
+	}
+	return v
+}
+
 // DescriptorModel maps face chips to descriptors. It owns its identity,
 // its size and how its descriptors are compared; a Pipeline runs one, and
 // a gallery refuses descriptors of another. Implementations are safe for
@@ -132,12 +159,16 @@ type pretrained struct {
 // architecture and the checksums of face-api's weight files.
 var PretrainedID = "dlib_resnet_v1/" + registry.FaceRecognition.ID()
 
+// legacyPretrainedID is the tag galleries written before models had IDs
+// stored the pretrained model's descriptors under.
+var legacyPretrainedID = "face_recognition_model@" + registry.FaceRecognition.NPM()
+
 // LegacyIDs are the names under which galleries made before models had
 // IDs stored this model's descriptors: the same weights, under the tag
 // that facerec wrote then.
 func LegacyIDs(m DescriptorModel) []string {
 	if _, ok := m.(*pretrained); ok {
-		return []string{"face_recognition_model@" + registry.FaceRecognition.NPM()}
+		return []string{legacyPretrainedID}
 	}
 	return nil
 }
@@ -272,4 +303,17 @@ func describeAll(ctx context.Context, chips []*tensor.Tensor, id string, pool *a
 		return nil, err
 	}
 	return out, nil
+}
+
+// PretrainedDescriptor names the pretrained descriptor network (an
+// Options.Descriptor value) whose ID, or a legacy name of it, is id; ""
+// for any other model.
+func PretrainedDescriptor(id string) string {
+	switch {
+	case id == MobileFaceNetID:
+		return DescriptorMobileFaceNet
+	case id == PretrainedID || id == legacyPretrainedID:
+		return DescriptorDlib
+	}
+	return ""
 }

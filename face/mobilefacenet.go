@@ -68,7 +68,10 @@ func (*mobileFaceNet) Threshold() float64 { return MobileFaceNetThreshold }
 // Describe runs the network on each chip in an inference graph. A chip of
 // another size than 112×112 is zero-padded to a square (centred) and
 // resized bilinearly, as the pretrained model's chips are; the values are
-// then scaled as the package's own code does, (v − 127)/128.
+// then scaled as the package's own code does, (v − 127)/128. The
+// descriptor is the network's output scaled to unit length, which leaves
+// its cosine distances as they are and lets a gallery search it by
+// Euclidean distance (Metric.FromEuclidean).
 func (m *mobileFaceNet) Describe(ctx context.Context, chips []*tensor.Tensor) ([]Descriptor, error) {
 	return describeAll(ctx, chips, m.ID(), &m.arenas, func(arena *tensor.Arena, chip *tensor.Tensor) ([]float32, error) {
 		x, err := mobileFaceNetInput(arena, chip)
@@ -79,7 +82,7 @@ func (m *mobileFaceNet) Describe(ctx context.Context, chips []*tensor.Tensor) ([
 		if err != nil {
 			return nil, err
 		}
-		return out.Data, nil
+		return unit(out.Data), nil
 	})
 }
 

@@ -486,6 +486,16 @@ func (p *Pipeline) Faces(ctx context.Context, img image.Image) ([]Face, error) {
 	})
 }
 
+// Describe computes the descriptor of a face already found in img (by
+// this pipeline or another with the same detector and landmarks): a second
+// descriptor model describes the faces of the first without detecting
+// them again.
+func (p *Pipeline) Describe(ctx context.Context, img image.Image, f Face) (Descriptor, error) {
+	return withImage(ctx, p, img, func(arena *tensor.Arena, t *tensor.Tensor) (Descriptor, error) {
+		return p.describe(ctx, arena, t, &f)
+	})
+}
+
 // withImage converts img to the networks' tensor and calls fn with a
 // scratch arena; what fn returns must hold no memory of the arena.
 func withImage[T any](ctx context.Context, p *Pipeline, img image.Image, fn func(*tensor.Arena, *tensor.Tensor) (T, error)) (T, error) {
@@ -803,6 +813,9 @@ func (p *Pipeline) describe(ctx context.Context, arena *tensor.Arena, img *tenso
 	d := ds[0]
 	for i := range d.Vector {
 		d.Vector[i] = float32(sum[i] / float64(len(ds)))
+	}
+	if p.desc.Metric() == Cosine {
+		unit(d.Vector) // the mean of unit vectors is shorter
 	}
 	return d, nil
 }

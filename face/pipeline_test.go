@@ -170,6 +170,30 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/photo")
 		})
 	}
+	// The second descriptor, alone and beside the first on the faces it
+	// found (what fusing the two costs).
+	b.Run("mobilefacenet", func(b *testing.B) {
+		p := testPipeline(b, Options{Descriptor: DescriptorMobileFaceNet})
+		for b.Loop() {
+			if faces, err := p.Faces(ctx, img); err != nil || len(faces) != 1 {
+				b.Fatal(err, len(faces))
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/photo")
+	})
+	b.Run("fusion", func(b *testing.B) {
+		p, q := testPipeline(b, Options{}), testPipeline(b, Options{Descriptor: DescriptorMobileFaceNet})
+		for b.Loop() {
+			faces, err := p.Faces(ctx, img)
+			if err != nil || len(faces) != 1 {
+				b.Fatal(err, len(faces))
+			}
+			if _, err := q.Describe(ctx, img, faces[0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/photo")
+	})
 }
 
 // TestCoarsePassFindsLargeFaces: in LFW's Woody_Allen_0004 the tiny

@@ -540,3 +540,20 @@ func (g *Gallery) Adopt(ctx context.Context, legacy string) (int, error) {
 	}
 	return n, nil
 }
+
+// Models counts the faces of store by the models that described them (a
+// face described by two models counts for both): which descriptor model
+// can serve a gallery, before opening it for one.
+func Models(ctx context.Context, store Store) (map[string]int, error) {
+	n := map[string]int{}
+	err := store.Faces(ctx, func(f Face) error {
+		for m := range f.Descriptors {
+			n[m]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gallery: models: %w", err)
+	}
+	return n, nil
+}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
@@ -48,10 +49,11 @@ type Config struct {
 	Enroller Recognizer
 	// Gallery is searched and enrolled into; nil allows only Compare.
 	Gallery *gallery.Gallery
-	// Decision is the threshold decision of the descriptor model
-	// (face.ThresholdOf the pipeline's model). Required: its Model is the
-	// model every descriptor must come from.
-	Decision face.Threshold
+	// Decision is the rule of the descriptor model (face.RuleOf the
+	// pipeline's model: its calibrated threshold for the gallery's size,
+	// or its fixed one). Required: its Model is the model every descriptor
+	// must come from.
+	Decision face.Rule
 	// Head, when set, decides Compare instead of the threshold (a
 	// logistic head trained with facerec train-head, as
 	// face.LoadLogisticHead reads it).
@@ -68,7 +70,8 @@ type Service struct {
 var ErrNoGallery = errors.New("recognition: no gallery")
 
 // New checks cfg and builds the service. The gallery must search the
-// decision's model, by Euclidean distance (the index's metric).
+// decision's model, by Euclidean distance (the index's metric), which a
+// cosine model's unit descriptors are converted from.
 func New(cfg Config) (*Service, error) {
 	if cfg.Recognizer == nil {
 		return nil, errors.New("recognition: no recognizer")
@@ -85,8 +88,8 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("recognition: %w: the gallery holds descriptors of %q, the descriptor model is %q",
 				gallery.ErrModelMismatch, g.Model(), d.Model)
 		}
-		if d.Metric != face.Euclidean {
-			return nil, fmt.Errorf("recognition: the gallery searches by Euclidean distance, the model's metric is %s", d.Metric)
+		if d.Metric != face.Euclidean && d.Metric != face.Cosine {
+			return nil, fmt.Errorf("recognition: the gallery searches by Euclidean distance, which orders %s distances of unit vectors only for euclidean and cosine models", d.Metric)
 		}
 	}
 	return &Service{cfg: cfg}, nil
@@ -218,11 +221,17 @@ type FaceResult struct {
 	Box   [4]float64 `json:"box"`
 	Score float64    `json:"score"`
 	// Match is the enrolled person, or nil for a stranger: nobody within
-	// the threshold.
+	// the threshold, or a runner-up too close to tell them apart.
 	Match *Match `json:"match"`
 	// Candidates are the nearest people, nearest first, whether or not
 	// within the threshold.
 	Candidates []Match `json:"candidates"`
+	// Verdict is the rule's judgement of the nearest candidate: the
+	// threshold in force for this gallery's size, the calibrated
+	// confidence, the margin to the runner-up and why a close one was
+	// refused; absent when the gallery is empty or the face has no
+	// candidate.
+	*face.Verdict
 }
 
 // Identify looks up every face of img (the every-face policy): for each,
@@ -239,6 +248,7 @@ func (s *Service) Identify(ctx context.Context, img image.Image, k int) ([]FaceR
 		return nil, err
 	}
 	out := make([]FaceResult, 0, len(faces))
+	people, _ := g.Size()        // the chances a stranger has of being taken for someone
 	names := map[string]string{} // one lookup per person, however often they appear
 	name := func(id string) (string, bool, error) {
 		if n, ok := names[id]; ok {
@@ -263,24 +273,33 @@ func (s *Service) Identify(ctx context.Context, img image.Image, k int) ([]FaceR
 		}
 		// The gallery would read a bad descriptor as "unknown"; it would
 		// be a bug upstream, not a stranger, so Search refuses it.
-		cands, err := g.Search(f.Descriptor.Vector, k)
+		// The rule looks at the runner-up, so at least two are searched.
+		cands, err := g.Search(f.Descriptor.Vector, max(k, 2))
 		if err != nil {
 			return nil, fmt.Errorf("recognition: face %d: %w", i, err)
 		}
-		for j, c := range cands {
+		var found []Match
+		for _, c := range cands {
 			n, ok, err := name(c.PersonID)
 			if err != nil {
 				return nil, err
 			}
-			if !ok {
-				continue
-			}
-			m := Match{ID: c.PersonID, Name: n, Distance: c.Distance}
-			r.Candidates = append(r.Candidates, m)
-			if j == 0 && s.cfg.Decision.Apply(c.Distance).Same {
-				r.Match = &m
+			if ok {
+				found = append(found, Match{ID: c.PersonID, Name: n, Distance: s.cfg.Decision.Metric.FromEuclidean(c.Distance)})
 			}
 		}
+		if len(found) > 0 {
+			second := math.NaN()
+			if len(found) > 1 {
+				second = found[1].Distance
+			}
+			v := s.cfg.Decision.Identify(found[0].Distance, second, people)
+			r.Verdict = &v
+			if v.Accepted {
+				r.Match = &found[0]
+			}
+		}
+		r.Candidates = append(r.Candidates, found[:min(k, len(found))]...)
 		out = append(out, r)
 	}
 	return out, nil
@@ -306,7 +325,7 @@ func (s *Service) Verify(ctx context.Context, personID string, img image.Image) 
 	if err != nil {
 		return face.Decision{}, fmt.Errorf("recognition: verifying %s: %w", personID, err)
 	}
-	return s.cfg.Decision.Apply(m.Distance), nil
+	return s.cfg.Decision.Apply(s.cfg.Decision.Metric.FromEuclidean(m.Distance)), nil // a claim is a search of one
 }
 
 // Compare decides whether the subjects of two photos are the same person,
@@ -326,7 +345,22 @@ func (s *Service) Compare(ctx context.Context, a, b image.Image) (face.Decision,
 // Decider is the service's decision for a pair of descriptors.
 func (s *Service) Decider() face.Decider {
 	if s.cfg.Head != nil {
-		return face.Head{Threshold: s.cfg.Decision, Head: s.cfg.Head}
+		return face.Head{Threshold: s.cfg.Decision.Threshold, Head: s.cfg.Head}
 	}
 	return s.cfg.Decision
+}
+
+// Rule is the service's decision rule.
+func (s *Service) Rule() face.Rule { return s.cfg.Decision }
+
+// WithRule returns the service deciding with r instead (same recognizer
+// and gallery): a request asking for a stricter door. r must be for the
+// service's model.
+func (s *Service) WithRule(r face.Rule) (*Service, error) {
+	if r.Model != s.cfg.Decision.Model || r.Max <= 0 {
+		return nil, fmt.Errorf("recognition: rule for %q, the service's model is %q", r.Model, s.cfg.Decision.Model)
+	}
+	cfg := s.cfg
+	cfg.Decision = r
+	return &Service{cfg: cfg}, nil
 }

@@ -19,7 +19,7 @@ const (
 	dim   = 4
 )
 
-var decision = face.Threshold{Model: model, Metric: face.Euclidean, Max: 0.5}
+var decision = face.Rule{Threshold: face.Threshold{Model: model, Metric: face.Euclidean, Max: 0.5}}
 
 // fake recognizes photos whose pixel (0, 0) names the person in its red
 // value and the number of faces side by side in its green value; person i's

@@ -147,7 +147,7 @@ func TestBrowserDoorAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := recognition.New(recognition.Config{Recognizer: pipe, Enroller: enroll, Gallery: g, Decision: face.ThresholdOf(pipe.Model())})
+	svc, err := recognition.New(recognition.Config{Recognizer: pipe, Enroller: enroll, Gallery: g, Decision: face.RuleOf(pipe.Model())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func FuzzRequests(f *testing.F) {
 		f.Fatal(err)
 	}
 	svc, err := recognition.New(recognition.Config{Recognizer: fuzzRecognizer{}, Gallery: g,
-		Decision: face.Threshold{Model: "fuzz@1", Metric: face.Euclidean, Max: 0.5}})
+		Decision: face.Rule{Threshold: face.Threshold{Model: "fuzz@1", Metric: face.Euclidean, Max: 0.5}}})
 	if err != nil {
 		f.Fatal(err)
 	}

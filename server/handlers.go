@@ -142,6 +142,34 @@ func checkName(name string) (string, error) {
 
 // intParam reads an optional integer query parameter in [lo, hi]; above hi
 // is clamped to hi (the answer says which value was used).
+// serviceFor is the service with the decision the request asks for: the
+// server's, or with ?far= (a preset's name or a rate) a calibrated one at
+// that rate. Any key may make the door stricter; only a full key may make
+// it more lenient than the server's.
+func (s *Server) serviceFor(r *http.Request) (*recognition.Service, error) {
+	q := r.URL.Query().Get("far")
+	if q == "" {
+		return s.svc, nil
+	}
+	rule := s.svc.Rule()
+	if rule.Calibration == nil {
+		return nil, errorf(http.StatusBadRequest, CodeInvalidField, "far: the descriptor model %s has no calibration; this server decides with its fixed threshold", rule.Model)
+	}
+	far, err := face.ParseFAR(q)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, CodeInvalidField, "%v", err)
+	}
+	current := rule.FAR
+	if current <= 0 {
+		current = 1 // a fixed threshold: any calibrated rate is "stricter" only by name; full keys only
+	}
+	if far > current && scopeOf(r.Context()) != ScopeFull {
+		return nil, errorf(http.StatusForbidden, CodeForbidden, "far: this key may only make the decision stricter than the server's (%g)", rule.FAR)
+	}
+	rule.FAR = far
+	return s.svc.WithRule(rule)
+}
+
 func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
@@ -305,9 +333,13 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	svc, err := s.serviceFor(r)
+	if err != nil {
+		return err
+	}
 	var results []recognition.FaceResult
 	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
-		results, err = s.svc.Identify(ctx, img, k)
+		results, err = svc.Identify(ctx, img, k)
 		return err
 	})
 	if err != nil {
@@ -320,6 +352,12 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 			results[i].Candidates = []recognition.Match{}
 			if m := results[i].Match; m != nil {
 				results[i].Candidates = append(results[i].Candidates, *m)
+			}
+			if v := results[i].Verdict; v != nil {
+				// The margin is the distance of somebody else.
+				w := *v
+				w.Margin = nil
+				results[i].Verdict = &w
 			}
 		}
 	}
@@ -345,15 +383,19 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.gal.Person(r.Context(), id); err != nil {
 		return err
 	}
+	svc, err := s.serviceFor(r)
+	if err != nil {
+		return err
+	}
 	var d face.Decision
 	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
-		d, err = s.svc.Verify(ctx, id, img)
+		d, err = svc.Verify(ctx, id, img)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", id, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"distance": d.Distance, "threshold": d.Threshold, "same": d.Same})
+	writeJSON(w, http.StatusOK, d)
 	return nil
 }
 

@@ -64,7 +64,7 @@ const (
 
 // fakeDecision is the decision the harness's service makes on the fake
 // descriptors.
-var fakeDecision = face.Threshold{Model: fakeModel, Metric: face.Euclidean, Max: face.DefaultThreshold}
+var fakeDecision = face.Rule{Threshold: face.Threshold{Model: fakeModel, Metric: face.Euclidean, Max: face.DefaultThreshold}}
 
 // pixelRecognizer is the fake recognizer. Identity i's descriptor is the
 // unit vector e_i: the same identity is at distance 0, two different ones
@@ -167,7 +167,7 @@ func quietLogger() *slog.Logger {
 
 // openGallery opens the SQLite gallery at path for the descriptors of
 // the decision's model.
-func openGallery(t testing.TB, path string, d face.Threshold) (*gallery.SQLite, *gallery.Gallery) {
+func openGallery(t testing.TB, path string, d face.Rule) (*gallery.SQLite, *gallery.Gallery) {
 	t.Helper()
 	store, err := gallery.OpenSQLite(path, gallery.Options{})
 	if err != nil {
@@ -202,7 +202,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if o.rec != nil {
 		rc.Recognizer = o.rec
 		if p, ok := o.rec.(*face.Pipeline); ok {
-			rc.Decision = face.ThresholdOf(p.Model())
+			rc.Decision = face.RuleOf(p.Model())
 		}
 	}
 	h.store, h.gal = openGallery(t, h.dbPath, rc.Decision)

@@ -158,36 +158,67 @@ func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) e
 	if err != nil {
 		return err
 	}
+	measure := func(name string, run func() (int, error)) error {
+		var faces int
+		for i := 0; i < 3; i++ {
+			if faces, err = run(); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(os.Stderr, "timing %d pipeline runs: %s...\n", runs, name)
+		ms := make([]float64, runs)
+		for i := range ms {
+			t0 := time.Now()
+			if _, err := run(); err != nil {
+				return err
+			}
+			ms[i] = float64(time.Since(t0).Microseconds()) / 1000
+		}
+		slices.Sort(ms)
+		r.Pipeline = append(r.Pipeline, pipelineTiming{name, path, faces, ms[runs/2], ms[runs*9/10]})
+		return nil
+	}
+	load := func(o face.Options) (*face.Pipeline, error) { return face.Load(cmd.Context(), dir, o, os.Stderr) }
+	faces := func(p *face.Pipeline) func() (int, error) {
+		return func() (int, error) {
+			fs, err := p.Faces(cmd.Context(), img)
+			return len(fs), err
+		}
+	}
 	for _, c := range []struct {
 		name string
 		opt  face.Options
 	}{
 		{"default (tiny 416 + 160, 2 landmark passes, dlib alignment)", face.Options{}},
 		{"face-api chain (tiny 416, 1 landmark pass, face-api crop)", face.Options{Align: face.AlignFaceAPI, CoarseInputSize: -1, MaxShapeError: -1}},
+		{"mobilefacenet (tiny 416 + 160, 2 landmark passes, arcface alignment)", face.Options{Descriptor: face.DescriptorMobileFaceNet}},
 	} {
-		p, err := face.Load(cmd.Context(), dir, c.opt, os.Stderr)
+		p, err := load(c.opt)
 		if err != nil {
 			return err
 		}
-		var faces []face.Face
-		for i := 0; i < 3; i++ {
-			if faces, err = p.Faces(cmd.Context(), img); err != nil {
-				return err
-			}
+		if err := measure(c.name, faces(p)); err != nil {
+			return err
 		}
-		fmt.Fprintf(os.Stderr, "timing %d pipeline runs: %s...\n", runs, c.name)
-		ms := make([]float64, runs)
-		for i := range ms {
-			t0 := time.Now()
-			if _, err := p.Faces(cmd.Context(), img); err != nil {
-				return err
-			}
-			ms[i] = float64(time.Since(t0).Microseconds()) / 1000
-		}
-		slices.Sort(ms)
-		r.Pipeline = append(r.Pipeline, pipelineTiming{c.name, path, len(faces), ms[runs/2], ms[runs*9/10]})
 	}
-	return nil
+	// Both descriptors of every face, found once: what fusion costs.
+	p, err := load(face.Options{})
+	if err != nil {
+		return err
+	}
+	q, err := load(face.Options{Descriptor: face.DescriptorMobileFaceNet})
+	if err != nil {
+		return err
+	}
+	return measure("fusion (default + mobilefacenet descriptor of each face)", func() (int, error) {
+		fs, err := p.Faces(cmd.Context(), img)
+		for _, f := range fs {
+			if err == nil {
+				_, err = q.Describe(cmd.Context(), img, f)
+			}
+		}
+		return len(fs), err
+	})
 }
 
 // runOracleBench times face-api's descriptor and tiny pipeline with the

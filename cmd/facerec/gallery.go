@@ -174,16 +174,12 @@ func enrollCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--name: %s", strings.TrimPrefix(err.Error(), gallery.ErrInvalid.Error()+": "))
 			}
-			p, err := pf.load(cmd)
-			if err != nil {
-				return err
-			}
-			g, err := gf.open(cmd, p.Model(), false)
+			p, g, err := pf.loadWithGallery(cmd, &gf)
 			if err != nil {
 				return err
 			}
 			defer g.Close()
-			svc, err := pf.service(p, g, 0)
+			svc, err := pf.service(p, g)
 			if err != nil {
 				return err
 			}
@@ -230,10 +226,9 @@ func enrollCmd() *cobra.Command {
 
 func identifyCmd() *cobra.Command {
 	var (
-		pf        pipelineFlags
-		gf        galleryFlags
-		k         int
-		threshold float64
+		pf pipelineFlags
+		gf galleryFlags
+		k  int
 	)
 	cmd := &cobra.Command{
 		Use:   "identify PHOTO...",
@@ -243,16 +238,12 @@ func identifyCmd() *cobra.Command {
 			if k < 1 {
 				return fmt.Errorf("--k must be at least 1, got %d", k)
 			}
-			p, err := pf.load(cmd)
-			if err != nil {
-				return err
-			}
-			g, err := gf.open(cmd, p.Model(), false)
+			p, g, err := pf.loadWithGallery(cmd, &gf)
 			if err != nil {
 				return err
 			}
 			defer g.Close()
-			svc, err := pf.service(p, g, threshold)
+			svc, err := pf.service(p, g)
 			if err != nil {
 				return err
 			}
@@ -288,7 +279,7 @@ func identifyCmd() *cobra.Command {
 	pf.register(cmd)
 	gf.registerDB(cmd)
 	cmd.Flags().IntVar(&k, "k", 3, "candidates to list per face")
-	cmd.Flags().Float64Var(&threshold, "threshold", 0, "a face is a person when its distance is below this (0: the model's, 0.61 for the pretrained one)")
+	pf.registerDecision(cmd)
 	return cmd
 }
 

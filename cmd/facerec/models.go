@@ -42,7 +42,8 @@ func listModels(cmd *cobra.Command) error {
 				Weights string          `json:"weights,omitempty"`
 				Default bool            `json:"default"`
 				Files   []registry.File `json:"files"`
-			}{m.Name, m.NPM(), m.ID(), m.Weights, i == 0, m.Files}
+				Origin  string          `json:"origin,omitempty"`
+			}{m.Name, m.NPM(), m.ID(), m.Weights, i == 0, m.Files, m.Origin}
 			if err := out.Encode(line); err != nil {
 				return err
 			}

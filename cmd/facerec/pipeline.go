@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
+
+	"github.com/facerec/facerec/gallery"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/recognition"
@@ -14,6 +18,38 @@ import (
 type pipelineFlags struct {
 	opt          face.Options
 	enrollJitter int // registered by the commands that enrol
+	decision     decisionFlags
+}
+
+// decisionFlags choose the decision rule of the commands that decide.
+type decisionFlags struct {
+	threshold float64
+	far       string
+}
+
+// registerDecision adds --far and --threshold to a command that decides.
+func (f *pipelineFlags) registerDecision(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.decision.far, "far", face.DefaultPreset,
+		"share of strangers' attempts let in, whatever the gallery's size: strict (0.1%), balanced (1%, the default), lenient (5%) or a number; the threshold is calibrated for it and the gallery's size (models without a calibration use their fixed threshold)")
+	fl.Float64Var(&f.decision.threshold, "threshold", 0,
+		"a fixed distance threshold instead of the calibrated one (0: calibrated; a model without a calibration uses its own, 0.61 for dlib)")
+}
+
+// rule is the decision rule the flags choose for model m.
+func (f *pipelineFlags) rule(m face.DescriptorModel) (face.Rule, error) {
+	r := face.RuleOf(m)
+	if f.decision.threshold > 0 {
+		return face.Rule{Threshold: face.Threshold{Model: m.ID(), Metric: m.Metric(), Max: f.decision.threshold}}, nil
+	}
+	if f.decision.far != "" && r.Calibration != nil {
+		far, err := face.ParseFAR(f.decision.far)
+		if err != nil {
+			return face.Rule{}, fmt.Errorf("--far: %w", err)
+		}
+		r.FAR = far
+	}
+	return r, nil
 }
 
 func (f *pipelineFlags) register(cmd *cobra.Command) {
@@ -66,20 +102,72 @@ func (f *pipelineFlags) registerEnroll(cmd *cobra.Command) {
 }
 
 // service builds the recognition service of the pipeline's model over g
-// (nil: none), with --enroll-jitter for the photos it enrols and the
-// model's decision, its threshold replaced by threshold when positive.
-func (f *pipelineFlags) service(p *face.Pipeline, g *openedGallery, threshold float64) (*recognition.Service, error) {
+// (nil: none), with --enroll-jitter for the photos it enrols and the rule
+// of --far and --threshold (the model's default without them).
+func (f *pipelineFlags) service(p *face.Pipeline, g *openedGallery) (*recognition.Service, error) {
 	enroll, err := p.ForEnrolment(f.enrollJitter)
 	if err != nil {
 		return nil, err
 	}
-	d := face.ThresholdOf(p.Model())
-	if threshold > 0 {
-		d.Max = threshold
+	d, err := f.rule(p.Model())
+	if err != nil {
+		return nil, err
 	}
 	cfg := recognition.Config{Recognizer: p, Enroller: enroll, Decision: d}
 	if g != nil {
 		cfg.Gallery = g.Gallery
 	}
 	return recognition.New(cfg)
+}
+
+// loadWithGallery loads the pipeline and opens the gallery for its model.
+// Without --descriptor and --model the gallery has a say: one whose faces
+// were all described by another pretrained network than the default keeps
+// being served by that one (a new default must not lock people out of a
+// gallery enrolled under the old), with a line saying how to move it.
+func (f *pipelineFlags) loadWithGallery(cmd *cobra.Command, gf *galleryFlags) (*face.Pipeline, *openedGallery, error) {
+	var p *face.Pipeline
+	var loadErr error
+	g, err := gf.openWith(cmd, false, func(ctx context.Context, store gallery.Store) (*gallery.Gallery, error) {
+		if f.opt.Descriptor == "" && f.opt.Model == "" {
+			d, err := galleryDescriptor(ctx, store)
+			if err != nil {
+				return nil, err
+			}
+			if d != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "facerec: this gallery's faces were described by the %s network, so it is used instead of the default %s; "+
+					"facerec gallery reembed --descriptor %s moves a gallery enrolled with --keep-photos\n", d, face.DefaultOptions().Descriptor, face.DefaultOptions().Descriptor)
+				f.opt.Descriptor = d
+			}
+		}
+		if p, loadErr = f.load(cmd); loadErr != nil {
+			return nil, loadErr
+		}
+		return recognition.OpenGallery(ctx, store, p.Model(), cmd.ErrOrStderr())
+	})
+	if loadErr != nil {
+		return nil, nil, loadErr
+	}
+	return p, g, err
+}
+
+// galleryDescriptor is the pretrained network a gallery's faces call for
+// when it is not the default one: "" for an empty gallery, one holding
+// descriptors of the default network, or one with faces of other models
+// (opening it for the default then names them).
+func galleryDescriptor(ctx context.Context, store gallery.Store) (string, error) {
+	counts, err := gallery.Models(ctx, store)
+	if err != nil {
+		return "", err
+	}
+	def := face.DefaultOptions().Descriptor
+	want := ""
+	for id := range counts {
+		d := face.PretrainedDescriptor(id)
+		if d == def || d == "" || (want != "" && d != want) {
+			return "", nil
+		}
+		want = d
+	}
+	return want, nil
 }

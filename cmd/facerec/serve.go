@@ -19,7 +19,6 @@ func serveCmd() *cobra.Command {
 		logFormat string
 		debug     bool
 		cfg       server.Config
-		threshold float64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -55,17 +54,13 @@ func serveCmd() *cobra.Command {
 			if err := server.CheckAddr(addr, cfg.Keys); err != nil {
 				return err
 			}
-			p, err := pf.load(cmd)
+			p, g, err := pf.loadWithGallery(cmd, &gf)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "models verified; descriptor model %s\n", p.Model().ID())
-			g, err := gf.open(cmd, p.Model(), false)
-			if err != nil {
-				return err
-			}
 			defer g.Close()
-			if cfg.Service, err = pf.service(p, g, threshold); err != nil {
+			if cfg.Service, err = pf.service(p, g); err != nil {
 				return err
 			}
 			s, err := server.New(cfg)
@@ -83,7 +78,7 @@ func serveCmd() *cobra.Command {
 	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on this host:port")
 	fl.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.BoolVar(&debug, "debug", false, "log health checks and metric scrapes too")
-	fl.Float64Var(&threshold, "threshold", 0, "a face is a person when its distance is below this (0: the model's, 0.61 for the pretrained one)")
+	pf.registerDecision(cmd)
 	fl.Int64Var(&cfg.MaxBodyBytes, "max-body", server.DefaultMaxBodyBytes, "largest request body, in bytes")
 	fl.IntVar(&cfg.MaxPixels, "max-pixels", server.DefaultMaxPixels, "largest photo, in pixels (width×height)")
 	fl.DurationVar(&cfg.RequestTimeout, "timeout", server.DefaultRequestTimeout, "time limit of one request")

@@ -15,9 +15,8 @@ import (
 
 func verifyCmd() *cobra.Command {
 	var (
-		pf        pipelineFlags
-		threshold float64
-		headPath  string
+		pf       pipelineFlags
+		headPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify A B",
@@ -40,9 +39,9 @@ func verifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d := face.ThresholdOf(p.Model())
-			if threshold > 0 {
-				d.Max = threshold
+			d, err := pf.rule(p.Model())
+			if err != nil {
+				return err
 			}
 			svc, err := recognition.New(recognition.Config{Recognizer: p, Decision: d, Head: head})
 			if err != nil {
@@ -68,11 +67,14 @@ func verifyCmd() *cobra.Command {
 			if dec.Probability != nil {
 				out["probability"], out["decided_by"] = *dec.Probability, "head"
 			}
+			if dec.Confidence != nil {
+				out["confidence"] = *dec.Confidence
+			}
 			return json.NewEncoder(os.Stdout).Encode(out)
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().Float64Var(&threshold, "threshold", 0, "same person when the distance is below this (0: the model's, 0.61 for the pretrained one)")
+	pf.registerDecision(cmd)
 	cmd.Flags().StringVar(&headPath, "head", "", "decide with a logistic head (the JSON `FILE` that facerec train-head writes) instead of the threshold")
 	return cmd
 }

@@ -22,4 +22,6 @@ var FRFeature = Manifest{
 	Files: []File{
 		{"fr_feature.onnx", "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"},
 	},
+	Origin: "unknown: the package's README does not say where the weights came from (training data, author); " +
+		"MIT per its package.json, LICENSE names \"2021 gitguanqi\"",
 }

@@ -42,6 +42,9 @@ type Manifest struct {
 	Dir string `json:"dir"`
 	// Files are checked in this order, and ID hashes them in it.
 	Files []File `json:"files"`
+	// Origin says where the weights come from and under which licence, as
+	// far as the package tells (facerec models lists it).
+	Origin string `json:"origin,omitempty"`
 }
 
 // File is one file of a model with its expected SHA-256 (lower-case hex).
@@ -126,6 +129,7 @@ var (
 	FaceRecognition = Manifest{
 		Name: "face_recognition", Weights: "face_recognition_model",
 		Package: faceAPI, Version: faceAPIVersion, Dir: faceAPIDir,
+		Origin: "@vladmandic/face-api (MIT): face-api's tfjs port of dlib's ResNet face descriptor (dlib_face_recognition_resnet_model_v1)",
 		Files: []File{
 			{"face_recognition_model-weights_manifest.json", "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"},
 			{"face_recognition_model.bin", "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"},
