@@ -353,3 +353,30 @@ func TestEnrollFoldersIdentifyDir(t *testing.T) {
 		t.Errorf("identify --format text: %d %q", status, out)
 	}
 }
+
+// TestSamples runs the README's first steps on the drawn sample faces of
+// docs/samples (no ../shared needed): enrolling known/ and identifying
+// door/ names each visitor, and detect finds one face in every drawing.
+func TestSamples(t *testing.T) {
+	realModels(t)
+	samples := filepath.Join("..", "..", "docs", "samples")
+	db := filepath.Join(t.TempDir(), "g.db")
+	status, out, _ := runMain(t, "enroll", "--db", db, "--folders", filepath.Join(samples, "known"))
+	if status != exitOK || strings.Count(out, "\n") != 3 {
+		t.Fatalf("enroll --folders docs/samples/known: exit status %d, %q", status, out)
+	}
+	status, out, _ = runMain(t, "identify", "--db", db, "--format", "csv", filepath.Join(samples, "door"))
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if status != exitOK || err != nil || len(rows) != 4 {
+		t.Fatalf("identify docs/samples/door: exit status %d, %v, %q", status, err, out)
+	}
+	for _, r := range rows[1:] {
+		if want := strings.TrimSuffix(filepath.Base(r[0]), "_2.jpg"); r[8] != want {
+			t.Errorf("%s identified as %q, want %s", r[0], r[8], want)
+		}
+	}
+	status, out, _ = runMain(t, "detect", "--format", "csv", samples)
+	if rows, err := csv.NewReader(strings.NewReader(out)).ReadAll(); status != exitOK || err != nil || len(rows) != 7 {
+		t.Errorf("detect docs/samples: exit status %d, %v, %d rows, want a face in each of the 6 drawings", status, err, len(rows)-1)
+	}
+}
