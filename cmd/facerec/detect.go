@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/facerec/facerec/face"
@@ -122,6 +123,11 @@ func detectCmd() *cobra.Command {
 			if len(files) == 0 {
 				return partial(bad, bad, "inputs")
 			}
+			// Several images, or a folder of them: --draw names a folder.
+			drawFolder := len(files) > 1 || slices.ContainsFunc(args, func(a string) bool {
+				fi, err := os.Stat(a)
+				return err == nil && fi.IsDir()
+			})
 			args = files
 			p, err := pf.load(cmd)
 			if err != nil {
@@ -135,7 +141,7 @@ func detectCmd() *cobra.Command {
 				}
 				if draw != "" {
 					path := draw
-					if len(args) > 1 { // several images: --draw names a folder
+					if drawFolder {
 						base := strings.TrimSuffix(filepath.Base(args[i]), filepath.Ext(args[i]))
 						path = filepath.Join(draw, base+".png")
 					}

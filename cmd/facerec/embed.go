@@ -31,12 +31,12 @@ func embedCmd() *cobra.Command {
 		Short: "Find every face and print its descriptor, one JSON line per image (--crop: inputs are ready face crops)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if crop {
-				return embedCrops(cmd, pf.opt.Model, args)
-			}
 			files, bad := expandImages(args, cmd.ErrOrStderr())
 			if len(files) == 0 {
 				return partial(bad, bad, "inputs")
+			}
+			if crop {
+				return embedCrops(cmd, pf.opt.Model, files, bad)
 			}
 			args = files
 			p, err := pf.load(cmd)
@@ -63,7 +63,7 @@ func embedCmd() *cobra.Command {
 
 // embedCrops embeds ready face crops, one JSON line {file, model,
 // embedding} each.
-func embedCrops(cmd *cobra.Command, modelPath string, args []string) error {
+func embedCrops(cmd *cobra.Command, modelPath string, args []string, earlier int) error {
 	m, err := loadDescriptor(cmd, modelPath)
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func embedCrops(cmd *cobra.Command, modelPath string, args []string) error {
 	// embed the good ones on all cores.
 	var crops []*tensor.Tensor
 	var names []string
-	failed := 0
+	failed := earlier
 	for _, path := range args {
 		t, err := readCrop(path)
 		if err != nil {
@@ -100,7 +100,7 @@ func embedCrops(cmd *cobra.Command, modelPath string, args []string) error {
 			return err
 		}
 	}
-	return partial(failed, len(args), "crops")
+	return partial(failed, len(args)+earlier, "crops")
 }
 
 func distanceCmd() *cobra.Command {

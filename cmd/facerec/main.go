@@ -89,7 +89,11 @@ func (e *partialError) Error() string {
 	if e.failed >= e.total {
 		return fmt.Sprintf("all %d %s failed", e.total, e.what)
 	}
-	return fmt.Sprintf("partial success: %d of %d %s failed (named above), the other %d were done", e.failed, e.total, e.what, e.total-e.failed)
+	rest := fmt.Sprintf("the other %d were done", e.total-e.failed)
+	if e.total-e.failed == 1 {
+		rest = "the other one was done"
+	}
+	return fmt.Sprintf("partial success: %d of %d %s failed (named above), %s", e.failed, e.total, e.what, rest)
 }
 
 // partial returns a *partialError when any input failed, else nil.
