@@ -25,10 +25,9 @@ func runMain(t *testing.T, args ...string) (status int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := rootCmd()
-	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&errOut)
-	cmd, err := root.ExecuteContextC(context.Background())
+	cmd, err := execute(context.Background(), root, args)
 	status = exitStatus(err, cmd, &errOut)
 	if errOut.Len() > 0 {
 		t.Logf("facerec %s: stderr: %s", strings.Join(args, " "), strings.TrimSpace(errOut.String()))
@@ -65,6 +64,9 @@ func TestExitStatus(t *testing.T) {
 		want int
 	}{
 		{[]string{"idnetify", "x.jpg"}, exitUsage},
+		{[]string{"people", "lst"}, exitUsage},
+		{[]string{"gallery", "exprot"}, exitUsage},
+		{[]string{"people"}, exitOK}, // the group's help
 		{[]string{"identify"}, exitUsage},
 		{[]string{"identify", "--bogus", "x.jpg"}, exitUsage},
 		{[]string{"identify", "--format", "xml", "x.jpg"}, exitUsage},

@@ -163,17 +163,42 @@ func exitStatus(err error, cmd *cobra.Command, stderr io.Writer) int {
 		if cmd == nil {
 			cmd = rootCmd()
 		}
-		fmt.Fprintf(stderr, "facerec: usage: %s (see '%s --help')\n", cmd.UseLine(), cmd.CommandPath())
+		use := cmd.UseLine()
+		if cmd.HasAvailableSubCommands() {
+			use = cmd.CommandPath() + " COMMAND"
+		}
+		fmt.Fprintf(stderr, "facerec: usage: %s (see '%s --help')\n", use, cmd.CommandPath())
 		return exitUsage
 	}
 	return exitFailure
 }
 
+// execute runs the command line args on root, returning the command it
+// ran (or tried) and its error.
+func execute(ctx context.Context, root *cobra.Command, args []string) (*cobra.Command, error) {
+	// Cobra shows the help of a group (facerec people) whatever words
+	// follow, a mistyped subcommand too, and succeeds.
+	if c, rest, err := root.Find(args); err == nil && c != root && !c.Runnable() && c.HasAvailableSubCommands() {
+		for _, a := range rest {
+			if strings.HasPrefix(a, "-") {
+				continue
+			}
+			hint := ""
+			c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets for the root only
+			if s := c.SuggestionsFor(a); len(s) > 0 {
+				hint = "; did you mean: " + strings.Join(s, ", ")
+			}
+			return c, usageErrorf("unknown command %q for %q%s", a, c.CommandPath(), hint)
+		}
+	}
+	root.SetArgs(args)
+	return root.ExecuteContextC(ctx)
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	root := rootCmd()
-	cmd, err := root.ExecuteContextC(ctx)
+	cmd, err := execute(ctx, rootCmd(), os.Args[1:])
 	stop()
 	os.Exit(exitStatus(err, cmd, os.Stderr))
 }
