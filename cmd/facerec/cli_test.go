@@ -323,7 +323,7 @@ func TestEnrollFoldersIdentifyDir(t *testing.T) {
 	if len(faces) != 3 || faces["Aaron Peirsol"] != 2 || faces["George W Bush"] != 1 || faces["Tony Blair"] != 2 {
 		t.Errorf("enrolled %v, want Aaron Peirsol (2 faces), George W Bush (1), Tony Blair (2)", faces)
 	}
-	for _, want := range []string{"Broken.jpg", "Nobody", "partial success: 1 of 6 photos failed", "3 of 5 people enrolled"} {
+	for _, want := range []string{"Broken.jpg", "Nobody", "partial success: 3 of 5 people enrolled; 1 of 6 photos failed"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("enroll stderr lacks %q", want)
 		}

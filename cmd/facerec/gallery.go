@@ -293,10 +293,17 @@ func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPe
 		}
 		return fmt.Errorf("nobody enrolled: all %d photos failed", total)
 	}
-	if err := partial(failed, total, "photos"); err != nil {
-		return fmt.Errorf("%w; %d of %d people enrolled", err, len(people)-nobody, len(people))
+	switch {
+	case failed == 0 && nobody == 0:
+		return nil
+	case len(people) == 1:
+		return partial(failed, total, "photos")
 	}
-	return nil
+	msg := fmt.Sprintf("partial success: %d of %d people enrolled", len(people)-nobody, len(people))
+	if failed > 0 {
+		msg += fmt.Sprintf("; %d of %d photos failed (named above)", failed, total)
+	}
+	return errors.New(msg)
 }
 
 func identifyCmd() *cobra.Command {
