@@ -90,7 +90,11 @@ func forEachImage(ctx context.Context, p *face.Pipeline, files []string, earlier
 		}
 		bar.add()
 	}
-	return partial(failed+earlier, len(files)+earlier, "images")
+	what := "images"
+	if earlier > 0 {
+		what = "inputs" // a path that gave no image is one too
+	}
+	return partial(failed+earlier, len(files)+earlier, what)
 }
 
 // expandImages is expandPhotos for the commands that read images: the
