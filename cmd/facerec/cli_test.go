@@ -205,14 +205,14 @@ func TestFormats(t *testing.T) {
 	if err := w.write("a.jpg", faces()); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.write("none.jpg", nil); err != nil { // no face: no row
+	if err := w.write("none.jpg", nil); err != nil { // no face: a row without one
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || rows[0][0] != "photo" || !slices.Equal(rows[1], []string{"a.jpg", "1", "10", "20.1", "100.4", "120", "0.988", "p1", "Ann, Jr.", "0.4123", "p1", "Ann, Jr.", "0.4123"}) ||
+	if len(rows) != 4 || !slices.Equal(rows[3], []string{"none.jpg", "", "", "", "", "", "", "", "", "", "", "", ""}) || rows[0][0] != "photo" || !slices.Equal(rows[1], []string{"a.jpg", "1", "10", "20.1", "100.4", "120", "0.988", "p1", "Ann, Jr.", "0.4123", "p1", "Ann, Jr.", "0.4123"}) ||
 		!slices.Equal(rows[2], []string{"a.jpg", "2", "1", "2", "3", "4", "0.5", "", "", "", "p2", "Bob", "0.6205"}) {
 		t.Errorf("identify csv rows %q", rows)
 	}
@@ -253,12 +253,17 @@ func TestFormats(t *testing.T) {
 	}
 	j.Landmarks = j.Landmarks[:1]
 	for format, want := range map[string]string{
-		"json": `{"file":"a.png","width":64,"height":48,"faces":[{"box":[1.3,2,30,40],"score":1,"landmarks":[[5.6,6.4]]}]}` + "\n",
-		"csv":  "file,width,height,face,x,y,w,h,score\na.png,64,48,1,1.3,2,30,40,1\n",
-		"text": "a.png (64×48): 1 face\n  face 1 at x 1.3 y 2, 30×40 px, score 1\n",
+		"json": `{"file":"a.png","width":64,"height":48,"faces":[{"box":[1.3,2,30,40],"score":1,"landmarks":[[5.6,6.4]]}]}` + "\n" +
+			`{"file":"none.png","width":8,"height":8,"faces":[]}` + "\n",
+		"csv":  "file,width,height,face,x,y,w,h,score\na.png,64,48,1,1.3,2,30,40,1\nnone.png,8,8,,,,,,\n",
+		"text": "a.png (64×48): 1 face\n  face 1 at x 1.3 y 2, 30×40 px, score 1\nnone.png (8×8): no face\n",
 	} {
 		b.Reset()
-		if err := newDetectWriter(format, &b).write("a.png", 64, 48, []faceJSON{j}); err != nil {
+		w := newDetectWriter(format, &b)
+		if err := w.write("a.png", 64, 48, []faceJSON{j}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.write("none.png", 8, 8, []faceJSON{}); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != want {

@@ -39,7 +39,7 @@ func roundBox(b [4]float64) [4]float64 {
 type formatFlag struct{ name string }
 
 func (f *formatFlag) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.name, "format", "json", "results on stdout as `json|csv|text`: JSON lines (one per input), CSV with a header (one row per face), or text for people")
+	cmd.Flags().StringVar(&f.name, "format", "json", "results on stdout as `json|csv|text`: JSON lines (one per input), CSV with a header (one row per face; a photo without one gets a row with empty face fields), or text for people")
 }
 
 // check validates the flag; call it before any work.
@@ -109,6 +109,9 @@ func (w *identifyWriter) write(path string, faces []recognition.FaceResult) erro
 	}
 	switch w.format {
 	case "csv":
+		if len(faces) == 0 { // a row all the same, so that every photo is in the table
+			return w.csv.row(path, "", "", "", "", "", "", "", "", "", "", "", "")
+		}
 		for i, f := range faces {
 			row := []string{path, strconv.Itoa(i + 1), fmtFloat(f.Box[0], pxDecimals), fmtFloat(f.Box[1], pxDecimals),
 				fmtFloat(f.Box[2], pxDecimals), fmtFloat(f.Box[3], pxDecimals), fmtFloat(f.Score, scoreDecimals), "", "", ""}
@@ -226,7 +229,10 @@ func newDetectWriter(format string, out io.Writer) *detectWriter {
 // write prints one image's faces (already rounded by toJSON).
 func (w *detectWriter) write(file string, width, height int, faces []faceJSON) error {
 	switch w.format {
-	case "csv": // one row per face; the landmarks only in JSON
+	case "csv": // one row per face (an empty one for an image without); the landmarks only in JSON
+		if len(faces) == 0 {
+			return w.csv.row(file, strconv.Itoa(width), strconv.Itoa(height), "", "", "", "", "", "")
+		}
 		for i, f := range faces {
 			if err := w.csv.row(file, strconv.Itoa(width), strconv.Itoa(height), strconv.Itoa(i+1),
 				fmtFloat(f.Box[0], pxDecimals), fmtFloat(f.Box[1], pxDecimals), fmtFloat(f.Box[2], pxDecimals), fmtFloat(f.Box[3], pxDecimals),
