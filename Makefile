@@ -3,6 +3,9 @@ GO ?= go
 
 .PHONY: test models check bench
 
+# The packages with concurrency, tested again under the race detector.
+RACE_PKGS = ./tensor/gemm/ ./tensor/vec/ ./nn/ ./train/ ./face/ ./gallery/ ./server/...
+
 # Tests that use the pretrained models need them in the model directory
 # ($FACEREC_MODELS or the user cache dir): fetch them once, first.
 models:
@@ -18,8 +21,15 @@ check:
 test: models check
 	$(GO) test ./...
 	# Packages with concurrency, again under the race detector (short mode
-	# keeps the heavy numeric cases out of the ~10x slower race build).
-	$(GO) test -race -short ./tensor/gemm/ ./tensor/vec/ ./nn/ ./train/ ./face/ ./gallery/ ./server/...
+	# keeps the heavy numeric cases out of the ~10x slower race build). The
+	# race detector needs cgo, so a C compiler: without one the step is
+	# skipped, saying so.
+	@cc="$$($(GO) env CC)"; cgo="$$($(GO) env CGO_ENABLED)"; \
+	if [ "$$cgo" = 1 ] && command -v "$${cc%% *}" >/dev/null 2>&1; then \
+		echo '$(GO) test -race -short $(RACE_PKGS)'; $(GO) test -race -short $(RACE_PKGS); \
+	else \
+		echo "SKIPPED: the race-detector step (go test -race): it needs cgo and a C compiler, and here CGO_ENABLED=$$cgo, CC=$$cc $$(command -v "$${cc%% *}" >/dev/null 2>&1 || echo '(not found)') (install gcc, or set CC)"; \
+	fi
 	# A short run of the request fuzzer (every endpoint, arbitrary bodies).
 	$(GO) test -run '^$$' -fuzz FuzzRequests -fuzztime 10s ./server/
 

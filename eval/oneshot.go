@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/facerec/facerec/internal/parallel"
+	"github.com/facerec/facerec/photo"
 )
 
 // EmbedFunc computes the descriptor of the face in one image file; found is
@@ -138,30 +135,17 @@ type personFiles struct {
 	files []string
 }
 
-// listPeople reads <root>/<person>/<files>, sorted by name.
+// listPeople reads <root>/<person>/<images>, sorted by name; person
+// folders may be symbolic links.
 func listPeople(root string) ([]personFiles, error) {
-	entries, err := os.ReadDir(root)
+	folders, err := photo.ListFolders(root)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	var out []personFiles
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		sub, err := os.ReadDir(filepath.Join(root, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("eval: %w", err)
-		}
-		p := personFiles{name: e.Name()}
-		for _, f := range sub {
-			if f.Type().IsRegular() && !strings.HasPrefix(f.Name(), ".") {
-				p.files = append(p.files, filepath.Join(root, e.Name(), f.Name()))
-			}
-		}
-		slices.Sort(p.files)
-		if len(p.files) > 0 {
-			out = append(out, p)
+	for _, f := range folders {
+		if len(f.Files) > 0 {
+			out = append(out, personFiles{name: f.Name, files: f.Files})
 		}
 	}
 	return out, nil

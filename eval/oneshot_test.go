@@ -21,11 +21,11 @@ func TestOneShotHandChecked(t *testing.T) {
 	for p, fs := range files {
 		os.MkdirAll(filepath.Join(root, p), 0o755)
 		for _, f := range fs {
-			os.WriteFile(filepath.Join(root, p, f), nil, 0o644)
+			os.WriteFile(filepath.Join(root, p, f+".png"), nil, 0o644)
 		}
 	}
 	embed := func(_ context.Context, path string) ([]float32, bool, error) {
-		v := strings.SplitN(filepath.Base(path), "_", 2)[1]
+		v := strings.TrimSuffix(strings.SplitN(filepath.Base(path), "_", 2)[1], ".png")
 		if v == "nf" {
 			return nil, false, nil
 		}
@@ -60,7 +60,7 @@ func TestOneShotHandChecked(t *testing.T) {
 	// bob 2.0, cat 10. Probes: ann 0.0 → ann at 0.6 (right), bob 0.6 → ann
 	// at 0.0 (wrong), cat no face (wrong).
 	enroll := func(ctx context.Context, path string) ([]float32, bool, error) {
-		if filepath.Base(path) == "a_0.0" {
+		if filepath.Base(path) == "a_0.0.png" {
 			return nil, false, nil
 		}
 		d, ok, err := embed(ctx, path)

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"image"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/facerec/facerec/internal/parallel"
@@ -19,10 +17,6 @@ import (
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 )
-
-// imageExts are the file name extensions OpenDataset lists as images; the
-// formats are those package photo decodes.
-var imageExts = []string{".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm"}
 
 // DatasetConfig configures [OpenDataset].
 type DatasetConfig struct {
@@ -91,7 +85,9 @@ func OpenDataset(cfg DatasetConfig) (*Dataset, error) {
 	case cfg.CacheDir != "" && cfg.Align == nil:
 		return nil, fmt.Errorf("open dataset: CacheDir needs Align (aligned images are read directly)")
 	}
-	entries, err := os.ReadDir(cfg.Root)
+	// Identity folders may be symbolic links (a subset of a dataset made of
+	// links): photo.ListFolders follows them.
+	folders, err := photo.ListFolders(cfg.Root)
 	if err != nil {
 		return nil, fmt.Errorf("open dataset: %w", err)
 	}
@@ -101,10 +97,8 @@ func OpenDataset(cfg DatasetConfig) (*Dataset, error) {
 		for _, p := range cfg.People {
 			want[p] = true
 		}
-		for _, e := range entries {
-			if e.IsDir() {
-				delete(want, e.Name())
-			}
+		for _, f := range folders {
+			delete(want, f.Name)
 		}
 		if len(want) > 0 {
 			missing := make([]string, 0, len(want))
@@ -121,28 +115,16 @@ func OpenDataset(cfg DatasetConfig) (*Dataset, error) {
 		keep = func(name string) bool { return listed[name] }
 	}
 	d := &Dataset{cfg: cfg}
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || strings.HasPrefix(name, ".") || !keep(name) || slices.Contains(cfg.Exclude, name) {
+	for _, f := range folders {
+		if !keep(f.Name) || slices.Contains(cfg.Exclude, f.Name) {
 			continue
 		}
-		files, err := os.ReadDir(filepath.Join(cfg.Root, name))
-		if err != nil {
-			return nil, fmt.Errorf("open dataset: %w", err)
-		}
-		var paths []string
-		for _, f := range files {
-			if f.Type().IsRegular() && !strings.HasPrefix(f.Name(), ".") && slices.Contains(imageExts, strings.ToLower(filepath.Ext(f.Name()))) {
-				paths = append(paths, filepath.Join(cfg.Root, name, f.Name()))
-			}
-		}
-		if len(paths) == 0 || len(paths) < cfg.MinImages {
+		if len(f.Files) == 0 || len(f.Files) < cfg.MinImages {
 			continue
 		}
-		slices.Sort(paths)
-		d.names = append(d.names, name)
-		d.paths = append(d.paths, paths)
-		d.chips = append(d.chips, make([]chip, len(paths)))
+		d.names = append(d.names, f.Name)
+		d.paths = append(d.paths, f.Files)
+		d.chips = append(d.chips, make([]chip, len(f.Files)))
 	}
 	if len(d.names) == 0 {
 		return nil, fmt.Errorf("open dataset: no identity in %s has %d or more images", cfg.Root, max(cfg.MinImages, 1))

@@ -128,9 +128,9 @@ func benchCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&runs, "runs", 50, "timed descriptors")
-	cmd.Flags().StringVar(&input, "crop", "", "face crop to time (default: a synthetic 150x150 pattern)")
-	cmd.Flags().StringVar(&photoF, "photo", "", "also time the whole pipeline (tiny detector, landmarks, alignment, descriptor) on this photo")
-	cmd.Flags().StringVar(&oracle, "oracle", "", "a writable copy of shared/oracle with `npm ci` done: also time face-api on tfjs-wasm, in the same run")
+	cmd.Flags().StringVar(&input, "crop", "", "time the descriptor on this face crop `FILE` (default: a synthetic 150x150 pattern)")
+	cmd.Flags().StringVar(&photoF, "photo", "", "also time the whole pipeline (tiny detector, landmarks, alignment, descriptor) on this `PHOTO`")
+	cmd.Flags().StringVar(&oracle, "oracle", "", "also time face-api on tfjs-wasm, in the same run, from `DIR`: a writable copy of shared/oracle after npm ci")
 	return cmd
 }
 

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/facerec/facerec/face"
@@ -27,9 +28,9 @@ type faceJSON struct {
 }
 
 func toJSON(f *face.Face, withEmbedding bool) faceJSON {
-	j := faceJSON{Box: [4]float64{f.Box.X, f.Box.Y, f.Box.W, f.Box.H}, Score: f.Score}
+	j := faceJSON{Box: roundBox([4]float64{f.Box.X, f.Box.Y, f.Box.W, f.Box.H}), Score: round(f.Score, scoreDecimals)}
 	for _, p := range f.Landmarks {
-		j.Landmarks = append(j.Landmarks, [2]float64{p.X, p.Y})
+		j.Landmarks = append(j.Landmarks, [2]float64{round(p.X, pxDecimals), round(p.Y, pxDecimals)})
 	}
 	if withEmbedding {
 		j.Model, j.Embedding = f.Descriptor.Model, f.Descriptor.Vector
@@ -47,8 +48,9 @@ type imageResult struct {
 // forEachImage decodes and runs the pipeline over files on all cores,
 // calling emit in input order (so output lines follow the arguments) for
 // each file that worked. A file that failed is reported on stderr and the
-// others go on; the result is then errReported.
-func forEachImage(ctx context.Context, p *face.Pipeline, files []string, describe bool, emit func(i int, r imageResult) error) error {
+// others go on; the result is then a *partialError counting them with
+// the earlier failures (paths that expandPhotos could not read).
+func forEachImage(ctx context.Context, p *face.Pipeline, files []string, earlier int, describe bool, emit func(i int, r imageResult) error) error {
 	results := make([]chan imageResult, len(files))
 	for i := range results {
 		results[i] = make(chan imageResult, 1)
@@ -70,11 +72,8 @@ func forEachImage(ctx context.Context, p *face.Pipeline, files []string, describ
 		}
 		results[i] <- r
 	})
-	var bar interface{ Add(int) error }
-	if len(files) > 20 {
-		bar = newBar(len(files), "images")
-	}
-	failed := false
+	bar := newPhotoBar(len(files), "images")
+	failed := 0
 	for i := range files {
 		var r imageResult
 		select {
@@ -83,49 +82,70 @@ func forEachImage(ctx context.Context, p *face.Pipeline, files []string, describ
 			return ctx.Err()
 		}
 		if r.err != nil {
-			fmt.Fprintln(os.Stderr, r.err) // photo errors name the file
-			failed = true
+			bar.clear()
+			fmt.Fprintln(os.Stderr, "facerec:", r.err) // photo errors name the file
+			failed++
 		} else if err := emit(i, r); err != nil {
 			return err
 		}
-		if bar != nil {
-			bar.Add(1)
-		}
+		bar.add()
 	}
-	if failed {
-		return errReported
+	what := "images"
+	if earlier > 0 {
+		what = "inputs" // a path that gave no image is one too
 	}
-	return nil
+	return partial(failed+earlier, len(files)+earlier, what)
+}
+
+// expandImages is expandPhotos for the commands that read images: the
+// problems reported on stderr, their count returned.
+func expandImages(args []string, stderr io.Writer) ([]string, int) {
+	files, problems := expandPhotos(args, stderr)
+	for _, err := range problems {
+		fmt.Fprintln(stderr, "facerec:", err)
+	}
+	return files, len(problems)
 }
 
 func detectCmd() *cobra.Command {
 	var (
-		pf   pipelineFlags
-		draw string
+		pf     pipelineFlags
+		draw   string
+		format formatFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "detect IMAGE... [--draw OUT.png]",
+		Use:   "detect IMAGE|DIR... [--draw OUT.png]",
 		Short: "Find every face: box, score and 68 landmarks as one JSON line per image",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "A folder stands for the images under it, recursively. Boxes are x, y, width, height in pixels; " +
+			"CSV has one row per face (the landmarks are in the JSON only).",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			files, bad := expandImages(args, cmd.ErrOrStderr())
+			if len(files) == 0 {
+				return partial(bad, bad, "inputs")
+			}
+			// Several images, or a folder of them: --draw names a folder.
+			drawFolder := len(files) > 1 || slices.ContainsFunc(args, func(a string) bool {
+				fi, err := os.Stat(a)
+				return err == nil && fi.IsDir()
+			})
+			args = files
 			p, err := pf.load(cmd)
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(os.Stdout)
-			return forEachImage(cmd.Context(), p, args, false, func(i int, r imageResult) error {
-				out := struct {
-					File   string     `json:"file"`
-					Width  int        `json:"width"`
-					Height int        `json:"height"`
-					Faces  []faceJSON `json:"faces"`
-				}{File: args[i], Width: r.img.Rect.Dx(), Height: r.img.Rect.Dy(), Faces: []faceJSON{}}
+			w := newDetectWriter(format.name, cmd.OutOrStdout())
+			return forEachImage(cmd.Context(), p, args, bad, false, func(i int, r imageResult) error {
+				faces := []faceJSON{}
 				for k := range r.faces {
-					out.Faces = append(out.Faces, toJSON(&r.faces[k], false))
+					faces = append(faces, toJSON(&r.faces[k], false))
 				}
 				if draw != "" {
 					path := draw
-					if len(args) > 1 { // several images: --draw names a folder
+					if drawFolder {
 						base := strings.TrimSuffix(filepath.Base(args[i]), filepath.Ext(args[i]))
 						path = filepath.Join(draw, base+".png")
 					}
@@ -133,12 +153,13 @@ func detectCmd() *cobra.Command {
 						return err
 					}
 				}
-				return enc.Encode(out)
+				return w.write(args[i], r.img.Rect.Dx(), r.img.Rect.Dy(), faces)
 			})
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&draw, "draw", "", "write the image with boxes and landmarks drawn (a folder when several images are given)")
+	format.register(cmd)
+	cmd.Flags().StringVar(&draw, "draw", "", "write the image with boxes and landmarks drawn to this PNG `FILE` (a folder when several images are given)")
 	return cmd
 }
 

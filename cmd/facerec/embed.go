@@ -27,19 +27,24 @@ func embedCmd() *cobra.Command {
 		pf   pipelineFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "embed IMAGE...",
+		Use:   "embed IMAGE|DIR...",
 		Short: "Find every face and print its descriptor, one JSON line per image (--crop: inputs are ready face crops)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if crop {
-				return embedCrops(cmd, pf.opt.Model, args)
+			files, bad := expandImages(args, cmd.ErrOrStderr())
+			if len(files) == 0 {
+				return partial(bad, bad, "inputs")
 			}
+			if crop {
+				return embedCrops(cmd, pf.opt.Model, files, bad)
+			}
+			args = files
 			p, err := pf.load(cmd)
 			if err != nil {
 				return err
 			}
 			enc := json.NewEncoder(os.Stdout)
-			return forEachImage(cmd.Context(), p, args, true, func(i int, r imageResult) error {
+			return forEachImage(cmd.Context(), p, args, bad, true, func(i int, r imageResult) error {
 				out := struct {
 					File  string     `json:"file"`
 					Faces []faceJSON `json:"faces"`
@@ -58,7 +63,7 @@ func embedCmd() *cobra.Command {
 
 // embedCrops embeds ready face crops, one JSON line {file, model,
 // embedding} each.
-func embedCrops(cmd *cobra.Command, modelPath string, args []string) error {
+func embedCrops(cmd *cobra.Command, modelPath string, args []string, earlier int) error {
 	m, err := loadDescriptor(cmd, modelPath)
 	if err != nil {
 		return err
@@ -67,16 +72,19 @@ func embedCrops(cmd *cobra.Command, modelPath string, args []string) error {
 	// embed the good ones on all cores.
 	var crops []*tensor.Tensor
 	var names []string
-	failed := false
+	failed := earlier
 	for _, path := range args {
 		t, err := readCrop(path)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err) // photo errors name the file
-			failed = true
+			fmt.Fprintln(os.Stderr, "facerec:", err) // photo errors name the file
+			failed++
 			continue
 		}
 		crops = append(crops, t)
 		names = append(names, path)
+	}
+	if len(crops) == 0 {
+		return partial(failed, failed, "crops")
 	}
 	ds, err := m.Describe(cmd.Context(), crops)
 	if err != nil {
@@ -92,10 +100,7 @@ func embedCrops(cmd *cobra.Command, modelPath string, args []string) error {
 			return err
 		}
 	}
-	if failed {
-		return errReported
-	}
-	return nil
+	return partial(failed, len(args)+earlier, "crops")
 }
 
 func distanceCmd() *cobra.Command {

@@ -63,9 +63,9 @@ func evalLFWCmd() *cobra.Command {
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&root, "root", "", "folder of <name>/<name>_NNNN.jpg images (e.g. lfw/deepfunneled)")
-	cmd.Flags().StringVar(&pairsPath, "pairs", "", "pairs file in LFW format (pairs.txt, pairsDevTest.txt, ...)")
-	cmd.Flags().StringVar(&out, "out", "", "folder for summary.json, roc.png, distances.png and pairs.csv (every pair, its distance and whether it was decided right)")
+	cmd.Flags().StringVar(&root, "root", "", "`DIR` of <name>/<name>_NNNN.jpg images (e.g. lfw/deepfunneled)")
+	cmd.Flags().StringVar(&pairsPath, "pairs", "", "pairs `FILE` in LFW format (pairs.txt, pairsDevTest.txt, ...)")
+	cmd.Flags().StringVar(&out, "out", "", "`DIR` for summary.json, roc.png, distances.png and pairs.csv (every pair, its distance and whether it was decided right)")
 	cmd.Flags().BoolVar(&head, "head", false, "also train the logistic head on nine folds and test it on the tenth")
 	cmd.MarkFlagRequired("root")
 	cmd.MarkFlagRequired("pairs")

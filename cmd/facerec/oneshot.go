@@ -90,8 +90,8 @@ func evalOneShotCmd() *cobra.Command {
 	}
 	pf.register(cmd)
 	pf.registerEnroll(cmd) // not used with --crop
-	cmd.Flags().StringVar(&root, "root", "", "folder of <person>/<photos>")
-	cmd.Flags().StringVar(&out, "out", "", "folder for openset.png")
+	cmd.Flags().StringVar(&root, "root", "", "`DIR` of <person>/<photos>")
+	cmd.Flags().StringVar(&out, "out", "", "`DIR` for openset.png")
 	cmd.Flags().BoolVar(&crop, "crop", false, "photos are ready face crops (no detection), e.g. AT&T")
 	cmd.Flags().Float64Var(&strangers, "strangers", 0.2, "share of people never enrolled (their photos probe as strangers)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for choosing the strangers")

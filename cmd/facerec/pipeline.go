@@ -56,9 +56,9 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	d := face.DefaultOptions()
 	f.opt = d
 	fl := cmd.Flags()
-	fl.StringVar((*string)(&f.opt.Detector), "detector", string(d.Detector), "face detector: tiny (fast) or ssd (accurate)")
-	fl.StringVar((*string)(&f.opt.Align), "align", string(d.Align), "crop for the descriptor: dlib (similarity transform of 68 points), arcface (of 5 points, 112×112) or faceapi (face-api's axis-aligned crop) (default: dlib, arcface for --descriptor mobilefacenet)")
-	fl.StringVar(&f.opt.Descriptor, "descriptor", "", "pretrained descriptor network: dlib (default, 128-d) or mobilefacenet (512-d, cosine distance, threshold 0.715)")
+	fl.StringVar((*string)(&f.opt.Detector), "detector", string(d.Detector), "face detector: `tiny|ssd` (fast or accurate)")
+	fl.StringVar((*string)(&f.opt.Align), "align", string(d.Align), "crop for the descriptor, `dlib|arcface|faceapi`: similarity transform of 68 points, of 5 points (112×112), or face-api's axis-aligned crop (default: dlib, arcface for --descriptor mobilefacenet)")
+	fl.StringVar(&f.opt.Descriptor, "descriptor", "", "pretrained descriptor network, `dlib|mobilefacenet`: dlib's ResNet (default, 128-d) or MobileFaceNet (512-d, cosine distance, threshold 0.715)")
 	fl.IntVar(&f.opt.InputSize, "input-size", d.InputSize, "tiny detector input size (multiple of 32)")
 	fl.IntVar(&f.opt.CoarseInputSize, "coarse-size", 0, "a second, coarse tiny-detector pass merged with the first, for faces that fill the frame (0: 160 when --input-size is larger; negative: off)")
 	fl.Float64Var(&f.opt.MinScore, "min-score", d.MinScore, "minimum detector score")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -17,12 +16,16 @@ func verifyCmd() *cobra.Command {
 	var (
 		pf       pipelineFlags
 		headPath string
+		format   formatFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "verify A B",
 		Short: "Do two photos show the same person (the face at the centre of each)? JSON {distance, threshold, same}",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
 			var head *face.LogisticHead
 			if headPath != "" {
 				f, err := os.Open(headPath)
@@ -60,20 +63,11 @@ func verifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := map[string]any{
-				"a": args[0], "b": args[1], "model": p.Model().ID(),
-				"distance": dec.Distance, "threshold": dec.Threshold, "same": dec.Same, "decided_by": "threshold",
-			}
-			if dec.Probability != nil {
-				out["probability"], out["decided_by"] = *dec.Probability, "head"
-			}
-			if dec.Confidence != nil {
-				out["confidence"] = *dec.Confidence
-			}
-			return json.NewEncoder(os.Stdout).Encode(out)
+			return writeVerify(format.name, cmd.OutOrStdout(), args[0], args[1], p.Model().ID(), dec)
 		},
 	}
 	pf.register(cmd)
+	format.register(cmd)
 	pf.registerDecision(cmd)
 	cmd.Flags().StringVar(&headPath, "head", "", "decide with a logistic head (the JSON `FILE` that facerec train-head writes) instead of the threshold")
 	return cmd
