@@ -13,7 +13,7 @@ import (
 
 func evalCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "eval", Short: "Measure accuracy on labelled face data"}
-	cmd.AddCommand(evalLFWCmd(), evalOneShotCmd())
+	cmd.AddCommand(evalLFWCmd(), evalOneShotCmd(), evalSmallFacesCmd())
 	return cmd
 }
 
