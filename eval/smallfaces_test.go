@@ -88,7 +88,7 @@ func TestScoreFrames(t *testing.T) {
 			{X: 500, Y: 10, W: 50, H: 50},    // nothing
 		}, nil
 	}
-	s, err := ScoreFrames(context.Background(), []*SyntheticFrame{fr, fr}, detect, 0.3)
+	s, err := ScoreFrames(context.Background(), []*SyntheticFrame{fr, fr}, detect, ScoreOptions{MinIoU: 0.3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +96,14 @@ func TestScoreFrames(t *testing.T) {
 	if !reflect.DeepEqual(s.Sizes, want) || s.FalsePositives != 4 || s.Frames != 2 || s.Width != 640 {
 		t.Errorf("got %+v", s)
 	}
-	s, err = ScoreFrames(context.Background(), []*SyntheticFrame{fr}, detect, 0.5)
+	s, err = ScoreFrames(context.Background(), []*SyntheticFrame{fr}, detect, ScoreOptions{MinIoU: 0.5})
 	if err != nil || s.Sizes[1].Found != 0 {
 		t.Errorf("IoU 0.33 counted at min IoU 0.5: %+v %v", s, err)
 	}
-	if _, err := ScoreFrames(context.Background(), nil, detect, 0.3); err == nil {
+	if _, err := ScoreFrames(context.Background(), nil, detect, ScoreOptions{MinIoU: 0.3}); err == nil {
 		t.Error("no frames accepted")
+	}
+	if _, err := ScoreFrames(context.Background(), []*SyntheticFrame{fr}, detect, ScoreOptions{}); err == nil {
+		t.Error("min IoU 0 accepted")
 	}
 }

@@ -47,6 +47,11 @@ const (
 	// must be to be run: within it the whole-frame pass sees the same
 	// faces at nearly the same size.
 	wholeFrameReach = 1.25
+	// maxSearchPixels bounds the cost of the search: in a frame larger than
+	// 4K the smallest face looked for grows with the frame's side, so a
+	// 12-megapixel photo costs what a 4K frame does (faces from 48 px), not
+	// half as much again.
+	maxSearchPixels = 3840 * 2160
 )
 
 // pyramidPass is one detector pass of the small-face search: the region
@@ -75,7 +80,8 @@ func (s span) contains(x, y float64) bool { return s.x0 <= x && x < s.x1 && s.y0
 // the scale at which a SmallFaceSize face is tinyMinFace input pixels,
 // coarser by pyramidStep, while they stay finer than the whole-frame pass
 // by more than wholeFrameReach. A level runs as one pass when that costs
-// no more than its tiles and stays within maxWholeInput.
+// no more than its tiles and stays within maxWholeInput. Above
+// maxSearchPixels the smallest face grows with the frame's side.
 func (p *Pipeline) smallFacePasses(w, h int) []pyramidPass {
 	if p.opt.SmallFaceSize < 0 || !p.det.multiScale() {
 		return nil
@@ -84,7 +90,8 @@ func (p *Pipeline) smallFacePasses(w, h int) []pyramidPass {
 	var passes []pyramidPass
 	everywhere := span{math.Inf(-1), math.Inf(-1), math.Inf(1), math.Inf(1)}
 	level := -1
-	for s := tinyMinFace / float64(p.opt.SmallFaceSize); s > wholeFrameReach*s0; s /= pyramidStep {
+	minFace := float64(p.opt.SmallFaceSize) * math.Max(1, math.Sqrt(float64(w)*float64(h)/maxSearchPixels))
+	for s := tinyMinFace / minFace; s > wholeFrameReach*s0; s /= pyramidStep {
 		level++
 		whole := roundUp32(float64(max(w, h)) * s)
 		side := int(math.Round(tileInput / s)) // a tile's side in image pixels

@@ -55,13 +55,20 @@ func evalSmallFacesCmd() *cobra.Command {
 detector finds on the photo alone) at the --sizes (box width in pixels) into synthetic
 backgrounds of each --resolutions, several per frame, from --seed; runs Detect (detector and
 landmarks) on every frame and counts a pasted face found when a detected box overlaps its box
-by IoU >= --min-iou (one box per face). With --baseline the same frames are also run with the
-small-face tiles off (--small-face-size -1), for a before/after from one run.`,
+by IoU >= --min-iou (one box per face), and times each call (wall time, and CPU time summed
+over the cores where the system reports it). With --baseline the same frames are also run with
+the small-face search off (--small-face-size -1), for a before/after from one run. The table
+goes to stderr, the JSON report to stdout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sizes, err := parseInts(sizesF)
 			if err != nil {
 				return fmt.Errorf("--sizes: %w", err)
+			}
+			for _, s := range sizes {
+				if s < 8 || s > 4000 {
+					return fmt.Errorf("--sizes: %d outside 8..4000 pixels", s)
+				}
 			}
 			res, err := parseResolutions(resF)
 			if err != nil {
@@ -131,7 +138,7 @@ small-face tiles off (--small-face-size -1), for a before/after from one run.`,
 						}
 						return boxes, err
 					}
-					s, err := eval.ScoreFrames(cmd.Context(), set, detect, minIoU)
+					s, err := eval.ScoreFrames(cmd.Context(), set, detect, eval.ScoreOptions{MinIoU: minIoU, CPUClock: processCPUTime})
 					if err != nil {
 						return err
 					}
@@ -153,7 +160,7 @@ small-face tiles off (--small-face-size -1), for a before/after from one run.`,
 	fl.IntVar(&frames, "frames", 6, "frames per resolution")
 	fl.Uint64Var(&seed, "seed", 1, "seed of the photos, the backgrounds and the placements")
 	fl.Float64Var(&minIoU, "min-iou", 0.3, "IoU with the pasted face's box from which a detection counts as finding it")
-	fl.BoolVar(&baseline, "baseline", false, "also run every frame with the small-face tiles off, for a before/after")
+	fl.BoolVar(&baseline, "baseline", false, "also run every frame with the small-face search off (--small-face-size -1), for a before/after")
 	fl.StringVar(&saveDir, "save-frames", "", "write the first frame of each resolution as a PNG into this `DIR`")
 	cmd.MarkFlagRequired("root")
 	return cmd
@@ -264,8 +271,8 @@ func writeSmallFacesTable(w io.Writer, rep *smallFacesReport, sizes []int) {
 		head += fmt.Sprintf(" %d px |", s)
 		sep += "---:|"
 	}
-	fmt.Fprintln(w, head+" false pos. | ms/frame |")
-	fmt.Fprintln(w, sep+"---:|---:|")
+	fmt.Fprintln(w, head+" false pos. | ms/frame | CPU ms/frame |")
+	fmt.Fprintln(w, sep+"---:|---:|---:|")
 	for fi := range rep.Runs[0].Frames {
 		for _, run := range rep.Runs {
 			fs := run.Frames[fi]
@@ -278,7 +285,11 @@ func writeSmallFacesTable(w io.Writer, rep *smallFacesReport, sizes []int) {
 				}
 				fmt.Fprintf(w, " %d/%d |", fs.Sizes[i].Found, fs.Sizes[i].Faces)
 			}
-			fmt.Fprintf(w, " %d | %.0f |\n", fs.FalsePositives, fs.MsMean)
+			cpu := "–"
+			if fs.CPUMsMean > 0 {
+				cpu = fmt.Sprintf("%.0f", fs.CPUMsMean)
+			}
+			fmt.Fprintf(w, " %d | %.0f | %s |\n", fs.FalsePositives, fs.MsMean, cpu)
 		}
 	}
 }
@@ -301,8 +312,8 @@ func parseResolutions(s string) ([]image.Point, error) {
 		ws, hs, ok := strings.Cut(strings.TrimSpace(f), "x")
 		w, err1 := strconv.Atoi(ws)
 		h, err2 := strconv.Atoi(hs)
-		if !ok || err1 != nil || err2 != nil || w < 1 || h < 1 {
-			return nil, fmt.Errorf("%q is not WxH (e.g. 1920x1080)", f)
+		if !ok || err1 != nil || err2 != nil || w < 1 || h < 1 || w > 8192 || h > 8192 {
+			return nil, fmt.Errorf("%q is not WxH up to 8192x8192 (e.g. 1920x1080)", f)
 		}
 		out = append(out, image.Pt(w, h))
 	}
