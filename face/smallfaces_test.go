@@ -1,12 +1,15 @@
 package face
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/facerec/facerec/model"
 	"golang.org/x/image/draw"
@@ -64,6 +67,27 @@ func TestSmallFaceInLargeFrame(t *testing.T) {
 	}
 	if foundAt(faces, want) {
 		t.Errorf("the whole-frame pass alone found the 60-pixel face: the test shows nothing")
+	}
+}
+
+// TestSmallFaceSubject: a labelled 1920×1080 photo whose only face is 60
+// pixels wide has a subject (the search runs when the whole-frame pass
+// finds nothing); cancelling stops the search with the context's error.
+func TestSmallFaceSubject(t *testing.T) {
+	p := testPipeline(t, Options{})
+	frame, want := pasteFace(t, p, "Aaron_Eckhart", 1, 1920, 1080, 60, 930, 500)
+	f, err := p.DetectSubject(ctx, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if model.IoU(f.Box, want) < 0.3 {
+		t.Errorf("subject %+v, want the face at %+v", f.Box, want)
+	}
+	big, _ := pasteFace(t, p, "Aaron_Eckhart", 1, 3840, 2160, 60, 930, 500)
+	c, cancel := context.WithTimeout(ctx, 200*time.Millisecond) // the search takes seconds
+	defer cancel()
+	if _, err := p.Detect(c, big); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Detect past its deadline: %v, want %v", err, context.DeadlineExceeded)
 	}
 }
 
