@@ -2,13 +2,20 @@ package eval
 
 import (
 	"context"
+	"encoding/csv"
 	"image"
 	"image/color"
+	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/internal/sharedtest"
+	"github.com/facerec/facerec/model/registry"
 )
 
 // testSource is a 200×200 photo with a bright square "face" at 60..140.
@@ -105,5 +112,52 @@ func TestScoreFrames(t *testing.T) {
 	}
 	if _, err := ScoreFrames(context.Background(), []*SyntheticFrame{fr}, detect, ScoreOptions{}); err == nil {
 		t.Error("min IoU 0 accepted")
+	}
+}
+
+// TestLFWView2SampleUnchanged: the default pipeline, small-face search
+// included, gives 30 pairs of LFW View 2 (every 200th row of the committed
+// docs/lfw-view2/pairs.csv) the distances recorded there, to their six
+// decimals. It fails when a change moves LFW's figures: then either the
+// change is wrong or docs/lfw-view2 must be made again (`facerec eval lfw
+// ... --out docs/lfw-view2`, README).
+func TestLFWView2SampleUnchanged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the face pipeline over 60 photos")
+	}
+	lfw := sharedtest.Path(t, "data", "lfw", "deepfunneled")
+	dir, err := registry.Dir()
+	if err == nil {
+		err = registry.Verify(dir)
+	}
+	sharedtest.Need(t, "pretrained models", err)
+	f, err := os.Open(filepath.Join("..", "docs", "lfw-view2", "pairs.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := face.Load(context.Background(), dir, face.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	embed := CentredFace(p)
+	for i := 1; i < len(rows); i += 200 {
+		r := rows[i] // fold, a, b, same, distance, threshold, correct
+		want, err := strconv.ParseFloat(r[4], 64)
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		a, okA, errA := embed(context.Background(), filepath.Join(lfw, r[1]))
+		b, okB, errB := embed(context.Background(), filepath.Join(lfw, r[2]))
+		if errA != nil || errB != nil || !okA || !okB {
+			t.Fatalf("%s / %s: %v %v (faces %v %v)", r[1], r[2], errA, errB, okA, okB)
+		}
+		if d := p.Model().Metric().Distance(a, b); math.Abs(d-want) > 1e-6 {
+			t.Errorf("%s / %s: distance %.7f, docs/lfw-view2/pairs.csv has %s", r[1], r[2], d, r[4])
+		}
 	}
 }
