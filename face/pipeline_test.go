@@ -275,7 +275,7 @@ func TestCoarseInputSizeOption(t *testing.T) {
 }
 
 // readLFW decodes one deep-funneled LFW image from ../shared.
-func readLFW(t *testing.T, name string, n int) image.Image {
+func readLFW(t testing.TB, name string, n int) image.Image {
 	t.Helper()
 	path := sharedtest.Path(t, "data", "lfw", "deepfunneled", name, fmt.Sprintf("%s_%04d.jpg", name, n))
 	img, _, err := photo.DecodeFile(path, photo.Options{})

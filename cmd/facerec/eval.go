@@ -13,7 +13,7 @@ import (
 
 func evalCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "eval", Short: "Measure accuracy on labelled face data"}
-	cmd.AddCommand(evalLFWCmd(), evalOneShotCmd(), evalDoorCmd())
+	cmd.AddCommand(evalLFWCmd(), evalOneShotCmd(), evalDoorCmd(), evalSmallFacesCmd())
 	return cmd
 }
 

@@ -61,6 +61,7 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.opt.Descriptor, "descriptor", "", "pretrained descriptor network, `dlib|mobilefacenet`: dlib's ResNet (default, 128-d) or MobileFaceNet (512-d, cosine distance, threshold 0.715)")
 	fl.IntVar(&f.opt.InputSize, "input-size", d.InputSize, "tiny detector input size (multiple of 32)")
 	fl.IntVar(&f.opt.CoarseInputSize, "coarse-size", 0, "a second, coarse tiny-detector pass merged with the first, for faces that fill the frame (0: 160 when --input-size is larger; negative: off)")
+	fl.IntVar(&f.opt.SmallFaceSize, "small-face-size", d.SmallFaceSize, "smallest face (pixels) looked for in overlapping tiles of a frame too large for the whole-frame pass to see it (negative: no tiles)")
 	fl.Float64Var(&f.opt.MinScore, "min-score", d.MinScore, "minimum detector score")
 	fl.Float64Var(&f.opt.FallbackScore, "fallback-score", d.FallbackScore, "when no face reaches --min-score, take the best one above this (negative: off)")
 	fl.Float64Var(&f.opt.MinFaceSize, "min-face-size", d.MinFaceSize, "ignore faces smaller than this many pixels")

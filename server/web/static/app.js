@@ -11,7 +11,10 @@
   const KEY_STORAGE = "facerec.apiKey";
   const PAGE_SIZE = 100; // people per page
   const TICK_MS = 700; // door check: one frame per tick
-  const DOOR_MAX_SIDE = 640; // longest side of a door frame sent to the server
+  // Longest side of a door frame sent to the server: up to 1080p the
+  // camera's own frame, since the server looks for faces down to 40 px in
+  // large frames; shrunk to 640 a face across the room would fall below that.
+  const DOOR_MAX_SIDE = 1920;
   const ENROL_MAX_SIDE = 1280; // longest side of an enrolment snapshot
   const JPEG_QUALITY = 0.9;
 
