@@ -91,6 +91,12 @@ type Graph struct {
 	// ops: copy it to keep it.
 	Observe func(name string, v *tensor.Tensor)
 
+	// Tap, when set, is called by Named with every named intermediate Var,
+	// so that a caller can seed gradients at inner layers (style transfer's
+	// feature losses, Grad-CAM, activation maximisation) through
+	// BackwardFromAll without a second copy of the network.
+	Tap func(name string, v *Var)
+
 	arena     *tensor.Arena
 	tape      []func()
 	err       error
@@ -125,8 +131,14 @@ func (g *Graph) Inference() bool { return g.inference }
 // Named gives v a name for Observe and returns it; with no Observe it costs
 // nothing. Networks name the intermediates that reference dumps hold.
 func (g *Graph) Named(name string, v *Var) *Var {
-	if g.Observe != nil && g.err == nil && v != nil {
+	if g.err != nil || v == nil {
+		return v
+	}
+	if g.Observe != nil {
 		g.Observe(name, v.Value)
+	}
+	if g.Tap != nil {
+		g.Tap(name, v)
 	}
 	return v
 }
@@ -243,14 +255,43 @@ func (g *Graph) BackwardFrom(v *Var, dv *tensor.Tensor) error {
 	if !tensor.SameShape(v.Value.Shape, dv.Shape) {
 		return fmt.Errorf("nn: backward seed of shape %v for a variable of shape %v", dv.Shape, v.Value.Shape)
 	}
+	return g.BackwardFromAll([]*Var{v}, []*tensor.Tensor{dv})
+}
+
+// BackwardFromAll runs the tape in reverse once, from several variables at
+// once, seeding each vs[i]'s gradient with dvs[i]: the gradient of a loss
+// that is a sum of terms on inner layers (the style and content costs of
+// style transfer, say), computed outside the graph. A variable given twice
+// gets the sum of its seeds. It may be called once per recorded pass.
+func (g *Graph) BackwardFromAll(vs []*Var, dvs []*tensor.Tensor) error {
+	if g.err != nil {
+		return g.err
+	}
+	if len(vs) != len(dvs) {
+		return fmt.Errorf("nn: backward from %d variables with %d seeds", len(vs), len(dvs))
+	}
+	for i, v := range vs {
+		if v == nil || dvs[i] == nil {
+			return errors.New("nn: backward from a nil variable or gradient")
+		}
+		if !tensor.SameShape(v.Value.Shape, dvs[i].Shape) {
+			return fmt.Errorf("nn: backward seed of shape %v for a variable of shape %v", dvs[i].Shape, v.Value.Shape)
+		}
+	}
 	if g.done {
 		return errors.New("nn: backward called twice on one pass")
 	}
 	g.done = true
-	if !v.needsGrad {
+	seeded := false
+	for i, v := range vs {
+		if v.needsGrad {
+			addTo(g.grad(v).Data, dvs[i].Data)
+			seeded = true
+		}
+	}
+	if !seeded {
 		return nil
 	}
-	addTo(g.grad(v).Data, dv.Data)
 	for i := len(g.tape) - 1; i >= 0; i-- {
 		g.tape[i]()
 	}
