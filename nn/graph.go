@@ -60,6 +60,48 @@ type Var struct {
 	Grad  *tensor.Tensor
 
 	needsGrad bool
+	field     Field
+}
+
+// Field is the receptive field of a Var's units in the graph's input:
+// unit (i, j) of a [N, H, W, C] value sees the Size[0]×Size[1] input pixels
+// centred on (Start[0] + i·Jump[0], Start[1] + j·Jump[1]) (rows, then
+// columns). Windowed ops (convolutions, pools, spatial padding) compute it
+// from their input's with the usual arithmetic (size += (k − 1)·jump, jump
+// ×= stride, start += ((k − 1)/2 − pad)·jump); any other op gives its
+// output the largest field among its inputs, which is the receptive field
+// along the longest path (the main branch of a residual block, not its
+// shortcut). Zero padding counts as input: a field may reach past the
+// image's edges.
+type Field struct {
+	Size  [2]int
+	Jump  [2]int
+	Start [2]float64
+}
+
+// Field returns v's receptive field; an input's is one pixel.
+func (v *Var) Field() Field {
+	if v.field.Jump[0] == 0 {
+		return Field{Size: [2]int{1, 1}, Jump: [2]int{1, 1}}
+	}
+	return v.field
+}
+
+// window returns the field after a window of size k, stride s and leading
+// padding pad, per axis.
+func (f Field) window(k, s, pad [2]int) Field {
+	var o Field
+	for a := 0; a < 2; a++ {
+		o.Size[a] = f.Size[a] + (k[a]-1)*f.Jump[a]
+		o.Jump[a] = f.Jump[a] * s[a]
+		o.Start[a] = f.Start[a] + (float64(k[a]-1)/2-float64(pad[a]))*float64(f.Jump[a])
+	}
+	return o
+}
+
+// windowField sets out's field from x's after win with padding p.
+func windowField(out, x *Var, win Window, p Padding) {
+	out.field = x.Field().window([2]int{win.KH, win.KW}, [2]int{win.Stride, win.Stride}, [2]int{p.Top, p.Left})
 }
 
 // Graph records the ops of one forward pass (a tape) so that Backward can
@@ -210,6 +252,9 @@ func (g *Graph) newVar(value *tensor.Tensor, inputs ...*Var) *Var {
 	v := &Var{Value: value}
 	for _, in := range inputs {
 		v.needsGrad = v.needsGrad || in.needsGrad
+		if f := in.Field(); f.Size[0]*f.Size[1] > v.field.Size[0]*v.field.Size[1] {
+			v.field = f
+		}
 	}
 	return v
 }
