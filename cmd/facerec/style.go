@@ -149,7 +149,7 @@ written to --out and a plot of the cost curves beside it (G.costs.png).`,
 	f.IntVar(&opt.Iterations, "iterations", 200, "optimisation steps")
 	f.StringVar(&method, "method", "lbfgs", "optimiser: lbfgs or adam")
 	f.Float64Var(&opt.LR, "lr", 0.02, "Adam's learning rate (pixels in [0, 1])")
-	f.Float64Var(&opt.ContentWeight, "content-weight", 0.1, "α, the weight of J_content")
+	f.Float64Var(&opt.ContentWeight, "content-weight", 0.01, "α, the weight of J_content")
 	f.Float64Var(&opt.StyleWeight, "style-weight", 1e4, "β, the weight of J_style")
 	f.Float64Var(&opt.TVWeight, "tv-weight", 0.01, "γ, the weight of the total variation")
 	f.StringVar(&opt.Content, "content-layer", "", "layer of J_content (default: the network's, conv7 or conv4_2)")
