@@ -152,10 +152,8 @@ func Explain(ctx context.Context, p *face.Pipeline, net *model.RecognitionNet, a
 			}
 			e.Saliency[y*e.W+x] = sal[int(v)*s+int(u)]
 			uniform[y*e.W+x] = 1
-			// The CAM cell whose field centre is nearest.
-			i := int(math.Round((v - f.Start[0]) / float64(f.Jump[0])))
-			j := int(math.Round((u - f.Start[1]) / float64(f.Jump[1])))
-			e.GradCAM[y*e.W+x] = camMap[min(max(i, 0), ch-1)*cw+min(max(j, 0), cw-1)]
+			// Bilinear between the CAM cells' field centres.
+			e.GradCAM[y*e.W+x] = bilinear(camMap, ch, cw, (v-f.Start[0])/float64(f.Jump[0]), (u-f.Start[1])/float64(f.Jump[1]))
 		}
 	}
 	e.SaliencyInBox = inBox(e.Saliency, e.W, e.H, fa.Box)
@@ -260,4 +258,16 @@ func innerBox(f *face.Face) face.Rect {
 		x0, y0, x1, y1 = math.Min(x0, p.X), math.Min(y0, p.Y), math.Max(x1, p.X), math.Max(y1, p.Y)
 	}
 	return face.Rect{X: x0, Y: y0, W: x1 - x0, H: y1 - y0}
+}
+
+// bilinear samples the h×w map m at the fractional cell (i, j), clamped
+// to its edges.
+func bilinear(m []float64, h, w int, i, j float64) float64 {
+	i, j = min(max(i, 0), float64(h-1)), min(max(j, 0), float64(w-1))
+	i0, j0 := int(i), int(j)
+	i1, j1 := min(i0+1, h-1), min(j0+1, w-1)
+	fi, fj := i-float64(i0), j-float64(j0)
+	top := m[i0*w+j0]*(1-fj) + m[i0*w+j1]*fj
+	bottom := m[i1*w+j0]*(1-fj) + m[i1*w+j1]*fj
+	return top*(1-fi) + bottom*fi
 }
