@@ -90,7 +90,9 @@ func dot(a, b []float32) float64 {
 
 // Step takes one iteration from x, which it updates in place, and returns
 // the objective at the new x. The first call evaluates f at x (projected
-// onto the box) before moving. x must keep its length between calls.
+// onto the box) before moving. x must keep its length between calls. The
+// last evaluation of f in a successful Step is at the accepted point, so a
+// caller may keep what f computed there.
 func (o *LBFGS) Step(x []float32, f Objective) (float64, error) {
 	n := len(x)
 	if !o.started {

@@ -89,8 +89,10 @@ func (c *Cost) Optimize(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	grad := tensor.New(img.Shape...)
+	var last Terms // of the latest evaluation: L-BFGS's accepted point
 	objective := func(x, g []float32) (float64, error) {
 		t, err := c.Eval(tensor.From(x, img.Shape...), tensor.From(g, img.Shape...))
+		last = t
 		return t.Total, err
 	}
 	var step func() (Terms, int, error)
@@ -102,9 +104,8 @@ func (c *Cost) Optimize(ctx context.Context, opt Options) (*Result, error) {
 			if _, err := lb.Step(img.Data, objective); err != nil {
 				return Terms{}, lb.Evals(), err
 			}
-			// The terms at the accepted point, without a gradient.
-			t, err := c.Eval(img, nil)
-			return t, lb.Evals(), err
+			// The line search evaluates the accepted point last.
+			return last, lb.Evals(), nil
 		}
 	case Adam:
 		lr := opt.LR
