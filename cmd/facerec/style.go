@@ -17,6 +17,7 @@ import (
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/style"
 	"github.com/facerec/facerec/tensor"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -98,9 +99,14 @@ written to --out and a plot of the cost curves beside it (G.costs.png).`,
 			if iters == 0 {
 				iters = 200
 			}
-			bar := newBar(iters, "steps")
+			// The bar starts with the first step, after the inputs have
+			// been checked, so that a bad option shows no progress.
+			var bar *progressbar.ProgressBar
 			enc := json.NewEncoder(log)
 			opt.OnStep = func(s style.Step, _ *tensor.Tensor) error {
+				if bar == nil {
+					bar = newBar(iters, "steps")
+				}
 				_ = bar.Add(1)
 				return enc.Encode(s)
 			}
@@ -110,7 +116,14 @@ written to --out and a plot of the cost curves beside it (G.costs.png).`,
 			}
 			began := time.Now()
 			res, err := style.Transfer(cmd.Context(), content, styles, opt)
-			_ = bar.Finish()
+			if bar != nil {
+				if res != nil && len(res.Steps) == iters {
+					_ = bar.Finish()
+				} else {
+					_ = bar.Exit()
+					fmt.Fprintln(os.Stderr)
+				}
+			}
 			if res == nil {
 				return err
 			}
