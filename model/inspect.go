@@ -15,6 +15,15 @@ func (d *SSDMobilenetV1) Stem() *nn.Conv2D { return d.conv0 }
 // Stem returns the tiny detector's first convolution (3×3, 3 → 16).
 func (d *TinyFaceDetector) Stem() *nn.Conv2D { return d.conv0 }
 
+// Stem returns a trained EmbedNet's first convolution (nil for a head on
+// the pretrained network, which has none of its own).
+func (n *EmbedNet) Stem() *nn.Conv2D {
+	if n.backbone != nil {
+		return nil
+	}
+	return n.stem.conv
+}
+
 // InputAffine returns a network's input normalisation for pixels in
 // [0, 1]: channel c enters as p·scale[c] + shift[c]. name is one of
 // RecognitionName, LandmarkName, LandmarkTinyName, TinyFaceDetectorName or

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -50,7 +51,9 @@ var Models = []string{"descriptor", "ssd", "tiny", "landmarks"}
 // LoadNet builds one of facerec's pretrained networks from the model
 // directory: "descriptor" (dlib's ResNet, 150×150 face chips), "ssd" (the
 // SSD detector's MobileNet V1 backbone, shown at 256×256), "tiny" (the tiny
-// face detector, 224×224), "landmarks" (the 68-point landmark net, 112×112).
+// face detector, 224×224), "landmarks" (the 68-point landmark net, 112×112);
+// or a network trained with `facerec train`, given as the path of its
+// checkpoint (….safetensors; colour nets of its own layers only).
 func LoadNet(dir, name string) (*Net, error) {
 	load := func(m registry.Manifest, file string) (model.Weights, error) {
 		if err := registry.Verify(dir, m); err != nil {
@@ -59,6 +62,9 @@ func LoadNet(dir, name string) (*Net, error) {
 		return model.LoadWeights(dir, file)
 	}
 	n := &Net{Name: name}
+	if strings.HasSuffix(name, ".safetensors") {
+		return loadTrained(name)
+	}
 	var file string
 	switch name {
 	case "descriptor":
@@ -206,4 +212,23 @@ func layer(vars map[string]*nn.Var, names []string, name string) (*nn.Var, error
 		return nil, fmt.Errorf("visualize: layer %q has shape %v, not [1, H, W, C]", name, v.Value.Shape)
 	}
 	return v, nil
+}
+
+// loadTrained builds a Net of a `facerec train` checkpoint.
+func loadTrained(path string) (*Net, error) {
+	e, err := model.LoadEmbedNet(path, func() (*model.RecognitionNet, error) {
+		return nil, errors.New("a head on the pretrained descriptor: look at it with --model descriptor")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("visualize: %w", err)
+	}
+	if e.Config.Channels != 3 {
+		return nil, fmt.Errorf("visualize: %s is a grey network; only colour ones can be shown", path)
+	}
+	return &Net{
+		Name: filepath.Base(path), Input: e.Config.Input, Stem: e.Stem(),
+		// EmbedNet reads (pixel − 127.5)/127.5 (model.NormalizeInput).
+		Scale: [3]float32{2, 2, 2}, Shift: [3]float32{-1, -1, -1},
+		Graph: func(g *nn.Graph, x *nn.Var) { e.Graph(g, x, false) },
+	}, nil
 }

@@ -41,7 +41,7 @@ type visFlags struct {
 func (f *visFlags) register(cmd *cobra.Command, needOut, needLayer bool) {
 	f.needOut, f.needLayer = needOut, needLayer
 	fl := cmd.Flags()
-	fl.StringVar(&f.model, "model", "descriptor", "network: "+strings.Join(visualize.Models, ", "))
+	fl.StringVar(&f.model, "model", "descriptor", "network: "+strings.Join(visualize.Models, ", ")+", or a facerec train checkpoint (.safetensors)")
 	if needOut {
 		fl.StringVar(&f.out, "out", "", "output PNG")
 	}
