@@ -176,8 +176,8 @@ func (n *Net) Prepare(img image.Image) (*tensor.Tensor, error) {
 		return nil, errors.New("visualize: empty image")
 	}
 	side := min(b.Dx(), b.Dy())
-	sq := image.Rect(b.Min.X+(b.Dx()-side)/2, b.Min.Y+(b.Dy()-side)/2, 0, 0)
-	sq.Max = sq.Min.Add(image.Pt(side, side))
+	corner := image.Pt(b.Min.X+(b.Dx()-side)/2, b.Min.Y+(b.Dy()-side)/2)
+	sq := image.Rectangle{Min: corner, Max: corner.Add(image.Pt(side, side))}
 	dst := image.NewRGBA(image.Rect(0, 0, n.Input, n.Input))
 	draw.CatmullRom.Scale(dst, dst.Rect, img, sq, draw.Src, nil)
 	t := photo.ToTensor(dst)

@@ -106,3 +106,25 @@ func TestSyntheticNet(t *testing.T) {
 		t.Error("unit 7 of 2 accepted")
 	}
 }
+
+// TestPrepareCentres: a wide image is shown by its centred square.
+func TestPrepareCentres(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 96, 32))
+	for y := 0; y < 32; y++ {
+		for x := 32; x < 64; x++ {
+			img.Pix[img.PixOffset(x, y)] = 255 // the middle third is red
+		}
+		for x := 0; x < 96; x++ {
+			img.Pix[img.PixOffset(x, y)+3] = 255
+		}
+	}
+	p, err := brightNet(t).Prepare(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < p.Len(); i += 3 {
+		if p.Data[i] < 0.99 {
+			t.Fatalf("pixel %d of the prepared square is not red (%v): not the centre", i/3, p.Data[i])
+		}
+	}
+}
