@@ -94,6 +94,9 @@ type embedBlock struct{ a, b convBN }
 type embedStage struct {
 	down   convBN // 3×3 stride 2: halves the resolution, changes the width
 	blocks []embedBlock
+	// names are the layer names Graph gives the stage's outputs (the down
+	// conv's, then each block's), made once so that naming costs nothing.
+	names []string
 }
 
 // EmbedNet is a small ResNet that maps a face chip to an L2-normalised
@@ -168,6 +171,11 @@ func NewEmbedNet(cfg EmbedNetConfig, seed uint64) (*EmbedNet, error) {
 			}
 			s.blocks = append(s.blocks, blk)
 		}
+		st := len(n.stages) + 1
+		s.names = append(s.names, fmt.Sprintf("stage%d/down", st))
+		for b := range s.blocks {
+			s.names = append(s.names, fmt.Sprintf("stage%d/block%d", st, b+1))
+		}
 		n.stages = append(n.stages, s)
 		cin = w
 	}
@@ -232,12 +240,14 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 		}
 		return h
 	}
-	h := cbr(x, n.stem, true)
+	// The names are for the feature visualisations (nn.Graph.Tap); they
+	// cost nothing otherwise.
+	h := g.Named("stem", cbr(x, n.stem, true))
 	for _, s := range n.stages {
-		h = cbr(h, s.down, true)
-		for _, b := range s.blocks {
+		h = g.Named(s.names[0], cbr(h, s.down, true))
+		for j, b := range s.blocks {
 			y := cbr(cbr(h, b.a, true), b.b, false)
-			h = g.AddReLUInPlace(y, h) // y is read by nothing else
+			h = g.Named(s.names[j+1], g.AddReLUInPlace(y, h)) // y is read by nothing else
 		}
 	}
 	if n.Config.Pool == PoolFlatten {

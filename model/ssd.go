@@ -222,17 +222,11 @@ func (d *SSDMobilenetV1) forward(arena *tensor.Arena, x *tensor.Tensor) (boxes, 
 // others). Decoding them against the anchors and NMS are plain code
 // outside the graph.
 func (d *SSDMobilenetV1) Graph(g *nn.Graph, x *nn.Var) (boxes, classes [6]*nn.Var) {
-	h := g.Conv2D(x, d.conv0)
-	var conv11 *nn.Var
-	for i := range d.pairs {
-		h = g.Conv2D(g.DepthwiseConv2D(h, d.pairs[i].dw), d.pairs[i].pw)
-		if i+1 == 11 {
-			conv11 = h
-		}
-	}
+	layers := d.BackboneGraph(g, x, SSDBackboneLayers)
+	h := layers[SSDBackboneLayers-1]
 	// The six feature maps: conv11, the backbone output and the outputs of
 	// the strided extra layers.
-	maps := [6]*nn.Var{conv11, h}
+	maps := [6]*nn.Var{layers[11], h}
 	e := h
 	for i := range d.extra {
 		e = g.Conv2D(e, d.extra[i])
@@ -245,6 +239,32 @@ func (d *SSDMobilenetV1) Graph(g *nn.Graph, x *nn.Var) (boxes, classes [6]*nn.Va
 		classes[i] = g.Conv2D(m, d.boxes[i].class)
 	}
 	return boxes, classes
+}
+
+// SSDBackboneLayers is the number of layers of the MobileNet V1 backbone:
+// the stem conv0 and the 13 depthwise/pointwise pairs conv1 … conv13.
+const SSDBackboneLayers = 14
+
+// SSDBackboneLayer returns the name BackboneGraph gives backbone layer i
+// (0 … 13): "conv0" for the stem, "conv<i>" for the output of pair i.
+func SSDBackboneLayer(i int) string { return fmt.Sprintf("conv%d", i) }
+
+// BackboneGraph runs the first n layers of the MobileNet V1 backbone
+// (1 ≤ n ≤ SSDBackboneLayers) on a normalised input [N, H, W, 3] of any
+// size ((pixel/127.5) − 1) and returns their outputs, each named with
+// SSDBackboneLayer: style transfer and the feature visualisations read the
+// backbone's inner layers without running the detection heads. Graph is
+// this backbone followed by the extra layers and the heads.
+func (d *SSDMobilenetV1) BackboneGraph(g *nn.Graph, x *nn.Var, n int) []*nn.Var {
+	n = max(1, min(n, SSDBackboneLayers))
+	out := make([]*nn.Var, 0, n)
+	h := g.Named(SSDBackboneLayer(0), g.Conv2D(x, d.conv0))
+	out = append(out, h)
+	for i := 0; i+1 < n; i++ {
+		h = g.Named(SSDBackboneLayer(i+1), g.Conv2D(g.DepthwiseConv2D(h, d.pairs[i].dw), d.pairs[i].pw))
+		out = append(out, h)
+	}
+	return out
 }
 
 // decode is face-api's outputLayer, non-maximum suppression and box

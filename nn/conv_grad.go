@@ -187,6 +187,7 @@ func (g *Graph) Conv2D(x *Var, c *Conv2D) *Var {
 		return g.fail("conv of %v gives an empty output", x.Value.Shape)
 	}
 	out := g.newVar(g.arena.NewUninit(n, oh, ow, c.Cout), x)
+	windowField(out, x, c.Window, pad)
 	var dw, db *tensor.Tensor // the weight gradients, nil when not trained
 	if !c.Frozen && !g.inference {
 		dw, db = g.weightGrads(out, c.trainParams())

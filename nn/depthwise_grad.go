@@ -49,6 +49,7 @@ func (g *Graph) DepthwiseConv2D(x *Var, d *DepthwiseConv2D) *Var {
 		return g.fail("depthwise conv of %v gives an empty output", x.Value.Shape)
 	}
 	out := g.newVar(d.Forward(g.arena, x.Value), x)
+	windowField(out, x, d.Window, pad)
 	var dw, db *tensor.Tensor // the weight gradients, nil when not trained
 	if !d.Frozen && !g.inference {
 		dw, db = g.weightGrads(out, d.trainParams())

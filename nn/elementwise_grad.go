@@ -47,7 +47,7 @@ func (g *Graph) addInPlace(a, b *Var, relu bool) *Var {
 		return g.fail("add %v and %v", a.Value.Shape, b.Value.Shape)
 	}
 	add(a.Value.Data, a.Value.Data, b.Value.Data, relu)
-	return &Var{Value: a.Value}
+	return g.newVar(a.Value, a, b)
 }
 
 // add is Add, or AddReLU with relu.

@@ -60,6 +60,48 @@ type Var struct {
 	Grad  *tensor.Tensor
 
 	needsGrad bool
+	field     Field
+}
+
+// Field is the receptive field of a Var's units in the graph's input:
+// unit (i, j) of a [N, H, W, C] value sees the Size[0]×Size[1] input pixels
+// centred on (Start[0] + i·Jump[0], Start[1] + j·Jump[1]) (rows, then
+// columns). Windowed ops (convolutions, pools, spatial padding) compute it
+// from their input's with the usual arithmetic (size += (k − 1)·jump, jump
+// ×= stride, start += ((k − 1)/2 − pad)·jump); any other op gives its
+// output the largest field among its inputs, which is the receptive field
+// along the longest path (the main branch of a residual block, not its
+// shortcut). Zero padding counts as input: a field may reach past the
+// image's edges.
+type Field struct {
+	Size  [2]int
+	Jump  [2]int
+	Start [2]float64
+}
+
+// Field returns v's receptive field; an input's is one pixel.
+func (v *Var) Field() Field {
+	if v.field.Jump[0] == 0 {
+		return Field{Size: [2]int{1, 1}, Jump: [2]int{1, 1}}
+	}
+	return v.field
+}
+
+// window returns the field after a window of size k, stride s and leading
+// padding pad, per axis.
+func (f Field) window(k, s, pad [2]int) Field {
+	var o Field
+	for a := 0; a < 2; a++ {
+		o.Size[a] = f.Size[a] + (k[a]-1)*f.Jump[a]
+		o.Jump[a] = f.Jump[a] * s[a]
+		o.Start[a] = f.Start[a] + (float64(k[a]-1)/2-float64(pad[a]))*float64(f.Jump[a])
+	}
+	return o
+}
+
+// windowField sets out's field from x's after win with padding p.
+func windowField(out, x *Var, win Window, p Padding) {
+	out.field = x.Field().window([2]int{win.KH, win.KW}, [2]int{win.Stride, win.Stride}, [2]int{p.Top, p.Left})
 }
 
 // Graph records the ops of one forward pass (a tape) so that Backward can
@@ -90,6 +132,12 @@ type Graph struct {
 	// tensor belongs to the graph's arena and may be overwritten by later
 	// ops: copy it to keep it.
 	Observe func(name string, v *tensor.Tensor)
+
+	// Tap, when set, is called by Named with every named intermediate Var,
+	// so that a caller can seed gradients at inner layers (style transfer's
+	// feature losses, Grad-CAM, activation maximisation) through
+	// BackwardFromAll without a second copy of the network.
+	Tap func(name string, v *Var)
 
 	arena     *tensor.Arena
 	tape      []func()
@@ -125,8 +173,14 @@ func (g *Graph) Inference() bool { return g.inference }
 // Named gives v a name for Observe and returns it; with no Observe it costs
 // nothing. Networks name the intermediates that reference dumps hold.
 func (g *Graph) Named(name string, v *Var) *Var {
-	if g.Observe != nil && g.err == nil && v != nil {
+	if g.err != nil || v == nil {
+		return v
+	}
+	if g.Observe != nil {
 		g.Observe(name, v.Value)
+	}
+	if g.Tap != nil {
+		g.Tap(name, v)
 	}
 	return v
 }
@@ -198,6 +252,9 @@ func (g *Graph) newVar(value *tensor.Tensor, inputs ...*Var) *Var {
 	v := &Var{Value: value}
 	for _, in := range inputs {
 		v.needsGrad = v.needsGrad || in.needsGrad
+		if f := in.Field(); f.Size[0]*f.Size[1] > v.field.Size[0]*v.field.Size[1] {
+			v.field = f
+		}
 	}
 	return v
 }
@@ -243,14 +300,43 @@ func (g *Graph) BackwardFrom(v *Var, dv *tensor.Tensor) error {
 	if !tensor.SameShape(v.Value.Shape, dv.Shape) {
 		return fmt.Errorf("nn: backward seed of shape %v for a variable of shape %v", dv.Shape, v.Value.Shape)
 	}
+	return g.BackwardFromAll([]*Var{v}, []*tensor.Tensor{dv})
+}
+
+// BackwardFromAll runs the tape in reverse once, from several variables at
+// once, seeding each vs[i]'s gradient with dvs[i]: the gradient of a loss
+// that is a sum of terms on inner layers (the style and content costs of
+// style transfer, say), computed outside the graph. A variable given twice
+// gets the sum of its seeds. It may be called once per recorded pass.
+func (g *Graph) BackwardFromAll(vs []*Var, dvs []*tensor.Tensor) error {
+	if g.err != nil {
+		return g.err
+	}
+	if len(vs) != len(dvs) {
+		return fmt.Errorf("nn: backward from %d variables with %d seeds", len(vs), len(dvs))
+	}
+	for i, v := range vs {
+		if v == nil || dvs[i] == nil {
+			return errors.New("nn: backward from a nil variable or gradient")
+		}
+		if !tensor.SameShape(v.Value.Shape, dvs[i].Shape) {
+			return fmt.Errorf("nn: backward seed of shape %v for a variable of shape %v", dvs[i].Shape, v.Value.Shape)
+		}
+	}
 	if g.done {
 		return errors.New("nn: backward called twice on one pass")
 	}
 	g.done = true
-	if !v.needsGrad {
+	seeded := false
+	for i, v := range vs {
+		if v.needsGrad {
+			addTo(g.grad(v).Data, dvs[i].Data)
+			seeded = true
+		}
+	}
+	if !seeded {
 		return nil
 	}
-	addTo(g.grad(v).Data, dv.Data)
 	for i := len(g.tape) - 1; i >= 0; i-- {
 		g.tape[i]()
 	}

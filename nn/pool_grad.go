@@ -33,6 +33,8 @@ func (g *Graph) MaxPool(x *Var, win Window) *Var {
 		return &Var{Value: &tensor.Tensor{}}
 	}
 	out := g.newVar(MaxPool(g.arena, x.Value, win), x)
+	_, _, pad := win.OutSize(x.Value.Shape[1], x.Value.Shape[2])
+	windowField(out, x, win, pad)
 	if out.needsGrad {
 		g.record(out, func() {
 			if out.Grad != nil && x.needsGrad {
@@ -92,6 +94,8 @@ func (g *Graph) AvgPool(x *Var, win Window) *Var {
 		return &Var{Value: &tensor.Tensor{}}
 	}
 	out := g.newVar(AvgPool(g.arena, x.Value, win), x)
+	_, _, pad := win.OutSize(x.Value.Shape[1], x.Value.Shape[2])
+	windowField(out, x, win, pad)
 	if out.needsGrad {
 		g.record(out, func() {
 			if out.Grad != nil && x.needsGrad {
@@ -144,6 +148,7 @@ func (g *Graph) GlobalAvgPool(x *Var) *Var {
 		return g.fail("global average pool expects a non-empty NHWC tensor, got %v", x.Value.Shape)
 	}
 	out := g.newVar(GlobalAvgPool(g.arena, x.Value), x)
+	windowField(out, x, Window{KH: x.Value.Shape[1], KW: x.Value.Shape[2], Stride: 1}, Padding{})
 	if out.needsGrad {
 		g.record(out, func() {
 			if out.Grad == nil || !x.needsGrad {

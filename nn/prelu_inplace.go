@@ -29,7 +29,7 @@ func (g *Graph) PReLUInPlace(x *Var, alpha *Param) *Var {
 		return g.fail("prelu needs one slope per channel of %v", x.Value.Shape)
 	}
 	preluRows(x.Value.Data, alpha.Value.Data)
-	return &Var{Value: x.Value}
+	return g.newVar(x.Value, x)
 }
 
 // preluRows applies y = x where x > 0 and a_j·x elsewhere in place to rows

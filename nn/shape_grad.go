@@ -15,6 +15,7 @@ func (g *Graph) PadSpatial(x *Var, p Padding) *Var {
 		return g.fail("pad %v by %+v", x.Value.Shape, p)
 	}
 	out := g.newVar(PadSpatial(g.arena, x.Value, p), x)
+	windowField(out, x, Window{KH: 1, KW: 1, Stride: 1}, p)
 	if out.needsGrad {
 		g.record(out, func() {
 			if out.Grad == nil || !x.needsGrad {
