@@ -101,6 +101,11 @@ func (s *Service) Gallery() *gallery.Gallery { return s.cfg.Gallery }
 type Photo struct {
 	Image image.Image
 	Data  []byte
+	// Face, when set, is the face to enrol instead of the subject that
+	// face.Pipeline.Subject would choose: the face found whose box overlaps
+	// it most (ErrNoFaceAt when none overlaps enough), taken even when the
+	// photo is ambiguous, because a person picked it (see Choices).
+	Face *face.Rect
 }
 
 // subject describes the subject of a photo with rec and checks its model.
@@ -118,7 +123,13 @@ func (s *Service) subject(ctx context.Context, rec Recognizer, img image.Image) 
 
 // galleryFace is the gallery's record of an enrolment photo's subject.
 func (s *Service) galleryFace(ctx context.Context, p Photo) (gallery.Face, error) {
-	f, err := s.subject(ctx, s.cfg.Enroller, p.Image)
+	var f face.Face
+	var err error
+	if p.Face != nil {
+		f, err = s.chosenFace(ctx, s.cfg.Enroller, p)
+	} else {
+		f, err = s.subject(ctx, s.cfg.Enroller, p.Image)
+	}
 	if err != nil {
 		return gallery.Face{}, err
 	}
