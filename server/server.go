@@ -174,6 +174,16 @@ type Server struct {
 	log       *slog.Logger
 	history   *history
 	names     nameLocks
+	// endpoints are the routes registered with handle, for the test that
+	// holds the OpenAPI description to them.
+	endpoints map[string]endpoint
+}
+
+// endpoint is a registered route's methods (without HEAD) and the key
+// scope it needs.
+type endpoint struct {
+	methods []string
+	need    Scope
 }
 
 // New checks cfg and builds the server.
@@ -276,6 +286,10 @@ func (s *Server) handle(pattern string, need Scope, methods map[string]handlerFu
 		allowed = append(allowed, http.MethodHead)
 	}
 	slices.Sort(allowed)
+	if s.endpoints == nil {
+		s.endpoints = map[string]endpoint{}
+	}
+	s.endpoints[pattern] = endpoint{slices.DeleteFunc(slices.Clone(allowed), func(m string) bool { return m == http.MethodHead }), need}
 	allow := strings.Join(allowed, ", ")
 	s.mux.Handle(pattern, s.wrap(pattern, need, methods, func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", allow)
