@@ -180,10 +180,11 @@ func TestBrowserDoorAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{
-		Service: svc,
-		Keys:    keys,
-		Web:     web.Handler(),
-		Logger:  slog.New(slog.NewTextHandler(serverWarnings{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Service:    svc,
+		Keys:       keys,
+		Thumbnails: true,
+		Web:        web.Handler(),
+		Logger:     slog.New(slog.NewTextHandler(serverWarnings{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -254,6 +255,23 @@ func TestBrowserDoorAccess(t *testing.T) {
 	enrol("George W Bush", enrolBush, "Enrolled George W Bush (id ")
 	waitText("#people-summary", "2 people enrolled.", quick)
 	list := waitText("#people-body", "Colin Powell", quick)
+	// Thumbnails are on: each row shows the enrolled face, a real crop
+	// (its pixels vary), not a blank square.
+	// (They are drawn once decoded: wait until both are.)
+	spread, err := chromedp.Run(ctx, chromedp.PollFunction[[]int](`() => {
+		const cs = document.querySelectorAll("#people-body td.thumb canvas");
+		if (cs.length !== 2 || Array.from(cs).some((c) => c.width !== 96)) return false;
+		return Array.from(cs, (c) => {
+			const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let lo = 255, hi = 0;
+			for (let o = 0; o < d.length; o += 4) { lo = Math.min(lo, d[o+1]); hi = Math.max(hi, d[o+1]); }
+			return hi - lo;
+		});
+	}`, chromedp.WithPollingTimeout(quick)))
+	must("reading the thumbnails", err)
+	if len(spread) != 2 || spread[0] < 60 || spread[1] < 60 {
+		t.Errorf("thumbnails' contrast %v: want two 96-px faces", spread)
+	}
 	if !strings.Contains(list, "George W Bush") {
 		t.Errorf("people list %q lacks George W Bush", list)
 	}

@@ -215,6 +215,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 		"threshold":       s.threshold(),
 		"close_call_band": CloseCallBand,
 		"history":         s.history.size(),
+		"thumbnails":      s.cfg.Thumbnails,
 	})
 	return nil
 }

@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"image/jpeg"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server"
 )
@@ -338,6 +341,60 @@ func TestInfo(t *testing.T) {
 		if info.Auth != keys || info.Threshold != face.DefaultThreshold || info.CloseCallBand != server.CloseCallBand ||
 			info.History != server.DefaultHistorySize {
 			t.Errorf("keys %v: info %+v", keys, info)
+		}
+	}
+}
+
+// TestThumbnails: with Config.Thumbnails a new person gets a small JPEG
+// of their face, listed with them; without it, none is kept.
+func TestThumbnails(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		h := newHarness(t, harnessOptions{cfg: func(c *server.Config) { c.Thumbnails = on }})
+		var p struct {
+			ID        string `json:"id"`
+			Thumbnail string `json:"thumbnail"`
+		}
+		h.form("/v1/people", field("name", "Ida"), file("photo", onePerson(t, 1))).decode(t, http.StatusCreated, &p)
+		var list struct {
+			People []struct {
+				Thumbnail string `json:"thumbnail"`
+			} `json:"people"`
+		}
+		h.get("/v1/people").decode(t, http.StatusOK, &list)
+		if !on {
+			if p.Thumbnail != "" || list.People[0].Thumbnail != "" {
+				t.Errorf("a thumbnail was kept with thumbnails off")
+			}
+			continue
+		}
+		if list.People[0].Thumbnail != p.Thumbnail {
+			t.Errorf("the list's thumbnail differs from the enrolment's")
+		}
+		b, err := base64.StdEncoding.DecodeString(p.Thumbnail)
+		if err != nil {
+			t.Fatalf("thumbnail %q: %v", p.Thumbnail, err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("thumbnail is not a JPEG: %v", err)
+		}
+		// The face box (0,5 50×50) covers the whole 24×24 photo, one
+		// colour but its first pixel: the thumbnail is square, of that
+		// colour.
+		if b := img.Bounds(); b.Dx() != 96 || b.Dy() != 96 || len(p.Thumbnail) > 8000 {
+			t.Errorf("thumbnail %v, %d bytes of base64; want 96×96 and small", b, len(p.Thumbnail))
+		}
+		src, _, err := photo.Decode(bytes.NewReader(onePerson(t, 1)), photo.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r0, g0, b0, _ := src.At(12, 12).RGBA()
+		r, g, bl, _ := img.At(48, 48).RGBA()
+		for _, d := range []int{int(r>>8) - int(r0>>8), int(g>>8) - int(g0>>8), int(bl>>8) - int(b0>>8)} {
+			if d < -8 || d > 8 {
+				t.Errorf("thumbnail centre %d,%d,%d; want the photo's %d,%d,%d", r>>8, g>>8, bl>>8, r0>>8, g0>>8, b0>>8)
+				break
+			}
 		}
 	}
 }

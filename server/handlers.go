@@ -38,10 +38,13 @@ type personJSON struct {
 	Name    string    `json:"name"`
 	Faces   int       `json:"faces"`
 	Created time.Time `json:"created"`
+	// Thumbnail is a small JPEG of the face, base64, when one was kept
+	// (Config.Thumbnails).
+	Thumbnail string `json:"thumbnail,omitempty"`
 }
 
 func toPersonJSON(p gallery.Person) personJSON {
-	return personJSON{ID: p.ID, Name: p.Name, Faces: p.Faces, Created: p.Created}
+	return personJSON{ID: p.ID, Name: p.Name, Faces: p.Faces, Created: p.Created, Thumbnail: p.Metadata[ThumbnailKey]}
 }
 
 // form is a parsed request body: a multipart/form-data form, or a raw
@@ -294,6 +297,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		ph, err := s.choose(ctx, pick, img, data)
 		if err != nil {
 			return err
+		}
+		if s.cfg.Thumbnails {
+			ph.Meta = thumbnailMeta
 		}
 		p, err = s.svc.Enroll(ctx, name, nil, ph)
 		return err

@@ -147,6 +147,12 @@ type Config struct {
 	// once.
 	QueueWait time.Duration
 	MaxQueue  int
+	// Thumbnails keeps a small JPEG of each new person's enrolled face
+	// (96 pixels, in the person's metadata, shown in the people list), so
+	// that a guard can see who is enrolled. Off by default: without it the
+	// gallery holds descriptors alone (and, with gallery.Options.KeepPhotos,
+	// the photos).
+	Thumbnails bool
 	// HistorySize is how many recent door decisions (identifications of
 	// photos with a face) GET /v1/history keeps, in memory (default
 	// DefaultHistorySize; negative keeps none).

@@ -49,9 +49,10 @@ type fakeAPI struct {
 }
 
 type person struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Faces int    `json:"faces"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Faces     int    `json:"faces"`
+	Thumbnail string `json:"thumbnail,omitempty"`
 }
 
 func (f *fakeAPI) fail(w http.ResponseWriter, status int, code, msg string) {
@@ -425,6 +426,11 @@ func TestPageAgainstFakeAPI(t *testing.T) {
 	must("reading the door video", err)
 	if !hidden {
 		t.Error("the door video stays shown without a camera")
+	}
+	thumbs, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("people-table").classList.contains("with-thumbs")`))
+	must("reading the people table", err)
+	if thumbs {
+		t.Error("the people list has a face column, but nobody has a thumbnail")
 	}
 	browsertest.Screenshot(t, ctx, "fake-api")
 }

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +40,26 @@ func writeCard(t *testing.T, path string, w, h int, c color.RGBA) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// thumbnailJPEG is a 96×96 JPEG, base64, as the server keeps thumbnails.
+func thumbnailJPEG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 96, 96))
+	for y := range 96 {
+		for x := range 96 {
+			c := color.RGBA{70, 90, 120, 255}
+			if dx, dy := x-48, y-50; dx*dx*9+dy*dy*5 < 30*30*9 {
+				c = color.RGBA{220, 180, 150, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
 // dropFile drops a file made in the page (a PNG drawn on a canvas, or
@@ -83,12 +106,16 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 	api := &fakeAPI{} // no key: the server has none
 	api.add("Ada")
 	api.add("Bob")
+	api.people[0].Thumbnail = thumbnailJPEG(t)
 	api.identifyFaces = func() []any {
 		ada := map[string]any{"id": "p0001", "name": "Ada", "distance": 0.42}
 		bob := map[string]any{"id": "p0002", "name": "Bob", "distance": 0.63}
 		far := map[string]any{"id": "p0002", "name": "Bob", "distance": 0.95}
 		return []any{
-			map[string]any{"box": []float64{10, 20, 40, 48}, "score": 0.9, "match": ada, "candidates": []any{ada}},
+			// The fields the server may add: the threshold in force, a
+			// calibrated confidence and the margin to the runner-up.
+			map[string]any{"box": []float64{10, 20, 40, 48}, "score": 0.9, "match": ada, "candidates": []any{ada},
+				"threshold": 0.61, "confidence": 0.97, "margin": 0.33},
 			map[string]any{"box": []float64{60, 24, 36, 44}, "score": 0.8, "match": nil, "candidates": []any{bob}},
 			map[string]any{"box": []float64{110, 30, 30, 36}, "score": 0.7, "match": nil, "candidates": []any{far}},
 		}
@@ -145,11 +172,23 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 		t.Error("the API key box is shown on a server without keys")
 	}
 	waitText("#history-status", "No door decisions yet.")
+	// Ada has a thumbnail: the list gets a face column, her face drawn.
+	// (Drawn once decoded: wait for it.)
+	drawn, err := chromedp.Run(ctx, chromedp.PollFunction[[]int](`() => {
+		const t = document.getElementById("people-table");
+		const c = document.querySelectorAll("#people-body td.thumb canvas");
+		if (c.length && c[0].width !== 96) return false;
+		return [t.classList.contains("with-thumbs") ? 1 : 0, c.length, c.length ? c[0].width : 0];
+	}`, chromedp.WithPollingTimeout(wait)))
+	must("reading the thumbnails", err)
+	if len(drawn) != 3 || drawn[0] != 1 || drawn[1] != 1 || drawn[2] != 96 {
+		t.Errorf("thumbnails: face column %v, %v canvases, the first %v px wide; want a column and Ada's 96 px face", drawn[0], drawn[1], drawn[2])
+	}
 
 	// Door check from an uploaded photo: a match, a close call, a stranger.
 	upload("choosing a photo to check", "door-photo", photoA)
 	waitText("#door-status", "Checked ada.png: 3 faces.")
-	got := waitText("#door-results", "Ada, distance 0.42 (threshold 0.61)")
+	got := waitText("#door-results", "Ada, distance 0.42 (threshold 0.61), confidence 97%, 0.33 ahead of the next person")
 	for _, want := range []string{"unknown — close call: nearest is Bob, distance 0.63 (threshold 0.61)", "unknown, nearest distance 0.95 (threshold 0.61)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("door results %q lack %q", got, want)
@@ -178,6 +217,8 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 	}
 	waitText("#history-list", "close call")
 	browsertest.Screenshot(t, ctx, "door-photo-check")
+	browsertest.ScreenshotOf(t, ctx, "web-door-photo", "#door")
+	browsertest.ScreenshotOf(t, ctx, "web-history", "#history")
 
 	// The same by drag and drop; a dropped file that is not a photo is
 	// answered in words.
@@ -188,7 +229,7 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 	if !isHidden("door-media") {
 		t.Error("the previous photo stays shown after a file that is not one")
 	}
-	browsertest.Screenshot(t, ctx, "door-not-a-photo")
+	browsertest.ScreenshotOf(t, ctx, "web-door-not-a-photo", "#door")
 	hist := waitText("#history-list", "Ada (0.42 / 0.61)")
 	if !strings.Contains(hist, "unknown, close call: nearest Bob (0.63 / 0.61)") {
 		t.Errorf("history %q lacks the close call", hist)
@@ -207,7 +248,7 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 	if isHidden("enrol-exists") {
 		t.Fatal("the question about the existing name is hidden")
 	}
-	browsertest.Screenshot(t, ctx, "enrol-existing-name")
+	browsertest.ScreenshotOf(t, ctx, "web-enrol-existing-name", "#enrol")
 	click("adding the photo to Ada", "enrol-add")
 	waitText("#enrol-result", "Added the photo to Ada (2 faces).")
 	waitText("#people-body", "2") // Ada's faces
@@ -231,7 +272,7 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 	enrol("Crowd", photoA)
 	waitText("#enrol-choose-text", "The photo shows 2 faces. Which one is Crowd?")
 	waitText("#enrol-choose-faces", "Face 2 (rightmost)")
-	browsertest.Screenshot(t, ctx, "enrol-choose-face")
+	browsertest.ScreenshotOf(t, ctx, "web-enrol-choose-face", "#enrol")
 	must("choosing face 2", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#enrol-choose-faces button:last-child"))))
 	waitText("#enrol-result", "Enrolled Crowd (id p0004).")
 	if len(api.chosen) != 1 || api.chosen[0] != "1" {
@@ -254,7 +295,7 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 	waitText("#person-result", "Not added: This file is not a photo.")
 	upload("adding a face", "addface-photo", photoB)
 	waitText("#person-result", "Added a face to Ada Lovelace (4 faces).")
-	browsertest.Screenshot(t, ctx, "person-view")
+	browsertest.ScreenshotOf(t, ctx, "web-person-view", "#people")
 	click("deleting", "person-delete")
 	waitText("#people-status", "Deleted Ada Lovelace.")
 	waitText("#people-summary", "3 people enrolled.")
@@ -273,7 +314,8 @@ func TestDoorFeaturesAgainstFakeAPI(t *testing.T) {
 	}
 	compare(photoA, photoA, "Same person (distance 0.31, threshold 0.61).")
 	compare(photoA, photoB, "Not the same person (distance 0.64, threshold 0.61) — close call, take a look.")
-	browsertest.Screenshot(t, ctx, "compare")
+	browsertest.ScreenshotOf(t, ctx, "web-compare", "#compare")
+	browsertest.Screenshot(t, ctx, "web-page")
 	compare(photoA, text, "Not compared: Second photo: This file is not a photo.")
 }
 

@@ -862,6 +862,7 @@
       return loadPeople();
     }
     peopleBody.replaceChildren(...people.map(row));
+    $("people-table").classList.toggle("with-thumbs", people.some((p) => p.thumbnail));
     if (total === 0) {
       show(peopleSummary, "Nobody is enrolled yet.");
     } else {
@@ -884,6 +885,13 @@
       tr.append(td);
       return td;
     };
+    const thumb = cell("", "thumb");
+    if (p.thumbnail) {
+      const c = document.createElement("canvas");
+      c.setAttribute("aria-label", "Face of " + p.name);
+      drawThumbnail(c, p.thumbnail);
+      thumb.append(c);
+    }
     const open = document.createElement("button");
     open.type = "button";
     open.className = "link";
@@ -930,6 +938,21 @@
     loadPeople();
   });
 
+  // drawThumbnail draws a person's thumbnail (base64 JPEG) on canvas.
+  async function drawThumbnail(canvas, b64) {
+    try {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const bmp = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }));
+      canvas.width = bmp.width;
+      canvas.height = bmp.height;
+      canvas.getContext("2d").drawImage(bmp, 0, 0);
+      bmp.close();
+      return true;
+    } catch {
+      return false; // a damaged thumbnail: the row shows without it
+    }
+  }
+
   // ---- one person -------------------------------------------------------------------
 
   const personView = $("person");
@@ -948,6 +971,9 @@
       renameName.value = p.name;
       show(personResult, "");
     }
+    const thumb = $("person-thumb");
+    thumb.hidden = true;
+    if (p.thumbnail) drawThumbnail(thumb, p.thumbnail).then((ok) => (thumb.hidden = !ok || personShown !== p));
     personView.hidden = false;
     if (fresh) personView.scrollIntoView({ block: "nearest" });
   }
