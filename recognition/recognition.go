@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"maps"
 	"math"
 
 	"github.com/facerec/facerec/face"
@@ -104,6 +105,16 @@ func (s *Service) Gallery() *gallery.Gallery { return s.cfg.Gallery }
 type Photo struct {
 	Image image.Image
 	Data  []byte
+	// Face, when set, is the face to enrol instead of the subject that
+	// face.Pipeline.Subject would choose: the face found whose box overlaps
+	// it most (ErrNoFaceAt when none overlaps enough), taken even when the
+	// photo is ambiguous, because a person picked it (see Choices).
+	Face *face.Rect
+	// Meta, when set on the first photo of an Enroll, is called with the
+	// face chosen in it before anything is stored; what it returns is
+	// stored as the new person's metadata beside Enroll's meta (the
+	// server's face thumbnails). AddFace does not call it.
+	Meta func(img image.Image, f face.Face) map[string]string
 }
 
 // subject describes the subject of a photo with rec and checks its model.
@@ -119,18 +130,25 @@ func (s *Service) subject(ctx context.Context, rec Recognizer, img image.Image) 
 	return f, nil
 }
 
-// galleryFace is the gallery's record of an enrolment photo's subject.
-func (s *Service) galleryFace(ctx context.Context, p Photo) (gallery.Face, error) {
-	f, err := s.subject(ctx, s.cfg.Enroller, p.Image)
+// galleryFace is the gallery's record of an enrolment photo's subject,
+// and that face.
+func (s *Service) galleryFace(ctx context.Context, p Photo) (gallery.Face, face.Face, error) {
+	var f face.Face
+	var err error
+	if p.Face != nil {
+		f, err = s.chosenFace(ctx, s.cfg.Enroller, p)
+	} else {
+		f, err = s.subject(ctx, s.cfg.Enroller, p.Image)
+	}
 	if err != nil {
-		return gallery.Face{}, err
+		return gallery.Face{}, face.Face{}, err
 	}
 	// The store keeps Photo only when it was opened to keep photos.
 	return gallery.Face{
 		Descriptors: map[string][]float32{f.Descriptor.Model: f.Descriptor.Vector},
 		Score:       f.Score,
 		Photo:       p.Data,
-	}, nil
+	}, f, nil
 }
 
 // Enroll creates a person from one or more photos of them: the subject of
@@ -147,11 +165,20 @@ func (s *Service) Enroll(ctx context.Context, name string, meta map[string]strin
 	}
 	faces := make([]gallery.Face, len(photos))
 	for i, p := range photos {
-		f, err := s.galleryFace(ctx, p)
+		f, chosen, err := s.galleryFace(ctx, p)
 		if err != nil {
 			return gallery.Person{}, photoError(i, len(photos), err)
 		}
 		faces[i] = f
+		if i == 0 && p.Meta != nil {
+			if extra := p.Meta(p.Image, chosen); len(extra) > 0 {
+				meta = maps.Clone(meta)
+				if meta == nil {
+					meta = map[string]string{}
+				}
+				maps.Copy(meta, extra)
+			}
+		}
 	}
 	person, _, err := g.Enroll(ctx, name, meta, faces[0])
 	if err != nil {
@@ -198,7 +225,7 @@ func (s *Service) AddFace(ctx context.Context, personID string, p Photo) (galler
 	if _, err := g.Person(ctx, personID); err != nil {
 		return gallery.Person{}, err
 	}
-	f, err := s.galleryFace(ctx, p)
+	f, _, err := s.galleryFace(ctx, p)
 	if err != nil {
 		return gallery.Person{}, err
 	}

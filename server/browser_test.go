@@ -45,6 +45,34 @@ func doorScene(t *testing.T, path string) (*image.RGBA, image.Rectangle) {
 	return frame, where
 }
 
+// writePair writes the photos a and b side by side, as one photo of two
+// people of the same size.
+func writePair(t *testing.T, path, a, b string) {
+	t.Helper()
+	var imgs [2]image.Image
+	for i, p := range []string{a, b} {
+		img, _, err := photo.DecodeFile(p, photo.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs[i] = img
+	}
+	w, h := imgs[0].Bounds().Dx(), imgs[0].Bounds().Dy()
+	out := image.NewRGBA(image.Rect(0, 0, 2*w, h))
+	draw.CatmullRom.Scale(out, image.Rect(0, 0, w, h), imgs[0], imgs[0].Bounds(), draw.Src, nil)
+	draw.CatmullRom.Scale(out, image.Rect(w, 0, 2*w, h), imgs[1], imgs[1].Bounds(), draw.Src, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // writeWallPhoto writes a photo with no face in it.
 func writeWallPhoto(t *testing.T, path string) {
 	t.Helper()
@@ -152,10 +180,11 @@ func TestBrowserDoorAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{
-		Service: svc,
-		Keys:    keys,
-		Web:     web.Handler(),
-		Logger:  slog.New(slog.NewTextHandler(serverWarnings{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Service:    svc,
+		Keys:       keys,
+		Thumbnails: true,
+		Web:        web.Handler(),
+		Logger:     slog.New(slog.NewTextHandler(serverWarnings{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +255,23 @@ func TestBrowserDoorAccess(t *testing.T) {
 	enrol("George W Bush", enrolBush, "Enrolled George W Bush (id ")
 	waitText("#people-summary", "2 people enrolled.", quick)
 	list := waitText("#people-body", "Colin Powell", quick)
+	// Thumbnails are on: each row shows the enrolled face, a real crop
+	// (its pixels vary), not a blank square.
+	// (They are drawn once decoded: wait until both are.)
+	spread, err := chromedp.Run(ctx, chromedp.PollFunction[[]int](`() => {
+		const cs = document.querySelectorAll("#people-body td.thumb canvas");
+		if (cs.length !== 2 || Array.from(cs).some((c) => c.width !== 96)) return false;
+		return Array.from(cs, (c) => {
+			const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let lo = 255, hi = 0;
+			for (let o = 0; o < d.length; o += 4) { lo = Math.min(lo, d[o+1]); hi = Math.max(hi, d[o+1]); }
+			return hi - lo;
+		});
+	}`, chromedp.WithPollingTimeout(quick)))
+	must("reading the thumbnails", err)
+	if len(spread) != 2 || spread[0] < 60 || spread[1] < 60 {
+		t.Errorf("thumbnails' contrast %v: want two 96-px faces", spread)
+	}
 	if !strings.Contains(list, "George W Bush") {
 		t.Errorf("people list %q lacks George W Bush", list)
 	}
@@ -249,6 +295,73 @@ func TestBrowserDoorAccess(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "door-access-known")
 	stopDoor()
+
+	// Without the camera: the same check from a photo file.
+	must("checking a photo", chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.ID("door-photo"), []string{lfw("Colin_Powell", 3)}, chromedp.NodeReady)))
+	waitText("#door-status", "Checked Colin_Powell_0003.jpg: 1 face.", slow)
+	got = waitText("#door-results", "Colin Powell, distance ", quick)
+	if d := shownDistance(t, got); d <= 0 || d >= face.DefaultThreshold || !strings.Contains(got, "(threshold 0.61)") {
+		t.Errorf("photo check %q: want Colin Powell within the threshold, shown", got)
+	}
+	browsertest.Screenshot(t, ctx, "door-access-photo")
+	// The history lists the decisions, newest first.
+	hist := waitText("#history-list", "Colin Powell (", quick)
+	if strings.Contains(hist, "George W Bush (") {
+		t.Errorf("history %q names George W Bush, who never came", hist)
+	}
+
+	// Enrolling his name again asks first, then adds the face to him.
+	must("enrolling Colin Powell again", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("enrol-name"), "colin  powell"),
+		chromedp.SetUploadFiles(chromedp.ID("enrol-photo"), []string{lfw("Colin_Powell", 4)}),
+		chromedp.Click(chromedp.ID("enrol-submit"))))
+	waitText("#enrol-exists-text", "Colin Powell is already enrolled (1 face, id ", slow)
+	click("adding the photo to him", "enrol-add")
+	waitText("#enrol-result", "Added the photo to Colin Powell (2 faces).", slow)
+	waitText("#people-summary", "2 people enrolled.", quick)
+
+	// Are these the same person?
+	compare := func(a, b, want string) string {
+		t.Helper()
+		must("comparing", chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.ID("compare-photo1"), []string{a}),
+			chromedp.SetUploadFiles(chromedp.ID("compare-photo2"), []string{b}),
+			chromedp.Click(chromedp.ID("compare-submit"))))
+		return waitText("#compare-result", want, slow)
+	}
+	compare(lfw("Colin_Powell", 1), lfw("Colin_Powell", 2), "Same person (distance ")
+	compare(lfw("Colin_Powell", 1), enrolBush, "Not the same person (distance ")
+	browsertest.Screenshot(t, ctx, "door-access-compare")
+
+	// A photo of two people side by side: the page asks which face is
+	// the person, and enrols that one.
+	pair := filepath.Join(tmp, "pair.png")
+	writePair(t, pair, enrolBush, lfw("Tony_Blair", 1))
+	must("enrolling from a photo of two", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("enrol-name"), "Tony Blair"),
+		chromedp.SetUploadFiles(chromedp.ID("enrol-photo"), []string{pair}),
+		chromedp.Click(chromedp.ID("enrol-submit"))))
+	// (Tony_Blair_0001 has someone behind him too: three faces, his the
+	// rightmost.)
+	waitText("#enrol-choose-text", "faces. Which one is Tony Blair?", slow)
+	waitText("#enrol-choose-faces", "(rightmost)", quick)
+	browsertest.Screenshot(t, ctx, "door-access-choose")
+	must("choosing the right face", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#enrol-choose-faces button:last-child"))))
+	waitText("#enrol-result", "Enrolled Tony Blair (id ", slow)
+	must("checking his photo", chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.ID("door-photo"), []string{lfw("Tony_Blair", 2)}, chromedp.NodeReady)))
+	waitText("#door-status", "Checked Tony_Blair_0002.jpg", slow)
+	got = waitText("#door-results", "Tony Blair, distance ", quick)
+	if strings.Contains(got, "George W Bush") {
+		t.Errorf("door results %q: the wrong face of the pair was enrolled", got)
+	}
+	// His person view deletes him.
+	must("opening Tony Blair", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#people-body button[aria-label="Open Tony Blair"]`))))
+	waitText("#person-facts", "1 face", quick)
+	click("deleting Tony Blair", "person-delete")
+	waitText("#people-status", "Deleted Tony Blair.", quick)
+	waitText("#people-summary", "2 people enrolled.", quick)
 
 	// Delete him: the same face is now a stranger, whose nearest person
 	// (George W Bush) is beyond the threshold.

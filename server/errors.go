@@ -11,6 +11,7 @@ import (
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
+	"github.com/facerec/facerec/recognition"
 )
 
 // Error codes of the HTTP API. They are part of the API: clients branch on
@@ -25,6 +26,7 @@ const (
 	CodeNotFound          = "not_found"          // 404: no such person, or no such route
 	CodeMethodNotAllowed  = "method_not_allowed" // 405
 	CodeModelMismatch     = "model_mismatch"     // 409: the person's faces come from another model
+	CodeNameExists        = "name_exists"        // 409: someone of that name is enrolled (the answer names them)
 	CodeTooLarge          = "too_large"          // 413: body over the size limit, or image over the pixel limit
 	CodeUnsupportedFormat = "unsupported_format" // 415: the photo is not an image in a supported format
 	CodeCorruptImage      = "corrupt_image"      // 422: the photo is truncated or malformed
@@ -47,6 +49,17 @@ type apiError struct {
 	message string
 	// retryAfter, in seconds, is sent as Retry-After when positive.
 	retryAfter int
+	// Details some codes carry: the person of name_exists, the faces to
+	// choose from of multiple_faces, the photo (1 or 2) of a comparison
+	// that an error is about.
+	person *personJSON
+	faces  []faceBox
+	photo  int
+}
+
+// faceBox is one face a client may choose (face=N is its index).
+type faceBox struct {
+	Box [4]float64 `json:"box"`
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -58,8 +71,11 @@ func errorf(status int, code, format string, args ...any) *apiError {
 // errorBody is the JSON of every error response.
 type errorBody struct {
 	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code    string      `json:"code"`
+		Message string      `json:"message"`
+		Person  *personJSON `json:"person,omitempty"`
+		Faces   []faceBox   `json:"faces,omitempty"`
+		Photo   int         `json:"photo,omitempty"`
 	} `json:"error"`
 }
 
@@ -68,22 +84,42 @@ type errorBody struct {
 func classify(err error) (*apiError, bool) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var pe *recognition.PhotoError
 	switch {
 	case errors.As(err, &ae):
 		return ae, false
+	case errors.As(err, &pe) && pe.Of > 1:
+		// Which photo of a comparison the error is about.
+		inner, fault := classify(pe.Err)
+		c := *inner
+		c.photo = pe.Index + 1
+		c.message = fmt.Sprintf("photo %d: %s", c.photo, c.message)
+		return &c, fault
 	case errors.As(err, &mbe):
 		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body is over the limit of %d bytes", mbe.Limit), false
 	case errors.Is(err, photo.ErrTooLarge):
-		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "%v", err), false
+		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the photo is too large (%v)", err), false
 	case errors.Is(err, photo.ErrUnknownFormat):
-		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedFormat, "%v", err), false
+		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedFormat,
+			"the file is not a photo in a supported format (JPEG, PNG, WebP, GIF, BMP, TIFF or PGM)"), false
 	case errors.Is(err, photo.ErrCorrupt):
-		return errorf(http.StatusUnprocessableEntity, CodeCorruptImage, "%v", err), false
+		return errorf(http.StatusUnprocessableEntity, CodeCorruptImage,
+			"the photo is damaged or incomplete and cannot be read (%v)", err), false
+	case errors.Is(err, recognition.ErrNoFaceAt):
+		return errorf(http.StatusUnprocessableEntity, CodeNoFace, "no face found at the chosen place in the photo"), false
 	case errors.Is(err, face.ErrNoFace):
 		return errorf(http.StatusUnprocessableEntity, CodeNoFace, "no face found in the photo"), false
 	case errors.Is(err, face.ErrAmbiguous):
-		return errorf(http.StatusUnprocessableEntity, CodeMultipleFaces,
-			"the photo shows several faces and none is clearly the person; send a photo of one person"), false
+		e := errorf(http.StatusUnprocessableEntity, CodeMultipleFaces,
+			"the photo shows several faces and none is clearly the person; send a photo of one person")
+		for _, b := range recognition.Choices(err) {
+			e.faces = append(e.faces, faceBox{Box: [4]float64{b.X, b.Y, b.W, b.H}})
+		}
+		if len(e.faces) > 0 {
+			e.message = fmt.Sprintf("the photo shows %d faces that could be the person; choose one with face=N "+
+				"(0 to %d, left to right, as listed in faces) or box=x,y,w,h, or send a photo of one person", len(e.faces), len(e.faces)-1)
+		}
+		return e, false
 	case errors.Is(err, gallery.ErrUnavailable):
 		// Logged as a fault: an operator must hear that writes, deletions
 		// included, are failing.
@@ -109,6 +145,7 @@ func classify(err error) (*apiError, bool) {
 func writeError(w http.ResponseWriter, ae *apiError) {
 	var body errorBody
 	body.Error.Code, body.Error.Message = ae.code, ae.message
+	body.Error.Person, body.Error.Faces, body.Error.Photo = ae.person, ae.faces, ae.photo
 	if ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}

@@ -64,6 +64,8 @@ func FuzzRequests(f *testing.F) {
 		{http.MethodPost, "/v1/people"}, {http.MethodGet, "/v1/people"}, {http.MethodPost, "/v1/identify"},
 		{http.MethodPost, "/v1/verify"}, {http.MethodPost, "/v1/people/x/faces"}, {http.MethodDelete, "/v1/people/x"},
 		{http.MethodGet, "/v1/people/x"}, {http.MethodGet, "/healthz"}, {http.MethodGet, "/readyz"},
+		{http.MethodPost, "/v1/compare"}, {http.MethodPatch, "/v1/people/x"}, {http.MethodGet, "/v1/history"},
+		{http.MethodGet, "/v1/info"}, {http.MethodGet, "/openapi.json"},
 	}
 	var png1 bytes.Buffer
 	png.Encode(&png1, image.NewRGBA(image.Rect(0, 0, 4, 4)))
@@ -71,14 +73,19 @@ func FuzzRequests(f *testing.F) {
 	mw := multipart.NewWriter(&mp)
 	mw.WriteField("name", "Alice")
 	mw.WriteField("person_id", "x")
-	w, _ := mw.CreateFormFile("photo", "a.png")
-	w.Write(png1.Bytes())
+	mw.WriteField("face", "0")
+	for _, name := range []string{"photo", "photo1", "photo2"} {
+		w, _ := mw.CreateFormFile(name, "a.png")
+		w.Write(png1.Bytes())
+	}
 	mw.Close()
 	ct := mw.FormDataContentType()
 	for i := range routes {
 		f.Add(uint8(i), ct, "", mp.Bytes())
 		f.Add(uint8(i), "multipart/form-data; boundary=x", "limit=5&offset=1&k=3", []byte("--x\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\n\x89PNG\r\n--x--\r\n"))
 		f.Add(uint8(i), "image/png", "k=-1", png1.Bytes())
+		f.Add(uint8(i), "image/jpeg", "name=Bob&new=1&box=0,0,10,10", png1.Bytes())
+		f.Add(uint8(i), "application/json", "", []byte(`{"name":"Carol"}`))
 	}
 	f.Fuzz(func(t *testing.T, route uint8, contentType, query string, body []byte) {
 		r := routes[int(route)%len(routes)]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -37,57 +38,108 @@ type personJSON struct {
 	Name    string    `json:"name"`
 	Faces   int       `json:"faces"`
 	Created time.Time `json:"created"`
+	// Thumbnail is a small JPEG of the face, base64, when one was kept
+	// (Config.Thumbnails).
+	Thumbnail string `json:"thumbnail,omitempty"`
 }
 
 func toPersonJSON(p gallery.Person) personJSON {
-	return personJSON{ID: p.ID, Name: p.Name, Faces: p.Faces, Created: p.Created}
+	return personJSON{ID: p.ID, Name: p.Name, Faces: p.Faces, Created: p.Created, Thumbnail: p.Metadata[ThumbnailKey]}
 }
 
-// form is a parsed multipart/form-data body.
+// form is a parsed request body: a multipart/form-data form, or a raw
+// image body (see readForm).
 type form struct {
 	text  map[string]string
-	photo []byte // nil when absent
+	files map[string][]byte // absent when not sent
 }
 
-// readForm reads a multipart body: the "photo" file and the named text
-// fields. Other fields are skipped, as a browser may add its own.
-func readForm(r *http.Request, fields ...string) (*form, error) {
+// photoFile is the name of the one photo of most endpoints.
+const photoFile = "photo"
+
+// rawImage reports whether a Content-Type is a raw image body: image/*
+// (image/jpeg, image/png, image/webp, ...) or application/octet-stream, as
+// cameras and `curl --data-binary` send. The format is sniffed from the
+// bytes, whatever the header says.
+func rawImage(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (strings.HasPrefix(mt, "image/") || mt == "application/octet-stream")
+}
+
+// readForm reads a request's photos and text fields. The body is either
+// multipart/form-data, holding the named files and text fields (other
+// parts are skipped, as a browser may add its own), or, when the endpoint
+// takes one file, a raw image (see rawImage) that is that file. The text
+// fields may also come in the query string (?name=...), which is where a
+// raw body's go; a form field wins over the query.
+func readForm(r *http.Request, files []string, fields ...string) (*form, error) {
+	f := &form{text: map[string]string{}, files: map[string][]byte{}}
+	if ct := r.Header.Get("Content-Type"); rawImage(ct) {
+		if len(files) != 1 {
+			return nil, errorf(http.StatusBadRequest, CodeBadRequest,
+				"this endpoint takes %d photos (%s): send them as multipart/form-data", len(files), strings.Join(files, ", "))
+		}
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, formError(err)
+		}
+		f.files[files[0]] = b
+	} else if err := f.readMultipart(r, files, fields); err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	for _, name := range fields {
+		if _, ok := f.text[name]; ok || !q.Has(name) {
+			continue
+		}
+		v := q.Get(name)
+		if len(v) > maxFieldLen {
+			return nil, errorf(http.StatusBadRequest, CodeInvalidField, "parameter %q is over %d bytes", name, maxFieldLen)
+		}
+		f.text[name] = v
+	}
+	return f, nil
+}
+
+func (f *form) readMultipart(r *http.Request, files, fields []string) error {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "the body must be multipart/form-data: %v", err)
+		return errorf(http.StatusBadRequest, CodeBadRequest,
+			"the body must be multipart/form-data or a raw image (Content-Type: image/jpeg, image/png or image/webp): %v", err)
 	}
-	f := &form{text: map[string]string{}}
 	for {
 		part, err := mr.NextPart()
 		// Only a bare io.EOF is the closing boundary; a wrapped one is a
 		// body that ended early, such as an empty body.
 		if err == io.EOF {
-			return f, nil
+			return nil
 		}
 		if err != nil {
-			return nil, formError(err)
+			return formError(err)
 		}
 		name := part.FormName()
 		switch {
-		case name == "photo":
-			if f.photo != nil {
-				return nil, errorf(http.StatusBadRequest, CodeInvalidField, "send one photo per request")
+		case slices.Contains(files, name):
+			if _, dup := f.files[name]; dup {
+				return errorf(http.StatusBadRequest, CodeInvalidField, "send one file %q per request", name)
 			}
-			if f.photo, err = io.ReadAll(part); err != nil {
-				return nil, formError(err)
+			b, err := io.ReadAll(part)
+			if err != nil {
+				return formError(err)
 			}
+			f.files[name] = b
 		case slices.Contains(fields, name):
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldLen+1))
 			if err != nil {
-				return nil, formError(err)
+				return formError(err)
 			}
 			if len(b) > maxFieldLen {
-				return nil, errorf(http.StatusBadRequest, CodeInvalidField, "field %q is over %d bytes", name, maxFieldLen)
+				return errorf(http.StatusBadRequest, CodeInvalidField, "field %q is over %d bytes", name, maxFieldLen)
 			}
 			f.text[name] = string(b)
 		default:
 			if _, err := io.Copy(io.Discard, part); err != nil {
-				return nil, formError(err)
+				return formError(err)
 			}
 		}
 		part.Close()
@@ -122,13 +174,18 @@ func (f *form) field(name string) (string, error) {
 	return v, nil
 }
 
-// requirePhoto returns the photo, which is required.
-func (f *form) requirePhoto() ([]byte, error) {
-	if f.photo == nil {
-		return nil, errorf(http.StatusBadRequest, CodeMissingField, `the form file "photo" is required`)
+// requireFile returns a file, which is required.
+func (f *form) requireFile(name string) ([]byte, error) {
+	b, ok := f.files[name]
+	if !ok {
+		return nil, errorf(http.StatusBadRequest, CodeMissingField,
+			"the form file %q is required (or send the photo as the body, with Content-Type: image/jpeg, image/png or image/webp)", name)
 	}
-	return f.photo, nil
+	return b, nil
 }
+
+// requirePhoto returns the photo, which is required.
+func (f *form) requirePhoto() ([]byte, error) { return f.requireFile(photoFile) }
 
 // checkName validates a person's name before the costly recognition (the
 // gallery's rule: gallery.CleanName), with a message for people.
@@ -201,7 +258,7 @@ func (s *Server) recognize(ctx context.Context, data []byte, fn func(context.Con
 				done <- fmt.Errorf("panic recognising a photo: %v", p)
 			}
 		}()
-		img, _, err := photo.Decode(bytes.NewReader(data), photo.Options{MaxPixels: s.cfg.MaxPixels, MaxBytes: s.cfg.MaxBodyBytes})
+		img, err := s.decode(data)
 		if err != nil {
 			done <- err
 			return
@@ -216,8 +273,14 @@ func (s *Server) recognize(ctx context.Context, data []byte, fn func(context.Con
 	}
 }
 
+// decode decodes a photo within the server's limits.
+func (s *Server) decode(data []byte) (image.Image, error) {
+	img, _, err := photo.Decode(bytes.NewReader(data), photo.Options{MaxPixels: s.cfg.MaxPixels, MaxBytes: s.cfg.MaxBodyBytes})
+	return img, err
+}
+
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
-	f, err := readForm(r, "name")
+	f, err := readForm(r, []string{photoFile}, "name", "new", "face", "box")
 	if err != nil {
 		return err
 	}
@@ -228,13 +291,45 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if name, err = checkName(name); err != nil {
 		return err
 	}
+	asNew, err := f.flag("new")
+	if err != nil {
+		return err
+	}
+	pick, err := f.faceChoice()
+	if err != nil {
+		return err
+	}
 	data, err := f.requirePhoto()
 	if err != nil {
 		return err
 	}
+	// A name is checked and enrolled under its lock, so that two requests
+	// of this server cannot both find it free (nodes sharing a PostgreSQL
+	// gallery do not share this lock).
+	unlock := s.names.lock(name)
+	defer unlock()
+	if !asNew {
+		same, err := s.gal.PeopleNamed(r.Context(), name)
+		if err != nil {
+			return fmt.Errorf("looking up the name %q: %w", name, err)
+		}
+		if len(same) > 0 {
+			p := toPersonJSON(same[0])
+			return &apiError{status: http.StatusConflict, code: CodeNameExists, person: &p,
+				message: fmt.Sprintf("%s is already enrolled (id %s): add this photo to them with POST /v1/people/%s/faces, "+
+					"or send new=1 to enrol another person of the same name", p.Name, p.ID, p.ID)}
+		}
+	}
 	var p gallery.Person
-	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
-		p, err = s.svc.Enroll(ctx, name, nil, recognition.Photo{Image: img, Data: data})
+	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) error {
+		ph, err := s.choose(ctx, pick, img, data)
+		if err != nil {
+			return err
+		}
+		if s.cfg.Thumbnails {
+			ph.Meta = thumbnailMeta
+		}
+		p, err = s.svc.Enroll(ctx, name, nil, ph)
 		return err
 	})
 	if err != nil {
@@ -247,7 +342,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) addFace(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	f, err := readForm(r)
+	f, err := readForm(r, []string{photoFile}, "face", "box")
+	if err != nil {
+		return err
+	}
+	pick, err := f.faceChoice()
 	if err != nil {
 		return err
 	}
@@ -260,8 +359,12 @@ func (s *Server) addFace(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var p gallery.Person
-	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
-		p, err = s.svc.AddFace(ctx, id, recognition.Photo{Image: img, Data: data})
+	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) error {
+		ph, err := s.choose(ctx, pick, img, data)
+		if err != nil {
+			return err
+		}
+		p, err = s.svc.AddFace(ctx, id, ph)
 		return err
 	})
 	if err != nil {
@@ -316,6 +419,7 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	s.history.forget(r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -325,7 +429,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := readForm(r)
+	f, err := readForm(r, []string{photoFile})
 	if err != nil {
 		return err
 	}
@@ -345,6 +449,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.history.record(results, s.threshold())
 	if scopeOf(r.Context()) != ScopeFull {
 		// A recognize key learns the decision for the faces it sent and
 		// nothing else: the nearest strangers' names would list the gallery.
@@ -368,7 +473,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
-	f, err := readForm(r, "person_id")
+	f, err := readForm(r, []string{photoFile}, "person_id")
 	if err != nil {
 		return err
 	}

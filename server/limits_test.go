@@ -325,7 +325,8 @@ func TestKeylessServerRefusesOtherSites(t *testing.T) {
 	h := newHarness(t, harnessOptions{noKeys: true})
 	send := func(host, origin string) int {
 		body, ct := multipartBody(t, field("name", "Mallory"), file("photo", onePerson(t, 9)))
-		req, err := http.NewRequest(http.MethodPost, h.url+"/v1/people", body)
+		// new=1: each accepted request enrols another Mallory.
+		req, err := http.NewRequest(http.MethodPost, h.url+"/v1/people?new=1", body)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,20 +4,44 @@
 //
 // # Endpoints
 //
-//	POST   /v1/people             multipart name + photo → 201 {"id","name","faces":1,"created"}
+// The full description is the OpenAPI 3 document served at /openapi.json
+// (docs/api.md renders it). In short:
+//
+//	POST   /v1/people             name + photo → 201 {"id","name","faces":1,"created"}
+//	                              (409 name_exists with the person when the name is enrolled, unless new=1;
+//	                              face=N or box=x,y,w,h picks the face of a photo with several)
 //	GET    /v1/people             ?limit= (default 100, at most 1000) &offset= → {"people","total","limit","offset"}
 //	GET    /v1/people/{id}        → {"id","name","faces","created"}
+//	PATCH  /v1/people/{id}        JSON {"name"} → the person renamed
 //	DELETE /v1/people/{id}        → 204
-//	POST   /v1/people/{id}/faces  multipart photo → 201 the person, one face more
-//	POST   /v1/identify           multipart photo, ?k= (default 3, at most 100) →
+//	POST   /v1/people/{id}/faces  photo (face=N or box=) → 201 the person, one face more
+//	POST   /v1/identify           photo, ?k= (default 3, at most 100) →
 //	                              {"faces":[{"box":[x,y,w,h],"score","match":{"id","name","distance"}|null,"candidates":[...]}]}
 //	                              (with a recognize key the candidates are the match alone: a
 //	                              door learns who it saw, never who else is enrolled)
-//	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
+//	POST   /v1/verify             person_id + photo → {"distance","threshold","same"}
+//	POST   /v1/compare            photo1 + photo2 → {"distance","threshold","same"}: the same person?
+//	GET    /v1/history            ?limit= → {"events":[...],"size"}: the latest door decisions, newest first
+//	GET    /v1/info               → {"auth","threshold","close_call_band","history"} (no key needed)
+//	GET    /openapi.json          the OpenAPI 3 description (no key needed)
 //	GET    /healthz               → {"status":"ok"|"degraded","store":"ok"|what fails} (200: liveness)
 //	GET    /readyz                → {"status":"ready"|"not ready","store":...} (503 while the gallery takes no writes)
 //	GET    /metrics               Prometheus text format
 //	GET    /                      the web page
+//
+// A photo is a multipart/form-data file ("photo", or "photo1" and
+// "photo2"), or, for the endpoints of one photo, the whole body with
+// Content-Type image/jpeg, image/png, image/webp (any image/* or
+// application/octet-stream: the format is read from the bytes); the text
+// fields (name, person_id, new, face, box) may then come in the query
+// string, e.g. curl --data-binary @me.jpg -H 'Content-Type: image/jpeg'
+// 'http://127.0.0.1:8080/v1/people?name=Me'.
+//
+// Enrolling a name that is already enrolled (compared up to case and
+// spaces) is refused with 409 name_exists, whose error names the person:
+// add the photo to them (POST /v1/people/{id}/faces) or ask for a second
+// person of the same name with new=1. Two people of one name are allowed,
+// never made by accident.
 //
 // The server is an adapter over a recognition.Service: an enrolment or
 // verification photo is a labelled photo, whose subject is chosen by
@@ -27,9 +51,11 @@
 //
 // # Errors
 //
-// Every error is JSON {"error":{"code","message"}}. The code is stable:
+// Every error is JSON {"error":{"code","message"}}, the message a sentence
+// for people, and error.photo (1 or 2) says which photo of a comparison
+// it is about. The code is stable:
 //
-//	400 bad_request          the body is not well-formed multipart/form-data
+//	400 bad_request          the body is not well-formed multipart/form-data (nor a raw image, nor the JSON asked for)
 //	400 missing_field        a required form field (name, photo, person_id) is absent
 //	400 invalid_field        a field or query parameter has a bad value
 //	401 unauthorized         no API key, or an unknown one
@@ -39,11 +65,12 @@
 //	429 too_many_requests    too many failed authentications from this address (with Retry-After)
 //	408 request_timeout      the request body stopped arriving (the server's read timeout)
 //	409 model_mismatch       the person's faces were made by another model version
+//	409 name_exists          the name is enrolled (error.person is who; new=1 enrols another)
 //	413 too_large            the body is over Config.MaxBodyBytes, or the image over Config.MaxPixels
 //	415 unsupported_format   the photo is not an image in a supported format
 //	422 corrupt_image        the photo is truncated or malformed
-//	422 no_face              no face in the photo
-//	422 multiple_faces       several faces, none clearly in front
+//	422 no_face              no face in the photo (or at the chosen box)
+//	422 multiple_faces       several faces, none clearly in front (error.faces lists their boxes, left to right)
 //	500 internal             a server fault (logged; details are not sent)
 //	503 busy                 every recognition slot stayed taken (with Retry-After)
 //	503 store_unavailable    the gallery cannot be written now: read-only or full disk, database gone (with Retry-After)
@@ -56,7 +83,8 @@
 // create`) have the scope they were made with, and only their SHA-256 is
 // stored, in a keys file beside the gallery database. /healthz and the web
 // page need no key (probes and browsers cannot send one); /metrics,
-// /v1/identify and /v1/verify need any key; the rest needs ScopeFull.
+// /v1/identify, /v1/verify and /v1/compare need any key; /v1/info and
+// /openapi.json none; the rest (the people, the history) needs ScopeFull.
 //
 // With no key configured at all when the server starts, every request is
 // allowed, and the server refuses to listen anywhere but on loopback; it
@@ -119,6 +147,16 @@ type Config struct {
 	// once.
 	QueueWait time.Duration
 	MaxQueue  int
+	// Thumbnails keeps a small JPEG of each new person's enrolled face
+	// (96 pixels, in the person's metadata, shown in the people list), so
+	// that a guard can see who is enrolled. Off by default: without it the
+	// gallery holds descriptors alone (and, with gallery.Options.KeepPhotos,
+	// the photos).
+	Thumbnails bool
+	// HistorySize is how many recent door decisions (identifications of
+	// photos with a face) GET /v1/history keeps, in memory (default
+	// DefaultHistorySize; negative keeps none).
+	HistorySize int
 	// Web serves the pages at "/" (default web.Handler(), the door-access
 	// page).
 	Web http.Handler
@@ -140,6 +178,18 @@ type Server struct {
 	lim       *limiter
 	metrics   *metrics
 	log       *slog.Logger
+	history   *history
+	names     nameLocks
+	// endpoints are the routes registered with handle, for the test that
+	// holds the OpenAPI description to them.
+	endpoints map[string]endpoint
+}
+
+// endpoint is a registered route's methods (without HEAD) and the key
+// scope it needs.
+type endpoint struct {
+	methods []string
+	need    Scope
 }
 
 // New checks cfg and builds the server.
@@ -165,6 +215,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 4 * cfg.Concurrency
 	}
+	if cfg.HistorySize == 0 {
+		cfg.HistorySize = DefaultHistorySize
+	}
 	if cfg.Web == nil {
 		cfg.Web = web.Handler()
 	}
@@ -179,6 +232,9 @@ func New(cfg Config) (*Server, error) {
 		mux:  http.NewServeMux(),
 		lim:  newLimiter(cfg.Concurrency, cfg.MaxQueue, cfg.QueueWait),
 		log:  cfg.Logger,
+	}
+	if cfg.HistorySize > 0 {
+		s.history = newHistory(cfg.HistorySize)
 	}
 	s.authFails = newAuthLimiter(s.log)
 	s.store = &storeCheck{check: s.gal.Check}
@@ -206,10 +262,15 @@ const needNone Scope = ""
 
 func (s *Server) routes() {
 	s.handle("/v1/people", ScopeFull, map[string]handlerFunc{http.MethodGet: s.listPeople, http.MethodPost: s.enroll})
-	s.handle("/v1/people/{id}", ScopeFull, map[string]handlerFunc{http.MethodGet: s.getPerson, http.MethodDelete: s.deletePerson})
+	s.handle("/v1/people/{id}", ScopeFull, map[string]handlerFunc{http.MethodGet: s.getPerson, http.MethodDelete: s.deletePerson,
+		http.MethodPatch: s.renamePerson})
 	s.handle("/v1/people/{id}/faces", ScopeFull, map[string]handlerFunc{http.MethodPost: s.addFace})
 	s.handle("/v1/identify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.identify})
 	s.handle("/v1/verify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.verify})
+	s.handle("/v1/compare", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.compare})
+	s.handle("/v1/history", ScopeFull, map[string]handlerFunc{http.MethodGet: s.serveHistory})
+	s.handle("/v1/info", needNone, map[string]handlerFunc{http.MethodGet: s.info})
+	s.handle("/openapi.json", needNone, map[string]handlerFunc{http.MethodGet: serveOpenAPI})
 	s.handle("/healthz", needNone, map[string]handlerFunc{http.MethodGet: s.healthz})
 	s.handle("/readyz", needNone, map[string]handlerFunc{http.MethodGet: s.readyz})
 	s.handle("/metrics", ScopeRecognize, map[string]handlerFunc{http.MethodGet: s.metrics.serve})
@@ -231,6 +292,10 @@ func (s *Server) handle(pattern string, need Scope, methods map[string]handlerFu
 		allowed = append(allowed, http.MethodHead)
 	}
 	slices.Sort(allowed)
+	if s.endpoints == nil {
+		s.endpoints = map[string]endpoint{}
+	}
+	s.endpoints[pattern] = endpoint{slices.DeleteFunc(slices.Clone(allowed), func(m string) bool { return m == http.MethodHead }), need}
 	allow := strings.Join(allowed, ", ")
 	s.mux.Handle(pattern, s.wrap(pattern, need, methods, func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", allow)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,12 +40,19 @@ type fakeAPI struct {
 	identifyDelay     time.Duration
 	frames            [][]byte // every door frame received
 	inFlight, maxLive int
+
+	// identifyFaces, when set, is identify's answer (the faces of any
+	// photo); the history keeps each answer with faces.
+	identifyFaces func() []any
+	history       []any
+	chosen        []string // the face=N of each enrolment that had one
 }
 
 type person struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Faces int    `json:"faces"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Faces     int    `json:"faces"`
+	Thumbnail string `json:"thumbnail,omitempty"`
 }
 
 func (f *fakeAPI) fail(w http.ResponseWriter, status int, code, msg string) {
@@ -66,8 +74,26 @@ func (f *fakeAPI) add(name string) person {
 	return p
 }
 
+// isImage is the fake's format check: PNG or JPEG signatures.
+func isImage(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("\x89PNG")) || bytes.HasPrefix(b, []byte("\xff\xd8"))
+}
+
+func (f *fakeAPI) person(id string) *person {
+	for i := range f.people {
+		if f.people[i].ID == id {
+			return &f.people[i]
+		}
+	}
+	return nil
+}
+
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "Bearer "+f.key {
+	if r.URL.Path == "/v1/info" {
+		f.reply(w, http.StatusOK, map[string]any{"auth": f.key != "", "threshold": 0.61, "close_call_band": 0.05, "history": 100})
+		return
+	}
+	if f.key != "" && r.Header.Get("Authorization") != "Bearer "+f.key {
 		f.fail(w, http.StatusUnauthorized, "unauthorized", "missing or unknown API key")
 		return
 	}
@@ -90,12 +116,74 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			page = f.people[offset:min(offset+limit, len(f.people))]
 		}
 		f.reply(w, http.StatusOK, map[string]any{"people": page, "total": len(f.people), "limit": limit, "offset": offset})
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/history":
+		ev := f.history
+		if ev == nil {
+			ev = []any{}
+		}
+		f.reply(w, http.StatusOK, map[string]any{"events": ev, "size": 100})
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/compare":
+		f.compare(w, r)
+	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/v1/people/"):
+		var body struct{ Name string }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || strings.TrimSpace(body.Name) == "" {
+			f.fail(w, http.StatusBadRequest, "invalid_field", "bad name")
+			return
+		}
+		p := f.person(strings.TrimPrefix(r.URL.Path, "/v1/people/"))
+		if p == nil {
+			f.fail(w, http.StatusNotFound, "not_found", "no such person")
+			return
+		}
+		p.Name = strings.TrimSpace(body.Name)
+		f.reply(w, http.StatusOK, *p)
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/people/") && strings.HasSuffix(r.URL.Path, "/faces"):
+		p := f.person(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/people/"), "/faces"))
+		if p == nil {
+			f.fail(w, http.StatusNotFound, "not_found", "no such person")
+			return
+		}
+		file, _, err := r.FormFile("photo")
+		if err != nil {
+			f.fail(w, http.StatusBadRequest, "missing_field", "photo is required")
+			return
+		}
+		data, _ := io.ReadAll(file)
+		if !isImage(data) {
+			f.fail(w, http.StatusUnsupportedMediaType, "unsupported_format", "input does not start with the signature of a supported image format")
+			return
+		}
+		f.photos = append(f.photos, data)
+		p.Faces++
+		f.reply(w, http.StatusCreated, *p)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/people":
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
 			f.fail(w, http.StatusBadRequest, "bad_request", err.Error())
 			return
 		}
 		name := r.FormValue("name")
+		if r.FormValue("new") != "1" {
+			for _, p := range f.people {
+				if strings.EqualFold(p.Name, strings.TrimSpace(name)) {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusConflict)
+					json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "name_exists",
+						"message": p.Name + " is already enrolled", "person": p}})
+					return
+				}
+			}
+		}
+		if name == "Crowd" && !r.Form.Has("face") { // stands for a photo of two people
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "multiple_faces",
+				"message": "the photo shows 2 faces", "faces": []any{
+					map[string]any{"box": []float64{4, 12, 24, 28}}, map[string]any{"box": []float64{36, 14, 22, 26}}}}})
+			return
+		}
+		if r.Form.Has("face") {
+			f.chosen = append(f.chosen, r.FormValue("face"))
+		}
 		file, _, err := r.FormFile("photo")
 		if err != nil {
 			f.fail(w, http.StatusBadRequest, "missing_field", "photo is required")
@@ -153,12 +241,65 @@ func (f *fakeAPI) identify(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.frames = append(f.frames, data)
+	if !isImage(data) {
+		f.fail(w, http.StatusUnsupportedMediaType, "unsupported_format", "input does not start with the signature of a supported image format")
+		return
+	}
+	if f.identifyFaces != nil {
+		faces := f.identifyFaces()
+		if len(faces) > 0 {
+			var hf []any
+			for _, fc := range faces {
+				m := fc.(map[string]any)
+				var nearest any
+				if c := m["candidates"].([]any); len(c) > 0 {
+					nearest = c[0]
+				}
+				d := 1.0
+				if n, ok := nearest.(map[string]any); ok {
+					d = n["distance"].(float64)
+				}
+				hf = append(hf, map[string]any{"match": m["match"], "nearest": nearest, "threshold": 0.61,
+					"close_call": d > 0.56 && d < 0.66})
+			}
+			f.history = append([]any{map[string]any{"time": time.Now().Format(time.RFC3339), "last": time.Now().Format(time.RFC3339),
+				"frames": 1, "faces": hf}}, f.history...)
+		}
+		f.reply(w, http.StatusOK, map[string]any{"faces": faces})
+		return
+	}
 	res := map[string]any{"box": []float64{40, 30, 100, 120}, "score": 0.9, "match": nil, "candidates": []any{}}
 	if len(f.people) > 0 {
 		m := map[string]any{"id": f.people[0].ID, "name": f.people[0].Name, "distance": 0.314}
 		res["match"], res["candidates"] = m, []any{m}
 	}
 	f.reply(w, http.StatusOK, map[string]any{"faces": []any{res}})
+}
+
+// compare says two photos are the same person when their bytes are equal
+// (distance 0.31), else not, as a close call (0.64 against 0.61).
+func (f *fakeAPI) compare(w http.ResponseWriter, r *http.Request) {
+	var data [2][]byte
+	for i, name := range []string{"photo1", "photo2"} {
+		file, _, err := r.FormFile(name)
+		if err != nil {
+			f.fail(w, http.StatusBadRequest, "missing_field", name+" is required")
+			return
+		}
+		data[i], _ = io.ReadAll(file)
+		if !isImage(data[i]) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnsupportedMediaType)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "unsupported_format",
+				"message": fmt.Sprintf("photo %d: not an image", i+1), "photo": i + 1}})
+			return
+		}
+	}
+	if bytes.Equal(data[0], data[1]) {
+		f.reply(w, http.StatusOK, map[string]any{"distance": 0.31, "threshold": 0.61, "same": true})
+		return
+	}
+	f.reply(w, http.StatusOK, map[string]any{"distance": 0.64, "threshold": 0.61, "same": false})
 }
 
 func writePNG(t *testing.T, path string) {
@@ -285,6 +426,11 @@ func TestPageAgainstFakeAPI(t *testing.T) {
 	must("reading the door video", err)
 	if !hidden {
 		t.Error("the door video stays shown without a camera")
+	}
+	thumbs, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("people-table").classList.contains("with-thumbs")`))
+	must("reading the people table", err)
+	if thumbs {
+		t.Error("the people list has a face column, but nobody has a thumbnail")
 	}
 	browsertest.Screenshot(t, ctx, "fake-api")
 }

@@ -220,6 +220,27 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	return p
 }
 
+// ScreenshotOf captures the element matching the CSS selector sel as a
+// PNG, as Screenshot does the whole page: a small picture of one state of
+// one part of the page.
+func ScreenshotOf(t testing.TB, ctx context.Context, name, sel string) string {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("browsertest: screenshot of %s: %v", sel, err)
+	}
+	p := filepath.Join(t.TempDir(), name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatalf("browsertest: screenshot: %v", err)
+	}
+	if dir := os.Getenv(ShotsEnv); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			t.Errorf("browsertest: screenshot into $%s: %v", ShotsEnv, err)
+		}
+	}
+	return p
+}
+
 // AcceptDialogs accepts every alert, confirm and prompt the page opens
 // from now until ctx ends, as a person clicking OK would. Without it a
 // confirm blocks the page, and with it the click that opened it.
