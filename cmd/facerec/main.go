@@ -65,7 +65,7 @@ func main() {
 	root.PersistentFlags().String("models", "", "model directory (default $FACEREC_MODELS or the user cache dir)")
 	root.Version = version()
 	root.SetVersionTemplate("{{.Version}}")
-	root.AddCommand(modelsCmd(), detectCmd(), embedCmd(), verifyCmd(), distanceCmd(), evalCmd(), trainCmd(), trainHeadCmd(), benchCmd(), serveCmd(), enrollCmd(), identifyCmd(), peopleCmd(), galleryCmd(), keysCmd())
+	root.AddCommand(modelsCmd(), detectCmd(), analyzeCmd(), embedCmd(), verifyCmd(), distanceCmd(), evalCmd(), trainCmd(), trainHeadCmd(), benchCmd(), serveCmd(), enrollCmd(), identifyCmd(), peopleCmd(), galleryCmd(), keysCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "facerec:", err)
