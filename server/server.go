@@ -14,6 +14,8 @@
 //	                              (with a recognize key the candidates are the match alone: a
 //	                              door learns who it saw, never who else is enrolled)
 //	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
+//	POST   /v1/analyze            multipart photo → {"faces":[{"box","score","liveness","age","gender",...,"pose","quality"}]}
+//	                              (Config.Analysis; 404 without it; nothing is stored)
 //	GET    /healthz               → {"status":"ok"|"degraded","store":"ok"|what fails} (200: liveness)
 //	GET    /readyz                → {"status":"ready"|"not ready","store":...} (503 while the gallery takes no writes)
 //	GET    /metrics               Prometheus text format
@@ -125,6 +127,8 @@ type Config struct {
 	// Logger receives one line per request and the server's events
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Analysis enables /v1/analyze (nil: it answers 404).
+	Analysis *Analysis
 }
 
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
@@ -210,6 +214,7 @@ func (s *Server) routes() {
 	s.handle("/v1/people/{id}/faces", ScopeFull, map[string]handlerFunc{http.MethodPost: s.addFace})
 	s.handle("/v1/identify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.identify})
 	s.handle("/v1/verify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.verify})
+	s.handle("/v1/analyze", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.analyze})
 	s.handle("/healthz", needNone, map[string]handlerFunc{http.MethodGet: s.healthz})
 	s.handle("/readyz", needNone, map[string]handlerFunc{http.MethodGet: s.readyz})
 	s.handle("/metrics", ScopeRecognize, map[string]handlerFunc{http.MethodGet: s.metrics.serve})

@@ -7,8 +7,31 @@ import (
 	"strings"
 
 	"github.com/facerec/facerec/analysis"
+	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/server"
 	"github.com/spf13/cobra"
 )
+
+// serverAnalysis is serve's --analysis: nil for "off", else the analyzer
+// of those networks over the pipeline's detector.
+func serverAnalysis(cmd *cobra.Command, networks string, p *face.Pipeline) (*server.Analysis, error) {
+	if networks == "off" {
+		return nil, nil
+	}
+	opt, err := analysisOptions(networks)
+	if err != nil {
+		return nil, fmt.Errorf("--analysis: %w", err)
+	}
+	dir, err := modelDir(cmd)
+	if err != nil {
+		return nil, err
+	}
+	a, err := analysis.Load(cmd.Context(), dir, opt, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	return &server.Analysis{Analyzer: a, Detect: p.Detect}, nil
+}
 
 // analysisNetworks are the names --networks takes.
 var analysisNetworks = []string{"liveness", "age-gender", "expression", "eyes"}
@@ -103,4 +126,3 @@ expression are unmeasured.`,
 		"the networks to run, comma-separated: "+strings.Join(analysisNetworks, ", ")+", all or none (quality and pose need none; expression is 28 MB and the slowest)")
 	return cmd
 }
-

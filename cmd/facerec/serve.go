@@ -20,6 +20,7 @@ func serveCmd() *cobra.Command {
 		debug     bool
 		cfg       server.Config
 		threshold float64
+		analyze   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -68,6 +69,9 @@ func serveCmd() *cobra.Command {
 			if cfg.Service, err = pf.service(p, g, threshold); err != nil {
 				return err
 			}
+			if cfg.Analysis, err = serverAnalysis(cmd, analyze, p); err != nil {
+				return err
+			}
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -89,5 +93,6 @@ func serveCmd() *cobra.Command {
 	fl.DurationVar(&cfg.RequestTimeout, "timeout", server.DefaultRequestTimeout, "time limit of one request")
 	fl.IntVar(&cfg.Concurrency, "concurrency", 0, "photos recognised at once (default GOMAXPROCS)")
 	fl.DurationVar(&cfg.QueueWait, "queue-wait", server.DefaultQueueWait, "how long a photo waits for a free slot before 503 busy")
+	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint)")
 	return cmd
 }
