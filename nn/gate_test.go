@@ -80,3 +80,31 @@ func TestGateGradients(t *testing.T) {
 		checkGradients(t, tc)
 	}
 }
+
+func TestGatherChannels(t *testing.T) {
+	x := tensor.From([]float32{1, 2, 3, 4, 5, 6}, 1, 1, 2, 3)
+	g := NewInferenceGraph(nil)
+	y := g.GatherChannels(g.Input(x, false), []int{2, 0, 2})
+	if err := g.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float32{3, 1, 3, 6, 4, 6} {
+		if y.Value.Data[i] != want {
+			t.Fatalf("gather = %v", y.Value.Data)
+		}
+	}
+	for _, idx := range [][]int{nil, {3}, {-1}} {
+		bad := NewInferenceGraph(nil)
+		bad.GatherChannels(bad.Input(x, false), idx)
+		if bad.Err() == nil {
+			t.Errorf("gather %v of 3 channels: no error", idx)
+		}
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	checkGradients(t, gradCase{
+		name:   "gather channels",
+		inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 2, 4)},
+		// Channel 1 twice, channel 2 never: its gradient must stay zero.
+		build: func(g *Graph, xs []*Var) *Var { return g.GatherChannels(xs[0], []int{3, 1, 0, 1}) },
+	})
+}

@@ -47,6 +47,7 @@ var attrInputs = map[string]attrInput{
 	"fr_age":        {64, 3, imagenet},
 	"fr_gender":     {64, 3, imagenet},
 	"fr_expression": {224, 3, func(v uint8, _ int) float32 { return float32(float64(v) / 255.0) }},
+	"fr_pose":       {224, 3, imagenet},
 	"fr_eye":        {24, 1, func(v uint8, _ int) float32 { return float32(float64(v) / 255.0) }},
 }
 

@@ -56,21 +56,24 @@ type output struct {
 
 // step is one node, bound to its layers.
 type step struct {
-	op    string
-	name  string // the node's name, or its op and index
-	in    []string
-	out   string
-	conv  *nn.Conv2D
-	dw    *nn.DepthwiseConv2D
-	slope *nn.Param // PRelu; a buffer, so never trained
-	bn    *nn.BatchNorm
-	dense *nn.Dense // Gemm, MatMul
-	shape []int     // Reshape and Flatten: the per-image dims of the output
-	chw   bool      // Reshape and Flatten of a map: channels first before
-	view  bool      // the output shares the input's buffer (a Pad of zeros)
-	pool  *nn.Window
-	pad   *nn.Padding
-	scale bool // Mul of a map by one value per channel (1×1 map), in that order
+	op     string
+	name   string // the node's name, or its op and index
+	in     []string
+	out    string
+	conv   *nn.Conv2D
+	dw     *nn.DepthwiseConv2D
+	slope  *nn.Param // PRelu; a buffer, so never trained
+	bn     *nn.BatchNorm
+	dense  *nn.Dense // Gemm, MatMul
+	shape  []int     // Reshape and Flatten: the per-image dims of the output
+	chw    bool      // Reshape and Flatten of a map: channels first before
+	view   bool      // the output shares the input's buffer (a Pad of zeros)
+	pool   *nn.Window
+	pad    *nn.Padding
+	scale  bool  // Mul of a map by one value per channel (1×1 map), in that order
+	gather []int // Split or the end of a channel shuffle: the channels taken
+	// keepDims: a ReduceMean that keeps its 1×1 map.
+	keepDims bool
 }
 
 // value is what Compile knows of a value: an image (NHWC: h, w, c) or a
@@ -79,6 +82,10 @@ type value struct {
 	image   bool
 	h, w, c int
 	dims    []int // flat: per-image dims, in ONNX order
+	// groups > 0 marks a map viewed as [N, groups, C/groups, H, W] (a
+	// channel shuffle's first step), swapped as [N, C/groups, groups, H, W].
+	groups  int
+	swapped bool
 }
 
 func (v value) len() int {
@@ -140,16 +147,26 @@ func Compile(m *Model) (*Net, error) {
 	net := &Net{input: in.Name, c: chw[0], h: chw[1], w: chw[2], fresh: map[string]bool{}, root: map[string]string{}}
 	c := &compiler{inits: inits, vals: map[string]value{in.Name: {image: true, c: chw[0], h: chw[1], w: chw[2]}}}
 	for i := range g.Nodes {
+		var err error
 		n := &g.Nodes[i]
 		name := n.Name
 		if name == "" {
 			name = fmt.Sprintf("%s #%d", n.OpType, i)
 		}
-		s, err := c.node(n)
+		var ss []*step
+		if n.OpType == "Split" {
+			ss, err = c.split(n)
+		} else {
+			var s *step
+			s, err = c.node(n)
+			if s != nil {
+				ss = []*step{s}
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("onnx: node %s (%s): %w", name, n.OpType, err)
 		}
-		if s != nil {
+		for _, s := range ss {
 			s.name = name
 			net.steps = append(net.steps, *s)
 			if s.shape == nil && !s.view {
@@ -215,6 +232,9 @@ func (c *compiler) image(name string) (value, error) {
 	if !v.image {
 		return v, fmt.Errorf("input %q is not an image", name)
 	}
+	if v.groups > 0 {
+		return v, fmt.Errorf("input %q is a 5-D view of a map (only a Transpose or a Reshape back may read it)", name)
+	}
 	return v, nil
 }
 
@@ -272,6 +292,13 @@ func (c *compiler) node(n *Node) (*step, error) {
 		v   value
 		err error
 	)
+	if n.OpType != "Reshape" && n.OpType != "Transpose" {
+		for _, in := range n.Inputs {
+			if c.vals[in].groups > 0 {
+				return nil, fmt.Errorf("input %q is a 5-D view of a map (only a Transpose or a Reshape back may read it)", in)
+			}
+		}
+	}
 	switch n.OpType {
 	case "Conv":
 		s, v, err = c.conv(n)
@@ -280,7 +307,15 @@ func (c *compiler) node(n *Node) (*step, error) {
 	case "Add":
 		s, v, err = c.add(n)
 	case "Reshape", "Flatten":
-		s, v, err = c.reshape(n)
+		if c.shuffleReshape(n) {
+			s, v, err = c.reshapeGroups(n)
+		} else {
+			s, v, err = c.reshape(n)
+		}
+	case "Transpose":
+		s, v, err = c.transpose(n)
+	case "ReduceMean":
+		s, v, err = c.reduceMean(n)
 	case "BatchNormalization":
 		s, v, err = c.batchNorm(n)
 	case "Gemm", "MatMul":

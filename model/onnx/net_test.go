@@ -455,6 +455,8 @@ func FuzzCompile(f *testing.F) {
 	small, _, _ := smallNet()
 	head, _ := headNet()
 	gate, _ := gateNet()
+	shuffle, _ := shuffleNet()
+	f.Add(shuffle)
 	f.Add(small)
 	f.Add(head)
 	f.Add(gate)

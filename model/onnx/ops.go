@@ -391,6 +391,191 @@ func (s *step) run(g *nn.Graph, ins []*nn.Var) (*nn.Var, error) {
 		return g.PadSpatial(ins[0], *s.pad), nil
 	case s.op == "Concat":
 		return g.Concat(ins...), nil
+	case s.gather != nil:
+		return g.GatherChannels(ins[0], s.gather), nil
+	case s.view:
+		return ins[0], nil // the views of a shuffle
+	case s.op == "ReduceMean" && s.keepDims:
+		sh := ins[0].Value.Shape
+		return g.Reshape(g.GlobalAvgPool(ins[0]), sh[0], 1, 1, sh[3]), nil
+	case s.op == "ReduceMean":
+		return g.GlobalAvgPool(ins[0]), nil
 	}
 	return nil, fmt.Errorf("nothing compiled for %s", s.op)
+}
+
+// ShuffleNet's channel shuffle is exported as Reshape [N, g, C/g, H, W],
+// Transpose [0, 2, 1, 3, 4], Reshape [N, C, H, W]: the two first steps
+// are views here, and the last gathers the channels in their new order.
+// Split along the channels and ReduceMean over the rows and columns
+// complete the operators of a ShuffleNet.
+
+// shuffleReshape reports whether n is a Reshape to or from the 5-D view.
+func (c *compiler) shuffleReshape(n *Node) bool {
+	if n.OpType != "Reshape" || len(n.Inputs) != 2 {
+		return false
+	}
+	if c.vals[n.Inputs[0]].groups > 0 {
+		return true
+	}
+	t, err := c.int64Const(n.Inputs[1])
+	return err == nil && len(t.Int64s) == 5 && c.vals[n.Inputs[0]].image
+}
+
+// reshapeGroups compiles the first or the last Reshape of a shuffle.
+func (c *compiler) reshapeGroups(n *Node) (*step, value, error) {
+	var v value
+	if err := checkAttrs(n); err != nil {
+		return nil, v, err
+	}
+	x, ok := c.vals[n.Inputs[0]]
+	if !ok {
+		return nil, v, fmt.Errorf("input %q is not computed before this node", n.Inputs[0])
+	}
+	t, err := c.int64Const(n.Inputs[1])
+	if err != nil {
+		return nil, v, err
+	}
+	sh := t.Int64s
+	keepsBatch := len(sh) > 0 && (sh[0] == 0 || sh[0] == 1 || sh[0] == -1)
+	if x.groups == 0 {
+		// To [N, g, C/g, H, W].
+		g := sh[1]
+		if !keepsBatch || g < 1 || int64(x.c)%g != 0 || sh[2] != int64(x.c)/g || sh[3] != int64(x.h) || sh[4] != int64(x.w) {
+			return nil, v, fmt.Errorf("target shape %v of a %d×%d×%d map is not a channel grouping [N, g, C/g, H, W]", sh, x.c, x.h, x.w)
+		}
+		x.groups = int(g)
+		return &step{in: n.Inputs[:1], view: true}, x, nil
+	}
+	// Back to [N, C, H, W].
+	if len(sh) != 4 || !keepsBatch || (sh[1] != -1 && sh[1] != int64(x.c)) || sh[2] != int64(x.h) || sh[3] != int64(x.w) {
+		return nil, v, fmt.Errorf("target shape %v of a grouped %d×%d×%d map (only back to [N, C, H, W])", sh, x.c, x.h, x.w)
+	}
+	g, swapped := x.groups, x.swapped
+	x.groups, x.swapped = 0, false
+	if !swapped {
+		return &step{in: n.Inputs[:1], view: true}, x, nil
+	}
+	// Channel k of the result is (j, i) of the swapped view, k = j·g + i,
+	// which was channel i·(C/g) + j.
+	per := x.c / g
+	idx := make([]int, x.c)
+	for k := range idx {
+		idx[k] = (k%g)*per + k/g
+	}
+	return &step{in: n.Inputs[:1], gather: idx}, x, nil
+}
+
+// transpose compiles the Transpose of a shuffle (perm [0, 2, 1, 3, 4] of
+// the 5-D view); no other Transpose is supported.
+func (c *compiler) transpose(n *Node) (*step, value, error) {
+	var v value
+	if err := checkAttrs(n, "perm"); err != nil {
+		return nil, v, err
+	}
+	if len(n.Inputs) != 1 {
+		return nil, v, fmt.Errorf("%d inputs, want 1", len(n.Inputs))
+	}
+	x, ok := c.vals[n.Inputs[0]]
+	perm, err := ints(n, "perm")
+	if err != nil {
+		return nil, v, err
+	}
+	if !ok || x.groups == 0 || fmt.Sprint(perm) != "[0 2 1 3 4]" {
+		return nil, v, fmt.Errorf("a Transpose %v is supported only as a channel shuffle's (perm [0 2 1 3 4] of a map grouped by a Reshape)", perm)
+	}
+	x.swapped = !x.swapped
+	return &step{in: n.Inputs, view: true}, x, nil
+}
+
+// split compiles a Split of a map along the channels (sizes from the
+// split attribute, or equal parts): one gather of channels per output.
+func (c *compiler) split(n *Node) ([]*step, error) {
+	if err := checkAttrs(n, "axis", "split"); err != nil {
+		return nil, err
+	}
+	if len(n.Inputs) != 1 {
+		return nil, fmt.Errorf("%d inputs, want 1 (split sizes as an input are not supported)", len(n.Inputs))
+	}
+	x, err := c.image(n.Inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	if axis, err := intAttr(n, "axis", 0); err != nil || (axis != 1 && axis != -3) {
+		return nil, errors.New("a Split along an axis other than the channels (1)")
+	}
+	k := len(n.Outputs)
+	sizes, err := ints(n, "split")
+	if err != nil {
+		return nil, err
+	}
+	if sizes == nil {
+		if k < 1 || x.c%k != 0 {
+			return nil, fmt.Errorf("%d channels into %d equal parts", x.c, k)
+		}
+		for range k {
+			sizes = append(sizes, int64(x.c/k))
+		}
+	}
+	total := int64(0)
+	for _, s := range sizes {
+		if s < 1 {
+			return nil, fmt.Errorf("split sizes %v", sizes)
+		}
+		total += s
+	}
+	if len(sizes) != k || total != int64(x.c) {
+		return nil, fmt.Errorf("split sizes %v for %d channels and %d outputs", sizes, x.c, k)
+	}
+	var steps []*step
+	from := 0
+	for i, out := range n.Outputs {
+		if out == "" {
+			return nil, errors.New("an unnamed Split output")
+		}
+		if _, dup := c.vals[out]; dup || c.isConst(out) {
+			return nil, fmt.Errorf("output %q is computed twice", out)
+		}
+		idx := make([]int, sizes[i])
+		for j := range idx {
+			idx[j] = from + j
+		}
+		from += int(sizes[i])
+		v := x
+		v.c = len(idx)
+		c.vals[out] = v
+		steps = append(steps, &step{op: "Split", in: n.Inputs, out: out, gather: idx})
+	}
+	return steps, nil
+}
+
+// reduceMean compiles a ReduceMean of a map over its rows and columns
+// (axes [2, 3]): a global average pool, kept 1×1 with keepdims.
+func (c *compiler) reduceMean(n *Node) (*step, value, error) {
+	var v value
+	if err := checkAttrs(n, "axes", "keepdims"); err != nil {
+		return nil, v, err
+	}
+	if len(n.Inputs) != 1 {
+		return nil, v, fmt.Errorf("%d inputs, want 1", len(n.Inputs))
+	}
+	x, err := c.image(n.Inputs[0])
+	if err != nil {
+		return nil, v, err
+	}
+	axes, err := ints(n, "axes")
+	if err != nil {
+		return nil, v, err
+	}
+	if fmt.Sprint(axes) != "[2 3]" && fmt.Sprint(axes) != "[-2 -1]" {
+		return nil, v, fmt.Errorf("a ReduceMean over axes %v (only the rows and columns, [2 3])", axes)
+	}
+	keep, err := intAttr(n, "keepdims", 1)
+	if err != nil || (keep != 0 && keep != 1) {
+		return nil, v, errors.New("keepdims must be 0 or 1")
+	}
+	if keep == 1 {
+		return &step{in: n.Inputs, keepDims: true}, value{image: true, h: 1, w: 1, c: x.c}, nil
+	}
+	return &step{in: n.Inputs}, value{dims: []int{x.c}}, nil
 }

@@ -285,3 +285,109 @@ func TestViewIsNotOverwritten(t *testing.T) {
 		}
 	}
 }
+
+// shuffleNet is ShuffleNet's channel shuffle as PyTorch exports it, then a
+// Split: 4×2×2 → conv 1×1 (c, 4 channels) → Reshape [1, 2, 2, 2, 2] →
+// Transpose [0 2 1 3 4] → Reshape [1, -1, 2, 2] → Split [2, 2] into a and
+// b; the outputs are Flatten(a) and ReduceMean(b) over the rows and
+// columns. The shuffle orders the channels 0, 2, 1, 3.
+func shuffleNet(extra ...[]byte) ([]byte, *testGraph) {
+	tg := newTestGraph()
+	tg.conv(convSpec{in: "input", w: "w1", out: "c", o: 4, i: 4, k: 1, stride: 1, group: 1})
+	node := func(op string, ins, outs []string, attrs ...[]byte) {
+		tg.g = msg(tg.g, 1, nodeMsg(op, ins, outs, attrs...))
+	}
+	tg.g = msg(tg.g, 1, constInt64("s5", []int64{5}, 1, 2, 2, 2, 2))
+	node("Reshape", []string{"c", "s5"}, []string{"g5"})
+	node("Transpose", []string{"g5"}, []string{"t5"}, attrInts("perm", 0, 2, 1, 3, 4))
+	tg.g = msg(tg.g, 1, constInt64("s4", []int64{4}, 1, -1, 2, 2))
+	node("Reshape", []string{"t5", "s4"}, []string{"sh"})
+	node("Split", []string{"sh"}, []string{"a", "b"}, attrInt("axis", 1), attrInts("split", 2, 2))
+	node("Flatten", []string{"a"}, []string{"out1"})
+	node("ReduceMean", []string{"b"}, []string{"out2"}, attrInts("axes", 2, 3), attrInt("keepdims", 0))
+	for _, e := range extra {
+		tg.g = msg(tg.g, 1, e)
+	}
+	tg.g = msg(tg.g, 11, valueInfoMsg("input", 1, 4, 2, 2))
+	tg.g = msg(tg.g, 12, valueInfoMsg("out1", 1, 8))
+	tg.g = msg(tg.g, 12, valueInfoMsg("out2", 1, 2))
+	return modelMsg(tg.g), tg
+}
+
+func TestShuffleMatchesNCHWReference(t *testing.T) {
+	data, tg := shuffleNet()
+	m, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, refs := randomImage(rand.New(rand.NewPCG(15, 16)), 2, 4, 2, 2)
+	outs, err := net.ForwardOutputs(nil, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b, r := range refs {
+		c := refConv(r, convSpec{w: "w1", o: 4, i: 4, k: 1, stride: 1, group: 1}, tg.inits)
+		order := []int{0, 2, 1, 3}
+		var want1, want2 []float64
+		for _, ch := range order[:2] {
+			want1 = append(want1, c.v[ch*4:ch*4+4]...)
+		}
+		for _, ch := range order[2:] {
+			s := 0.0
+			for _, v := range c.v[ch*4 : ch*4+4] {
+				s += v
+			}
+			want2 = append(want2, s/4)
+		}
+		for i, w := range want1 {
+			if got := float64(outs[0].Data[b*8+i]); math.Abs(got-w) > 1e-5*(1+math.Abs(w)) {
+				t.Errorf("image %d out1[%d] = %g, reference %g", b, i, got, w)
+			}
+		}
+		for i, w := range want2 {
+			if got := float64(outs[1].Data[b*2+i]); math.Abs(got-w) > 1e-5*(1+math.Abs(w)) {
+				t.Errorf("image %d out2[%d] = %g, reference %g", b, i, got, w)
+			}
+		}
+	}
+	g := nn.NewGraph(nil)
+	xv := g.Input(x, true)
+	ys, err := net.GraphOutputs(g, xv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Backward(g.Add(g.Sum(ys[0]), g.Sum(ys[1]))); err != nil || xv.Grad == nil {
+		t.Fatalf("backward through the shuffle: %v", err)
+	}
+}
+
+func TestShuffleCompileErrors(t *testing.T) {
+	for name, c := range map[string]struct {
+		nodes [][]byte
+		want  string
+	}{
+		"transpose of a map":   {[][]byte{nodeMsg("Transpose", []string{"c"}, []string{"x"}, attrInts("perm", 0, 1, 3, 2))}, "Transpose"},
+		"other perm":           {[][]byte{nodeMsg("Transpose", []string{"g5"}, []string{"x"}, attrInts("perm", 0, 1, 2, 4, 3))}, "Transpose"},
+		"conv of the 5-D view": {[][]byte{nodeMsg("Relu", []string{"g5"}, []string{"x"})}, "5-D"},
+		"split sizes":          {[][]byte{nodeMsg("Split", []string{"c"}, []string{"x", "y"}, attrInt("axis", 1), attrInts("split", 3, 3))}, "split sizes"},
+		"split axis":           {[][]byte{nodeMsg("Split", []string{"c"}, []string{"x", "y"}, attrInt("axis", 2))}, "axis"},
+		"reduce axes":          {[][]byte{nodeMsg("ReduceMean", []string{"c"}, []string{"x"}, attrInts("axes", 1))}, "axes"},
+		"bad grouping":         {[][]byte{constInt64("bad5", []int64{5}, 1, 3, 1, 2, 2), nodeMsg("Reshape", []string{"c", "bad5"}, []string{"x"})}, "grouping"},
+		"split output twice":   {[][]byte{nodeMsg("Split", []string{"c"}, []string{"a", "z"}, attrInt("axis", 1))}, "twice"},
+	} {
+		data, _ := shuffleNet(c.nodes...)
+		m, err := Parse(data)
+		if err != nil {
+			t.Fatalf("%s: parse: %v", name, err)
+		}
+		if _, err := Compile(m); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %q does not mention %q", name, err, c.want)
+		}
+	}
+}

@@ -21,6 +21,10 @@ var (
 	// FRExpression is a seven-class expression classifier (DenseNet-like,
 	// 7.0 M parameters): a 224×224 RGB crop, values 0–1.
 	FRExpression = faceplugin("fr_expression", "88959314d9dc14d6c968cca31dc068e4350bf1944154e3bdd2eece5d0f318d05")
+	// FRPose is a head-pose network (ShuffleNet-like, 1.45 M parameters,
+	// HopeNet-style): a 224×224 crop of the box enlarged 1.5×, ImageNet
+	// mean and deviation, to 66 bins of 3° for each of yaw, pitch and roll.
+	FRPose = faceplugin("fr_pose", "72d032ec941b7153bf8d3f2c03a4c165453cc7e63d479041ec7c6ef087e5839d")
 	// FREye is an eye open/closed classifier (50 k parameters): a 24×24
 	// grey crop of one eye, values 0–1, to two logits.
 	FREye = faceplugin("fr_eye", "1afcea006abc1ccac3c517022abde0aa092bed74ff3c9fe6878483ef9e6e38de")
@@ -36,4 +40,4 @@ func faceplugin(name, sha256 string) Manifest {
 }
 
 // Analysis returns the manifests of the face-analysis networks.
-func Analysis() []Manifest { return []Manifest{FRLiveness, FRAge, FRGender, FRExpression, FREye} }
+func Analysis() []Manifest { return []Manifest{FRLiveness, FRAge, FRGender, FRExpression, FRPose, FREye} }

@@ -1,6 +1,6 @@
 // attributes.js runs the liveness and attribute networks of npm
 // faceplugin-face-recognition-js@0.0.1 (fr_liveness, fr_age, fr_gender,
-// fr_expression, fr_eye) with onnxruntime-node on the inputs the Go parity
+// fr_expression, fr_pose, fr_eye) with onnxruntime-node on the inputs the Go parity
 // test (attributes_test.go) builds, and writes every output of each to
 // golden_attributes.json beside it. Each network gets two uint8 images at
 // its input size, scaled the way the package's lib/fr_*.js scales them:
@@ -23,6 +23,7 @@ const MODELS = [
   { name: 'fr_age', size: 64, channels: 3, scale: imagenet },
   { name: 'fr_gender', size: 64, channels: 3, scale: imagenet },
   { name: 'fr_expression', size: 224, channels: 3, scale: (v) => v / 255.0 },
+  { name: 'fr_pose', size: 224, channels: 3, scale: imagenet },
   { name: 'fr_eye', size: 24, channels: 1, scale: (v) => v / 255.0 },
 ];
 
