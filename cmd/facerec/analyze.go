@@ -34,7 +34,7 @@ func serverAnalysis(cmd *cobra.Command, networks string, p *face.Pipeline) (*ser
 }
 
 // analysisNetworks are the names --networks takes.
-var analysisNetworks = []string{"liveness", "age-gender", "expression", "eyes"}
+var analysisNetworks = []string{"liveness", "age-gender", "expression", "eyes", "pose"}
 
 // analysisOptions parses --networks: a comma-separated list of
 // analysisNetworks, "all" or "none".
@@ -53,6 +53,8 @@ func analysisOptions(list string) (analysis.Options, error) {
 			opt.Expression = true
 		case "eyes":
 			opt.Eyes = true
+		case "pose":
+			opt.Pose = true
 		default:
 			return opt, fmt.Errorf("--networks: no network %q (want a comma-separated list of %s, all or none)", n, strings.Join(analysisNetworks, ", "))
 		}
@@ -66,11 +68,11 @@ func analyzeCmd() *cobra.Command {
 		networks string
 	)
 	cmd := &cobra.Command{
-		Use:   "analyze PHOTO... [--networks liveness,age-gender,expression,eyes|all|none]",
+		Use:   "analyze PHOTO... [--networks liveness,age-gender,expression,eyes,pose|all|none]",
 		Short: "Every face's liveness score, age, gender, expression, eyes, head pose and photo quality, one JSON line per photo",
 		Long: `analyze finds every face, as detect does, and describes each: a liveness
-(anti-spoofing) score, age, gender, expression, eyes open, head pose from the
-landmarks, and the photo's quality for recognition with the reasons it is
+(anti-spoofing) score, age, gender, expression, eyes open, head pose (from the
+landmarks, and from the pose network as pose_model), and the photo's quality for recognition with the reasons it is
 poor (small_face, blurred, underexposed, overexposed, low_contrast,
 eyes_closed, pose, cut_off). Nothing is stored.
 
@@ -122,7 +124,7 @@ expression are unmeasured.`,
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&networks, "networks", "liveness,age-gender,eyes",
+	cmd.Flags().StringVar(&networks, "networks", "liveness,age-gender,eyes,pose",
 		"the networks to run, comma-separated: "+strings.Join(analysisNetworks, ", ")+", all or none (quality and pose need none; expression is 28 MB and the slowest)")
 	return cmd
 }

@@ -12,6 +12,7 @@ func TestAnalysisOptions(t *testing.T) {
 		"none":                  {},
 		"liveness":              {Liveness: true},
 		"liveness, eyes":        {Liveness: true, Eyes: true},
+		"pose":                  {Pose: true},
 		"age-gender,expression": {AgeGender: true, Expression: true},
 		"all":                   analysis.All(),
 	} {
