@@ -39,7 +39,7 @@ const (
 	ReasonFlat         = "low_contrast" // Contrast under MinContrast
 	ReasonEyesClosed   = "eyes_closed"  // EyeOpenness under MinEyeOpenness
 	ReasonPose         = "pose"         // |yaw| or |pitch| over the limit
-	ReasonOutsideImage = "cut_off"      // the face box leaves the image
+	ReasonOutsideImage = "cut_off"      // a landmark lies outside the image
 )
 
 // QualityThresholds are the limits behind the reasons. They were chosen
@@ -133,9 +133,14 @@ func (a *Analyzer) quality(img *tensor.Tensor, f *face.Face, pose Pose) Quality 
 			q.Reasons = append(q.Reasons, reason)
 		}
 	}
+	// The landmarks, not the box: a detector's box is often larger than
+	// the face, and leaves a tight crop that shows all of it.
 	h, w := float64(img.Shape[0]), float64(img.Shape[1])
-	b := f.Box
-	add(b.X < 0 || b.Y < 0 || b.Right() > w || b.Bottom() > h, ReasonOutsideImage)
+	out := false
+	for _, p := range f.Landmarks {
+		out = out || p.X < 0 || p.Y < 0 || p.X > w || p.Y > h
+	}
+	add(out, ReasonOutsideImage)
 	add(q.EyeDistance < t.MinEyeDistance, ReasonSmall)
 	add(q.Sharpness < t.MinSharpness, ReasonBlurred)
 	add(q.Brightness < t.MinBrightness, ReasonDark)
