@@ -24,6 +24,9 @@
 //	GET    /v1/history            ?limit= → {"events":[...],"size"}: the latest door decisions, newest first
 //	GET    /v1/info               → {"auth","threshold","close_call_band","history"} (no key needed)
 //	GET    /openapi.json          the OpenAPI 3 description (no key needed)
+//	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
+//	POST   /v1/analyze            multipart photo → {"faces":[{"box","score","liveness","age","gender",...,"pose","quality"}]}
+//	                              (Config.Analysis; 404 without it; nothing is stored)
 //	GET    /healthz               → {"status":"ok"|"degraded","store":"ok"|what fails} (200: liveness)
 //	GET    /readyz                → {"status":"ready"|"not ready","store":...} (503 while the gallery takes no writes)
 //	GET    /metrics               Prometheus text format
@@ -163,6 +166,8 @@ type Config struct {
 	// Logger receives one line per request and the server's events
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Analysis enables /v1/analyze (nil: it answers 404).
+	Analysis *Analysis
 }
 
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
@@ -271,6 +276,7 @@ func (s *Server) routes() {
 	s.handle("/v1/history", ScopeFull, map[string]handlerFunc{http.MethodGet: s.serveHistory})
 	s.handle("/v1/info", needNone, map[string]handlerFunc{http.MethodGet: s.info})
 	s.handle("/openapi.json", needNone, map[string]handlerFunc{http.MethodGet: serveOpenAPI})
+	s.handle("/v1/analyze", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.analyze})
 	s.handle("/healthz", needNone, map[string]handlerFunc{http.MethodGet: s.healthz})
 	s.handle("/readyz", needNone, map[string]handlerFunc{http.MethodGet: s.readyz})
 	s.handle("/metrics", ScopeRecognize, map[string]handlerFunc{http.MethodGet: s.metrics.serve})

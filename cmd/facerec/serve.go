@@ -19,6 +19,7 @@ func serveCmd() *cobra.Command {
 		logFormat string
 		debug     bool
 		cfg       server.Config
+		analyze string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -63,6 +64,9 @@ func serveCmd() *cobra.Command {
 			if cfg.Service, err = pf.service(p, g); err != nil {
 				return err
 			}
+			if cfg.Analysis, err = serverAnalysis(cmd, analyze, p); err != nil {
+				return err
+			}
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -86,5 +90,6 @@ func serveCmd() *cobra.Command {
 	fl.DurationVar(&cfg.QueueWait, "queue-wait", server.DefaultQueueWait, "how long a photo waits for a free slot before 503 busy")
 	fl.BoolVar(&cfg.Thumbnails, "thumbnails", false, "keep a small face thumbnail of each new person (shown in the people list; stored with the person, exported with them)")
 	fl.IntVar(&cfg.HistorySize, "history", server.DefaultHistorySize, "recent door decisions kept in memory for the page (negative: none)")
+	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint)")
 	return cmd
 }

@@ -31,30 +31,49 @@ import (
 //
 // A Net is read-only after Compile and safe for concurrent use.
 type Net struct {
-	input, output string
-	c, h, w       int // the input image's channels and size
-	steps         []step
-	outDim        int // elements of the output per image
+	input   string
+	outputs []output
+	c, h, w int // the input image's channels and size
+	steps   []step
 	// fresh marks the values computed into a buffer of their own (not the
 	// input, not a view made by a reshape), which their last reader, an
 	// Add or a PRelu, may overwrite in an inference graph.
-	fresh  map[string]bool
-	chwOut bool // the output is a map larger than 1×1
+	fresh map[string]bool
+	// root maps a view (a Reshape, Flatten or zero Pad) to the value whose
+	// buffer it shares, so that the buffer is overwritten only after the
+	// last reader of any of its views.
+	root map[string]string
+	// maxLen is the largest value's elements per image.
+	maxLen int
+}
+
+// output is one of the graph's outputs.
+type output struct {
+	name string
+	len  int  // elements per image
+	chw  bool // a map larger than 1×1: returned channels first
 }
 
 // step is one node, bound to its layers.
 type step struct {
-	op    string
-	name  string // the node's name, or its op and index
-	in    []string
-	out   string
-	conv  *nn.Conv2D
-	dw    *nn.DepthwiseConv2D
-	slope *nn.Param // PRelu; a buffer, so never trained
-	bn    *nn.BatchNorm
-	dense *nn.Dense // Gemm, MatMul
-	shape []int     // Reshape and Flatten: the per-image dims of the output
-	chw   bool      // Reshape and Flatten of a map: channels first before
+	op     string
+	name   string // the node's name, or its op and index
+	in     []string
+	out    string
+	conv   *nn.Conv2D
+	dw     *nn.DepthwiseConv2D
+	slope  *nn.Param // PRelu; a buffer, so never trained
+	bn     *nn.BatchNorm
+	dense  *nn.Dense // Gemm, MatMul
+	shape  []int     // Reshape and Flatten: the per-image dims of the output
+	chw    bool      // Reshape and Flatten of a map: channels first before
+	view   bool      // the output shares the input's buffer (a Pad of zeros)
+	pool   *nn.Window
+	pad    *nn.Padding
+	scale  bool  // Mul of a map by one value per channel (1×1 map), in that order
+	gather []int // Split or the end of a channel shuffle: the channels taken
+	// keepDims: a ReduceMean that keeps its 1×1 map.
+	keepDims bool
 }
 
 // value is what Compile knows of a value: an image (NHWC: h, w, c) or a
@@ -63,6 +82,10 @@ type value struct {
 	image   bool
 	h, w, c int
 	dims    []int // flat: per-image dims, in ONNX order
+	// groups > 0 marks a map viewed as [N, groups, C/groups, H, W] (a
+	// channel shuffle's first step), swapped as [N, C/groups, groups, H, W].
+	groups  int
+	swapped bool
 }
 
 func (v value) len() int {
@@ -107,8 +130,8 @@ func Compile(m *Model) (*Net, error) {
 			inputs = append(inputs, v)
 		}
 	}
-	if len(inputs) != 1 || len(g.Outputs) != 1 {
-		return nil, fmt.Errorf("onnx: a graph with %d inputs and %d outputs; one of each is supported", len(inputs), len(g.Outputs))
+	if len(inputs) != 1 || len(g.Outputs) < 1 {
+		return nil, fmt.Errorf("onnx: a graph with %d inputs and %d outputs; one input and at least one output are supported", len(inputs), len(g.Outputs))
 	}
 	in := inputs[0]
 	if in.ElemType != Float || len(in.Shape) != 4 {
@@ -121,38 +144,69 @@ func Compile(m *Model) (*Net, error) {
 		}
 		chw[i] = int(d.Value)
 	}
-	net := &Net{input: in.Name, output: g.Outputs[0].Name, c: chw[0], h: chw[1], w: chw[2], fresh: map[string]bool{}}
+	net := &Net{input: in.Name, c: chw[0], h: chw[1], w: chw[2], fresh: map[string]bool{}, root: map[string]string{}}
 	c := &compiler{inits: inits, vals: map[string]value{in.Name: {image: true, c: chw[0], h: chw[1], w: chw[2]}}}
 	for i := range g.Nodes {
+		var err error
 		n := &g.Nodes[i]
 		name := n.Name
 		if name == "" {
 			name = fmt.Sprintf("%s #%d", n.OpType, i)
 		}
-		s, err := c.node(n)
+		var ss []*step
+		if n.OpType == "Split" {
+			ss, err = c.split(n)
+		} else {
+			var s *step
+			s, err = c.node(n)
+			if s != nil {
+				ss = []*step{s}
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("onnx: node %s (%s): %w", name, n.OpType, err)
 		}
-		if s != nil {
+		for _, s := range ss {
 			s.name = name
 			net.steps = append(net.steps, *s)
-			if s.shape == nil {
+			if s.shape == nil && !s.view {
 				net.fresh[s.out] = true
+			} else {
+				net.root[s.out] = net.rootOf(s.in[0])
 			}
 		}
 	}
-	out, ok := c.vals[net.output]
-	if !ok {
-		return nil, fmt.Errorf("onnx: no node computes the output %q", net.output)
+	net.maxLen = c.maxLen
+	seen := map[string]bool{}
+	for _, o := range g.Outputs {
+		out, ok := c.vals[o.Name]
+		if !ok {
+			return nil, fmt.Errorf("onnx: no node computes the output %q", o.Name)
+		}
+		if seen[o.Name] || o.Name == in.Name {
+			return nil, fmt.Errorf("onnx: output %q is listed twice or is the input", o.Name)
+		}
+		seen[o.Name] = true
+		// A map output is returned flat, in ONNX's (channels-first) order.
+		net.outputs = append(net.outputs, output{name: o.Name, len: out.len(), chw: out.image && (out.h != 1 || out.w != 1)})
 	}
-	// A map output is returned flat, in ONNX's (channels-first) order.
-	net.chwOut = out.image && (out.h != 1 || out.w != 1)
-	net.outDim = out.len()
 	return net, nil
+}
+
+// rootOf returns the value whose buffer name shares.
+func (net *Net) rootOf(name string) string {
+	for {
+		r, ok := net.root[name]
+		if !ok {
+			return name
+		}
+		name = r
+	}
 }
 
 // compiler carries the values known so far while compiling a graph.
 type compiler struct {
+	maxLen int
 	inits  map[string]*Tensor
 	vals   map[string]value
 	consts map[string]*Tensor // Constant nodes' outputs
@@ -177,6 +231,9 @@ func (c *compiler) image(name string) (value, error) {
 	}
 	if !v.image {
 		return v, fmt.Errorf("input %q is not an image", name)
+	}
+	if v.groups > 0 {
+		return v, fmt.Errorf("input %q is a 5-D view of a map (only a Transpose or a Reshape back may read it)", name)
 	}
 	return v, nil
 }
@@ -235,6 +292,13 @@ func (c *compiler) node(n *Node) (*step, error) {
 		v   value
 		err error
 	)
+	if n.OpType != "Reshape" && n.OpType != "Transpose" {
+		for _, in := range n.Inputs {
+			if c.vals[in].groups > 0 {
+				return nil, fmt.Errorf("input %q is a 5-D view of a map (only a Transpose or a Reshape back may read it)", in)
+			}
+		}
+	}
 	switch n.OpType {
 	case "Conv":
 		s, v, err = c.conv(n)
@@ -243,11 +307,34 @@ func (c *compiler) node(n *Node) (*step, error) {
 	case "Add":
 		s, v, err = c.add(n)
 	case "Reshape", "Flatten":
-		s, v, err = c.reshape(n)
+		if c.shuffleReshape(n) {
+			s, v, err = c.reshapeGroups(n)
+		} else {
+			s, v, err = c.reshape(n)
+		}
+	case "Transpose":
+		s, v, err = c.transpose(n)
+	case "ReduceMean":
+		s, v, err = c.reduceMean(n)
 	case "BatchNormalization":
 		s, v, err = c.batchNorm(n)
 	case "Gemm", "MatMul":
 		s, v, err = c.gemm(n)
+	case "Relu", "Sigmoid", "Tanh":
+		s, v, err = c.unary(n)
+	case "Mul":
+		s, v, err = c.mul(n)
+	case "GlobalAveragePool", "MaxPool", "AveragePool":
+		s, v, err = c.pool(n)
+	case "Pad":
+		s, v, err = c.padNode(n)
+	case "Concat":
+		if len(n.Inputs) > 0 && c.isConst(n.Inputs[0]) {
+			return nil, c.foldConcat(n)
+		}
+		s, v, err = c.concat(n)
+	case "Shape", "Gather", "Unsqueeze":
+		return nil, c.fold(n)
 	case "Constant":
 		if err = checkAttrs(n, "value"); err != nil {
 			return nil, err
@@ -267,8 +354,12 @@ func (c *compiler) node(n *Node) (*step, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v.image && (v.h > 1<<14 || v.w > 1<<14 || v.h*v.w*v.c > 1<<26) {
+		return nil, fmt.Errorf("a %d×%d×%d map is too large", v.c, v.h, v.w)
+	}
 	s.op, s.out = n.OpType, out
 	c.vals[out] = v
+	c.maxLen = max(c.maxLen, v.len())
 	return s, nil
 }
 
@@ -695,14 +786,38 @@ func (c *compiler) gemm(n *Node) (*step, value, error) {
 // InputSize is the image the network reads: channels, height, width.
 func (net *Net) InputSize() (c, h, w int) { return net.c, net.h, net.w }
 
-// OutputLen is the number of output values per image.
-func (net *Net) OutputLen() int { return net.outDim }
+// OutputLen is the number of values per image of the first output.
+func (net *Net) OutputLen() int { return net.outputs[0].len }
+
+// Outputs returns the names of the graph's outputs, in the file's order
+// (the order of GraphOutputs' and ForwardOutputs' results).
+func (net *Net) Outputs() []string {
+	names := make([]string, len(net.outputs))
+	for i, o := range net.outputs {
+		names[i] = o.name
+	}
+	return names
+}
 
 // Graph records the network on g for a batch of images x [N, H, W, C]
 // (channels last, preprocessed as the model expects) and returns its
 // output [N, OutputLen]. An input of another size is an error, as is any
-// error g records.
+// error g records, and so is a network of several outputs (see
+// GraphOutputs).
 func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
+	if len(net.outputs) != 1 {
+		return nil, fmt.Errorf("onnx: the network has %d outputs (use GraphOutputs)", len(net.outputs))
+	}
+	ys, err := net.GraphOutputs(g, x)
+	if err != nil {
+		return nil, err
+	}
+	return ys[0], nil
+}
+
+// GraphOutputs is Graph for a network of one or more outputs: each
+// [N, its length], in the order of Outputs.
+func (net *Net) GraphOutputs(g *nn.Graph, x *nn.Var) ([]*nn.Var, error) {
 	if x == nil || x.Value == nil {
 		return nil, errors.New("onnx: nil input")
 	}
@@ -719,15 +834,28 @@ func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
 			uses[in]++
 		}
 	}
-	uses[net.output]++
+	for _, o := range net.outputs {
+		uses[o.name]++
+	}
+	// A view's readers read its root's buffer.
+	for name, n := range uses {
+		if r := net.rootOf(name); r != name {
+			uses[r] += n
+			delete(uses, name)
+		}
+	}
 	// last reports whether the step being run is the last reader of the
-	// value name, which has a buffer of its own: it may write over it.
-	last := func(name string) bool { return uses[name] == 0 && net.fresh[name] }
+	// buffer of the value name, which is a buffer of its own: it may write
+	// over it.
+	last := func(name string) bool {
+		r := net.rootOf(name)
+		return uses[r] == 0 && net.fresh[r]
+	}
 	for _, s := range net.steps {
 		ins := make([]*nn.Var, len(s.in))
 		for i, name := range s.in {
 			ins[i] = vals[name]
-			uses[name]--
+			uses[net.rootOf(name)]--
 		}
 		var y *nn.Var
 		switch {
@@ -742,7 +870,7 @@ func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
 				y = g.PReLU(ins[0], s.slope)
 			}
 		case s.op == "Add":
-			if last(s.in[0]) && s.in[0] != s.in[1] {
+			if last(s.in[0]) && net.rootOf(s.in[0]) != net.rootOf(s.in[1]) {
 				y = g.AddInPlace(ins[0], ins[1])
 			} else {
 				y = g.Add(ins[0], ins[1])
@@ -760,22 +888,30 @@ func (net *Net) Graph(g *nn.Graph, x *nn.Var) (*nn.Var, error) {
 			// it (Compile checked that it keeps it).
 			y = g.Reshape(x, append([]int{sh[0]}, s.shape...)...)
 		default:
-			return nil, fmt.Errorf("onnx: node %s: nothing compiled for %s", s.name, s.op)
+			var err error
+			if y, err = s.run(g, ins); err != nil {
+				return nil, fmt.Errorf("onnx: node %s (%s): %w", s.name, s.op, err)
+			}
 		}
 		if err := g.Err(); err != nil {
 			return nil, fmt.Errorf("onnx: node %s (%s): %w", s.name, s.op, err)
 		}
 		vals[s.out] = y
 	}
-	out := vals[net.output]
-	if net.chwOut {
-		out = g.ChannelsFirst(out)
+	outs := make([]*nn.Var, len(net.outputs))
+	for i, o := range net.outputs {
+		y := vals[o.name]
+		if o.chw {
+			y = g.ChannelsFirst(y)
+		}
+		outs[i] = g.Reshape(y, sh[0], o.len)
 	}
-	return g.Reshape(out, sh[0], net.outDim), g.Err()
+	return outs, g.Err()
 }
 
 // Forward runs the network on x [N, H, W, C] in an inference graph on
-// arena and returns its output [N, OutputLen].
+// arena and returns its output [N, OutputLen]; a network of several
+// outputs is an error (see ForwardOutputs).
 func (net *Net) Forward(arena *tensor.Arena, x *tensor.Tensor) (*tensor.Tensor, error) {
 	g := nn.NewInferenceGraph(arena)
 	y, err := net.Graph(g, g.Input(x, false))
@@ -783,4 +919,20 @@ func (net *Net) Forward(arena *tensor.Arena, x *tensor.Tensor) (*tensor.Tensor, 
 		return nil, err
 	}
 	return y.Value, nil
+}
+
+// ForwardOutputs runs the network on x [N, H, W, C] in an inference graph
+// on arena and returns every output, [N, its length] each, in the order
+// of Outputs.
+func (net *Net) ForwardOutputs(arena *tensor.Arena, x *tensor.Tensor) ([]*tensor.Tensor, error) {
+	g := nn.NewInferenceGraph(arena)
+	ys, err := net.GraphOutputs(g, g.Input(x, false))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*tensor.Tensor, len(ys))
+	for i, y := range ys {
+		out[i] = y.Value
+	}
+	return out, nil
 }

@@ -74,3 +74,26 @@ func TestPullTwoPackages(t *testing.T) {
 		t.Errorf("pull --from with two packages: %v", err)
 	}
 }
+
+func TestAnalysisManifests(t *testing.T) {
+	if err := validate(append(All(), Optional()...)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Analysis() {
+		if got, ok := Lookup(m.Name); !ok || got.ID() != m.ID() {
+			t.Errorf("Lookup(%q) = %v, %v", m.Name, got.ID(), ok)
+		}
+		if m.NPM() != FRFeature.NPM() {
+			t.Errorf("%s comes from %s, want %s", m.Name, m.NPM(), FRFeature.NPM())
+		}
+		for _, d := range All() {
+			if d.Name == m.Name {
+				t.Errorf("%s is in the default set", m.Name)
+			}
+		}
+	}
+	// Measured once from the manifest: a changed sum changes the ID.
+	if got, want := FRLiveness.ID(), "fr_liveness@0.0.1:c347cb44e3c7"; got != want {
+		t.Errorf("FRLiveness.ID() = %q, want %q (the weights changed? then update this test)", got, want)
+	}
+}
