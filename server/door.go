@@ -220,15 +220,15 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// threshold is the distance in force for identification.
+// threshold is the distance in force for identification against the
+// gallery as it is now (a calibrated rule tightens it as people are
+// enrolled).
 func (s *Server) threshold() float64 {
-	switch d := s.svc.Decider().(type) {
-	case face.Threshold:
-		return d.Max
-	case face.Head:
-		return d.Threshold.Max
+	people := 1
+	if g := s.svc.Gallery(); g != nil {
+		people, _ = g.Size()
 	}
-	return 0
+	return s.svc.Rule().ThresholdFor(people)
 }
 
 // closeCall reports whether a distance is within CloseCallBand of the

@@ -125,6 +125,6 @@ expression are unmeasured.`,
 	}
 	pf.register(cmd)
 	cmd.Flags().StringVar(&networks, "networks", "liveness,age-gender,eyes,pose",
-		"the networks to run, comma-separated: "+strings.Join(analysisNetworks, ", ")+", all or none (quality and pose need none; expression is 28 MB and the slowest)")
+		"the networks to run, a comma-separated `LIST` of "+strings.Join(analysisNetworks, ", ")+", all or none (quality and pose need none; expression is 28 MB and the slowest)")
 	return cmd
 }

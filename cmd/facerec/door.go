@@ -208,13 +208,13 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 		cmd.Flags().Lookup(f).Hidden = true // --descriptors chooses them
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&lfw, "lfw", "", "LFW folder holding deepfunneled/, peopleDevTrain.txt and peopleDevTest.txt")
-	fl.StringVar(&root, "root", "", "folder of <person>/<photos> (e.g. AT&T's s1..s40)")
-	fl.StringVar(&descriptors, "descriptors", "dlib,mobilefacenet", "descriptor models to score, comma-separated (each alone, and fused when two)")
-	fl.StringVar(&out, "out", "", "folder for summary.json, det.png, probes.csv and the calibration-*.json files")
-	fl.StringSliceVar(&pairsFiles, "pairs", []string{"pairsDevTest.txt", "pairs.txt"}, "with --lfw: also score these pairs files (in the --lfw folder) with each model and the fusion, 10-fold")
-	fl.StringVar(&cache, "cache", "", "folder to keep computed descriptors in between runs (empty: none)")
-	fl.StringVar(&farFlag, "far", face.DefaultPreset, "target share of strangers' attempts let in, for the calibrated default decision: strict (0.1%), balanced (1%), lenient (5%) or a number")
+	fl.StringVar(&lfw, "lfw", "", "LFW folder holding deepfunneled/, peopleDevTrain.txt and peopleDevTest.txt (`DIR`)")
+	fl.StringVar(&root, "root", "", "folder of <person>/<photos> (e.g. AT&T's s1..s40) (`DIR`)")
+	fl.StringVar(&descriptors, "descriptors", "dlib,mobilefacenet", "descriptor models to score, a comma-separated `LIST` (each alone, and fused when two)")
+	fl.StringVar(&out, "out", "", "folder for summary.json, det.png, probes.csv and the calibration-*.json files (`PATH`)")
+	fl.StringSliceVar(&pairsFiles, "pairs", []string{"pairsDevTest.txt", "pairs.txt"}, "with --lfw: also score these pairs `FILES` (in the --lfw folder) with each model and the fusion, 10-fold")
+	fl.StringVar(&cache, "cache", "", "folder to keep computed descriptors in between runs (empty: none) (`DIR`)")
+	fl.StringVar(&farFlag, "far", face.DefaultPreset, "target share of strangers' attempts let in, for the calibrated default decision: strict (0.1%), balanced (1%), lenient (5%) or a number (`RATE`)")
 	fl.Float64Var(&strangers, "strangers", 0.5, "with --root: share of the people never enrolled")
 	fl.Uint64Var(&seed, "seed", 1, "with --root: picks the strangers")
 	return cmd

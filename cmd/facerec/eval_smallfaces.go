@@ -153,10 +153,10 @@ goes to stderr, the JSON report to stdout.`,
 	}
 	pf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&root, "root", "", "folder of <name>/<name>_NNNN.jpg images to take the faces from (e.g. lfw/deepfunneled)")
+	fl.StringVar(&root, "root", "", "folder of <name>/<name>_NNNN.jpg images to take the faces from (e.g. lfw/deepfunneled) (`DIR`)")
 	fl.IntVar(&people, "people", 60, "how many people's first photo to paste faces from")
-	fl.StringVar(&sizesF, "sizes", "40,56,80,115,160,226,300", "face box widths to paste, in pixels, comma-separated")
-	fl.StringVar(&resF, "resolutions", "640x480,1280x720,1920x1080,3840x2160", "frame sizes, comma-separated WxH")
+	fl.StringVar(&sizesF, "sizes", "40,56,80,115,160,226,300", "face box widths to paste, in pixels, a comma-separated `LIST`")
+	fl.StringVar(&resF, "resolutions", "640x480,1280x720,1920x1080,3840x2160", "frame sizes, a comma-separated `LIST` of WxH")
 	fl.IntVar(&frames, "frames", 6, "frames per resolution")
 	fl.Uint64Var(&seed, "seed", 1, "seed of the photos, the backgrounds and the placements")
 	fl.Float64Var(&minIoU, "min-iou", 0.3, "IoU with the pasted face's box from which a detection counts as finding it")

@@ -19,7 +19,7 @@ func serveCmd() *cobra.Command {
 		logFormat string
 		debug     bool
 		cfg       server.Config
-		analyze string
+		analyze   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -90,6 +90,6 @@ func serveCmd() *cobra.Command {
 	fl.DurationVar(&cfg.QueueWait, "queue-wait", server.DefaultQueueWait, "how long a photo waits for a free slot before 503 busy")
 	fl.BoolVar(&cfg.Thumbnails, "thumbnails", false, "keep a small face thumbnail of each new person (shown in the people list; stored with the person, exported with them)")
 	fl.IntVar(&cfg.HistorySize, "history", server.DefaultHistorySize, "recent door decisions kept in memory for the page (negative: none)")
-	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint)")
+	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint) (`LIST`)")
 	return cmd
 }

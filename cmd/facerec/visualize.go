@@ -41,12 +41,12 @@ type visFlags struct {
 func (f *visFlags) register(cmd *cobra.Command, needOut, needLayer bool) {
 	f.needOut, f.needLayer = needOut, needLayer
 	fl := cmd.Flags()
-	fl.StringVar(&f.model, "model", "descriptor", "network: "+strings.Join(visualize.Models, ", ")+", or a facerec train checkpoint (.safetensors)")
+	fl.StringVar(&f.model, "model", "descriptor", "network: "+strings.Join(visualize.Models, ", ")+", or a facerec train checkpoint (`NAME|PATH`)")
 	if needOut {
-		fl.StringVar(&f.out, "out", "", "output PNG")
+		fl.StringVar(&f.out, "out", "", "output PNG (`PATH`)")
 	}
 	if needLayer {
-		fl.StringVar(&f.layer, "layer", "", "layer name (see `facerec visualize layers`)")
+		fl.StringVar(&f.layer, "layer", "", "`LAYER` name (see facerec visualize layers)")
 	}
 }
 
@@ -153,7 +153,7 @@ func visActivationsCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd, true, true)
-	cmd.Flags().StringVar(&input, "image", "", "input image (its centred square is resized to the network's input)")
+	cmd.Flags().StringVar(&input, "image", "", "input image (its centred square is resized to the network's input) (`FILE`)")
 	cmd.Flags().IntVar(&maxMaps, "max", 64, "draw at most this many channels (0: all)")
 	return cmd
 }
@@ -255,7 +255,7 @@ func visPatchesCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd, true, true)
-	cmd.Flags().StringVar(&dir, "images", "", "folder of images")
+	cmd.Flags().StringVar(&dir, "images", "", "folder of images (`DIR`)")
 	cmd.Flags().IntVar(&units, "units", 8, "show units 0 … n−1")
 	cmd.Flags().IntVar(&imgN, "limit", 200, "read at most this many images (0: all)")
 	return cmd
@@ -361,10 +361,10 @@ the fraction of each map inside A's face box.`,
 	}
 	pf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&a, "a", "", "photo A (the maps are drawn on it)")
-	fl.StringVar(&b, "b", "", "photo B")
-	fl.StringVar(&out, "out", "", "output PNG: saliency | Grad-CAM over photo A")
-	fl.StringVar(&layer, "layer", visualize.DefaultCAMLayer, "Grad-CAM layer of the descriptor")
+	fl.StringVar(&a, "a", "", "photo A (the maps are drawn on it) (`FILE`)")
+	fl.StringVar(&b, "b", "", "photo B (`FILE`)")
+	fl.StringVar(&out, "out", "", "output PNG: saliency | Grad-CAM over photo A (`PATH`)")
+	fl.StringVar(&layer, "layer", visualize.DefaultCAMLayer, "Grad-CAM layer of the descriptor (`LAYER`)")
 	return cmd
 }
 
@@ -426,10 +426,10 @@ func visReportCmd() *cobra.Command {
 	}
 	f.register(cmd, false, false)
 	fl := cmd.Flags()
-	fl.StringVar(&dir, "images", "", "folder of images")
-	fl.StringVar(&outDir, "out", "", "output folder (index.html)")
+	fl.StringVar(&dir, "images", "", "folder of images (`DIR`)")
+	fl.StringVar(&outDir, "out", "", "output folder (index.html) (`PATH`)")
 	fl.IntVar(&limit, "limit", 24, "read at most this many images (0: all)")
-	fl.StringVar(&layers, "layers", "", "comma-separated layers to show (default: four spread over the network)")
+	fl.StringVar(&layers, "layers", "", "comma-separated layers to show (default: four spread over the network) (`LIST`)")
 	fl.IntVar(&opt.Units, "units", 6, "units per layer for the top patches")
 	fl.IntVar(&opt.Maximize, "maximize", 3, "units per layer to maximise")
 	fl.IntVar(&opt.MaximizeSteps, "steps", 40, "maximisation steps")
