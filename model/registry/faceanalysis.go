@@ -40,4 +40,6 @@ func faceplugin(name, sha256 string) Manifest {
 }
 
 // Analysis returns the manifests of the face-analysis networks.
-func Analysis() []Manifest { return []Manifest{FRLiveness, FRAge, FRGender, FRExpression, FRPose, FREye} }
+func Analysis() []Manifest {
+	return []Manifest{FRLiveness, FRAge, FRGender, FRExpression, FRPose, FREye}
+}
