@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/recognition"
 )
 
@@ -188,7 +189,7 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	var pe *recognition.PhotoError
-	if err != nil && !errors.As(err, &pe) && !isRequestError(err) {
+	if err != nil && !errors.As(err, &pe) && isDecodeError(err) {
 		// recognize's own decoding error is the first photo's.
 		err = &recognition.PhotoError{Index: 0, Of: 2, Err: err}
 	}
@@ -199,12 +200,9 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// isRequestError reports whether err is about the request as a whole
-// (its time, the server's load), not about one of its photos.
-func isRequestError(err error) bool {
-	var ae *apiError
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
-		errors.As(err, &ae) && (ae.code == CodeBusy || ae.code == CodeTimeout)
+// isDecodeError reports whether err is photo.Decode's about its input.
+func isDecodeError(err error) bool {
+	return errors.Is(err, photo.ErrTooLarge) || errors.Is(err, photo.ErrUnknownFormat) || errors.Is(err, photo.ErrCorrupt)
 }
 
 // info is GET /v1/info: what the page needs to know before a key is

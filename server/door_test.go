@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/facerec/facerec/face"
@@ -396,5 +397,29 @@ func TestThumbnails(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestEnrollSameNameAtOnce: of simultaneous enrolments of one name,
+// exactly one makes the person; the others are told they exist.
+func TestEnrollSameNameAtOnce(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body, ct := multipartBody(t, field("name", "Zoe"), file("photo", onePerson(t, uint8(10+i))))
+			statuses <- h.do(http.MethodPost, "/v1/people", h.fullKey, ct, body).status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusCreated] != 1 || count[http.StatusConflict] != n-1 {
+		t.Errorf("statuses %v: want one 201 and %d 409", count, n-1)
 	}
 }

@@ -11,6 +11,7 @@
 //	                              (409 name_exists with the person when the name is enrolled, unless new=1;
 //	                              face=N or box=x,y,w,h picks the face of a photo with several)
 //	GET    /v1/people             ?limit= (default 100, at most 1000) &offset= → {"people","total","limit","offset"}
+//	                              (each person with "thumbnail", a small base64 JPEG, when Config.Thumbnails kept one)
 //	GET    /v1/people/{id}        → {"id","name","faces","created"}
 //	PATCH  /v1/people/{id}        JSON {"name"} → the person renamed
 //	DELETE /v1/people/{id}        → 204

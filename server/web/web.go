@@ -1,8 +1,13 @@
-// Package web serves the door-access web page: enrol a person from a photo
-// or a webcam snapshot, run a live "door check" against the webcam, and
-// list or delete enrolled people. The page is plain HTML, JavaScript and
-// CSS embedded in the binary; it talks to the JSON API (/v1/...) of the same
-// origin, so it needs no build step and loads nothing from elsewhere.
+// Package web serves the door-access web page: the door check (the webcam,
+// or a photo chosen or dropped, for machines without a camera) with close
+// calls marked and the recent door decisions; enrolment from a photo or a
+// webcam snapshot, which asks before adding to a name already enrolled and
+// asks which face of a photo of several; "are these the same person?" for
+// two photos; the people list with its person view (rename, add a face,
+// delete). The page is plain HTML, JavaScript and CSS embedded in the
+// binary; it talks to the JSON API (/v1/...) of the same origin, so it
+// needs no build step and loads nothing from elsewhere. docs/web.md shows
+// each state.
 package web
 
 import (

@@ -732,11 +732,10 @@
   comparePhotos.forEach((input, i) =>
     input.addEventListener("change", async () => {
       show(compareResult, "");
-      if (!input.files.length) {
-        comparePreviews[i].hidden = true;
-        return;
-      }
-      comparePreviews[i].hidden = !(await drawPhoto(input.files[0], comparePreviews[i], 320));
+      // The preview keeps its place, drawn or not, so that nothing moves
+      // under the pointer on the way to the Compare button.
+      const shown = input.files.length > 0 && (await drawPhoto(input.files[0], comparePreviews[i], 320)) > 0;
+      comparePreviews[i].classList.toggle("empty", !shown);
     }),
   );
 
