@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 )
 
@@ -27,19 +25,7 @@ func TestGenderSampleReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	dir, err := registry.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := face.Load(ctx, dir, face.DefaultOptions(), nil)
-	if err != nil {
-		t.Skip(err)
-	}
-	a, err := Load(ctx, dir, Options{AgeGender: true}, nil)
-	if err != nil {
-		t.Skip(err)
-	}
+	ctx, p, a := reportModels(t, Options{AgeGender: true})
 	root := filepath.Join("..", "..", "shared", "data", "lfw", "deepfunneled")
 	if _, err := os.Stat(root); err != nil {
 		t.Skipf("needs LFW: %v", err)

@@ -1,14 +1,11 @@
 package analysis
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"os"
 	"testing"
 
-	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 )
 
@@ -21,19 +18,7 @@ func TestPoseAgreementReport(t *testing.T) {
 	if _, err := fmt.Sscan(os.Getenv("FACEREC_POSE_REPORT"), &n); err != nil || n < 2 {
 		t.Skip("a measurement: set FACEREC_POSE_REPORT=N to run it on N LFW photos")
 	}
-	ctx := context.Background()
-	dir, err := registry.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := face.Load(ctx, dir, face.DefaultOptions(), nil)
-	if err != nil {
-		t.Skip(err)
-	}
-	a, err := Load(ctx, dir, Options{Pose: true}, nil)
-	if err != nil {
-		t.Skip(err)
-	}
+	ctx, p, a := reportModels(t, Options{Pose: true})
 	defer func(o bool) { poseBGR = o }(poseBGR)
 	var lm [3][]float64
 	var net [2][3][]float64

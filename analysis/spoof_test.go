@@ -230,19 +230,7 @@ func TestSpoofSimulationsReport(t *testing.T) {
 	if _, err := fmt.Sscan(os.Getenv("FACEREC_SPOOF_REPORT"), &n); err != nil || n < 1 {
 		t.Skip("a measurement: set FACEREC_SPOOF_REPORT=N to run it on N LFW photos")
 	}
-	ctx := context.Background()
-	dir, err := registry.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := face.Load(ctx, dir, face.DefaultOptions(), nil)
-	if err != nil {
-		t.Skip(err)
-	}
-	a, err := Load(ctx, dir, Options{Liveness: true}, nil)
-	if err != nil {
-		t.Skip(err)
-	}
+	ctx, p, a := reportModels(t, Options{Liveness: true})
 	// The first 40 photos chose the channel order; the report skips them.
 	paths := lfwSample(t, 40, n)
 	if os.Getenv("FACEREC_SPOOF_BGR") != "" {
@@ -344,3 +332,23 @@ func lfwSample(t *testing.T, skip, n int) []string {
 }
 
 var _ image.Image // the simulations work on tensors; photo converts
+
+// reportModels loads the default pipeline and an analyzer with o for a
+// measurement, skipping when the models are missing.
+func reportModels(t *testing.T, o Options) (context.Context, *face.Pipeline, *Analyzer) {
+	t.Helper()
+	ctx := context.Background()
+	dir, err := registry.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := face.Load(ctx, dir, face.DefaultOptions(), nil)
+	if err != nil {
+		t.Skip(err)
+	}
+	a, err := Load(ctx, dir, o, nil)
+	if err != nil {
+		t.Skip(err)
+	}
+	return ctx, p, a
+}

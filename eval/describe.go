@@ -6,7 +6,6 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,13 +29,7 @@ func (d SubjectDescriber) Key() string {
 	var parts []string
 	for _, p := range d.Pipelines {
 		o := p.Options()
-		part := fmt.Sprintf("%s;%s;%s;%d;%v;%d;%v;%g", p.Model().ID(), o.Detector, o.Align, o.InputSize, o.Flip, o.Jitter, o.TinyLandmarks, o.MinScore)
-		if p.Model().Metric() == face.Cosine && (o.Flip || o.Jitter > 0) {
-			// Averaged views of a cosine model are the unit mean of unit
-			// vectors (older caches averaged the raw outputs).
-			part += ";unit-mean"
-		}
-		parts = append(parts, part)
+		parts = append(parts, fmt.Sprintf("%s;%s;%s;%d;%v;%d;%v;%g", p.Model().ID(), o.Detector, o.Align, o.InputSize, o.Flip, o.Jitter, o.TinyLandmarks, o.MinScore))
 	}
 	return strings.Join(parts, "|")
 }
@@ -180,11 +173,6 @@ func DescribeAll(ctx context.Context, files []string, d SubjectDescriber, cache 
 			cache.put(files[i], st, vs)
 		}
 		for m, v := range vs {
-			if v != nil && d.Pipelines[m].Model().Metric() == face.Cosine {
-				// Cosine descriptors are of unit length; a cache written
-				// before they were holds the same direction.
-				v = unitCopy(v)
-			}
 			out[m][i] = v
 		}
 		mu.Lock()
@@ -210,21 +198,4 @@ func DescribeAll(ctx context.Context, files []string, d SubjectDescriber, cache 
 		}
 	}
 	return out, cache.Save()
-}
-
-// unitCopy is v scaled to unit length.
-func unitCopy(v []float32) []float32 {
-	s := 0.0
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	out := make([]float32, len(v))
-	if s == 0 {
-		return out
-	}
-	k := 1 / math.Sqrt(s)
-	for i, x := range v {
-		out[i] = float32(float64(x) * k)
-	}
-	return out
 }

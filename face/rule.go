@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Rule is the decision at a door: whether the nearest enrolled person of a
@@ -146,7 +147,12 @@ var calibrations embed.FS
 // CalibrationOf is the calibration facerec ships for a descriptor model,
 // or nil (made by facerec eval door on LFW's development identities; see
 // docs/door.md).
-func CalibrationOf(modelID string) *Calibration {
+func CalibrationOf(modelID string) *Calibration { return shipped()[modelID] }
+
+// shipped parses the embedded calibrations once, by the score they
+// calibrate.
+var shipped = sync.OnceValue(func() map[string]*Calibration {
+	out := map[string]*Calibration{}
 	entries, _ := calibrations.ReadDir("calibration")
 	for _, e := range entries {
 		f, err := calibrations.Open("calibration/" + e.Name())
@@ -155,9 +161,9 @@ func CalibrationOf(modelID string) *Calibration {
 		}
 		c, err := LoadCalibration(f)
 		f.Close()
-		if err == nil && c.Score == modelID {
-			return c
+		if err == nil {
+			out[c.Score] = c
 		}
 	}
-	return nil
-}
+	return out
+})

@@ -214,7 +214,7 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 	fl.StringVar(&out, "out", "", "folder for summary.json, det.png, probes.csv and the calibration-*.json files (`PATH`)")
 	fl.StringSliceVar(&pairsFiles, "pairs", []string{"pairsDevTest.txt", "pairs.txt"}, "with --lfw: also score these pairs `FILES` (in the --lfw folder) with each model and the fusion, 10-fold")
 	fl.StringVar(&cache, "cache", "", "folder to keep computed descriptors in between runs (empty: none) (`DIR`)")
-	fl.StringVar(&farFlag, "far", face.DefaultPreset, "target share of strangers' attempts let in, for the calibrated default decision: strict (0.1%), balanced (1%), lenient (5%) or a number (`RATE`)")
+	fl.StringVar(&farFlag, "far", face.DefaultPreset, "target share (`RATE`) of strangers' attempts let in, for the calibrated default decision: strict (0.1%), balanced (1%), lenient (5%) or a number")
 	fl.Float64Var(&strangers, "strangers", 0.5, "with --root: share of the people never enrolled")
 	fl.Uint64Var(&seed, "seed", 1, "with --root: picks the strangers")
 	return cmd
@@ -255,26 +255,18 @@ type doorScaling struct {
 
 func (r *doorReport) run(cmd *cobra.Command, models []*doorModel, pipes []*face.Pipeline, out string) error {
 	r.Margins = map[string]float64{}
-	type config struct {
-		name        string
-		dev, test   *eval.DoorScores
-		devP, testP *eval.DoorScores
-		cal         *face.Calibration
-	}
-	var configs []config
+	configs := slices.Clone(models) // and the fusion, when there is one
 	for _, dm := range models {
-		c := config{name: dm.name, dev: dm.dev, test: dm.test, devP: dm.devP, testP: dm.testP}
 		if dm.dev != nil {
 			var err error
 			imp := dm.dev.Impostor()
 			dm.mean, dm.std = eval.ZStats(imp)
-			if c.cal, err = face.FitCalibration(dm.id, "LFW peopleDevTrain open set", imp); err != nil {
+			if dm.cal, err = face.FitCalibration(dm.id, "LFW peopleDevTrain open set", imp); err != nil {
 				return err
 			}
 		} else {
-			c.cal = face.CalibrationOf(dm.id) // the one facerec ships
+			dm.cal = face.CalibrationOf(dm.id) // the one facerec ships
 		}
-		configs = append(configs, c)
 	}
 	if len(pipes) == 2 && models[0].dev != nil {
 		// Fusion weights: the best right-person rate at 1% strangers on
@@ -312,7 +304,7 @@ func (r *doorReport) run(cmd *cobra.Command, models []*doorModel, pipes []*face.
 			}
 			return s
 		}
-		c := config{name: "fusion", dev: fuse(models[0].dev, models[1].dev), test: fuse(models[0].test, models[1].test),
+		c := &doorModel{name: "fusion", dev: fuse(models[0].dev, models[1].dev), test: fuse(models[0].test, models[1].test),
 			devP: fuse(models[0].devP, models[1].devP), testP: fuse(models[0].testP, models[1].testP)}
 		var err error
 		if c.cal, err = face.FitCalibration(f.ID(), "LFW peopleDevTrain open set", c.dev.Impostor()); err != nil {

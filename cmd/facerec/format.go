@@ -106,6 +106,19 @@ func (w *identifyWriter) write(path string, faces []recognition.FaceResult) erro
 		for k := range f.Candidates {
 			f.Candidates[k].Distance = round(f.Candidates[k].Distance, distDecimals)
 		}
+		if f.Verdict != nil {
+			v := *f.Verdict
+			v.Threshold = round(v.Threshold, distDecimals)
+			if v.Confidence != nil {
+				c := round(*v.Confidence, distDecimals)
+				v.Confidence = &c
+			}
+			if v.Margin != nil {
+				m := round(*v.Margin, distDecimals)
+				v.Margin = &m
+			}
+			f.Verdict = &v
+		}
 	}
 	switch w.format {
 	case "csv":
@@ -211,7 +224,7 @@ func writeVerify(format string, out io.Writer, a, b, model string, d face.Decisi
 		res["probability"] = *d.Probability
 	}
 	if d.Confidence != nil {
-		res["confidence"] = round(*d.Confidence, 4)
+		res["confidence"] = round(*d.Confidence, distDecimals)
 	}
 	return json.NewEncoder(out).Encode(res)
 }

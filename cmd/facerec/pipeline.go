@@ -31,7 +31,7 @@ type decisionFlags struct {
 func (f *pipelineFlags) registerDecision(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.decision.far, "far", face.DefaultPreset,
-		"share of strangers' attempts let in, whatever the gallery's size: strict (0.1%), balanced (1%, the default), lenient (5%) or a number; the threshold is calibrated for it and the gallery's size (models without a calibration use their fixed threshold) (`RATE`)")
+		"share (`RATE`) of strangers' attempts let in, whatever the gallery's size: strict (0.1%), balanced (1%, the default), lenient (5%) or a number; the threshold is calibrated for it and the gallery's size (models without a calibration use their fixed threshold)")
 	fl.Float64Var(&f.decision.threshold, "threshold", 0,
 		"a fixed distance threshold instead of the calibrated one (0: calibrated; a model without a calibration uses its own, 0.61 for dlib)")
 }
