@@ -10,8 +10,6 @@ RACE_PKGS = ./tensor/gemm/ ./tensor/vec/ ./nn/ ./train/ ./face/ ./gallery/ ./ser
 # ($FACEREC_MODELS or the user cache dir): fetch them once, first.
 models:
 	@$(GO) run ./cmd/facerec models verify >/dev/null 2>&1 || $(GO) run ./cmd/facerec models pull >/dev/null
-	@# The second descriptor (not used by default) for its parity test.
-	@$(GO) run ./cmd/facerec models verify fr_feature >/dev/null 2>&1 || $(GO) run ./cmd/facerec models pull fr_feature >/dev/null
 
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

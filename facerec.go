@@ -49,7 +49,7 @@ var ErrNoFace = face.ErrNoFace
 // concurrent use.
 type Recognizer struct {
 	p      *face.Pipeline
-	enroll *face.Pipeline // p with face.DefaultEnrollJitter copies, or p
+	enroll *face.Pipeline // p with its descriptor's enrolment copies, or p
 	svc    *recognition.Service
 }
 
@@ -69,7 +69,7 @@ func New(ctx context.Context, opt Options, log ...io.Writer) (*Recognizer, error
 	if err != nil {
 		return nil, err
 	}
-	enroll, err := p.ForEnrolment(face.DefaultEnrollJitter)
+	enroll, err := p.ForEnrolment(face.AutoEnrollJitter)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +106,10 @@ func (r *Recognizer) Verify(ctx context.Context, a, b image.Image) (Decision, er
 }
 
 // Enroll describes the subject of an enrolment photo, the one photo a
-// person is known by, averaging face.DefaultEnrollJitter jittered copies
-// into the descriptor (with the default dlib alignment). Store it and
-// compare the descriptors of later photos (Faces) with it (Compare): those
-// stay fast, and the comparison keeps most of the accuracy that jitter on
-// both sides would give (docs/lfw.md). It returns ErrNoFace when the photo
+// person is known by, with the enrolment copies its descriptor network
+// gains from (face.AutoEnrollJitter: jittered copies averaged in for
+// dlib's ResNet, none for MobileFaceNet). Store it and compare the
+// descriptors of later photos (Faces) with it (Compare). It returns ErrNoFace when the photo
 // holds no face, and an error wrapping face.ErrAmbiguous when another face
 // could as well be the person.
 func (r *Recognizer) Enroll(ctx context.Context, img image.Image) (Descriptor, error) {

@@ -164,8 +164,8 @@ func TestJitterOption(t *testing.T) {
 	// With the models: jittered copies move the descriptor a little (they
 	// are the same face), and the same photo gives the same descriptor.
 	img := readPNG(t, sharedtest.Path(t, "oracle", "testdata", "crops", "sample1_face0_250.png"))
-	plain := testPipeline(t, Options{})
-	jit := testPipeline(t, Options{Jitter: 4})
+	plain := testPipeline(t, Options{Descriptor: DescriptorDlib})
+	jit := testPipeline(t, Options{Descriptor: DescriptorDlib, Jitter: 4})
 	f0, err := plain.Faces(ctx, img)
 	if err != nil || len(f0) != 1 {
 		t.Fatalf("%d faces, %v", len(f0), err)

@@ -120,14 +120,31 @@ type DescriptorModel interface {
 // one pair of the best from 0.598 to 0.624 (docs/lfw.md). face-api uses 0.6.
 const DefaultThreshold = 0.61
 
-// LoadDescriptorModel loads the descriptor network: the pretrained one
-// from the model directory dir (fetched first when missing; progress to
-// log, which may be nil) when checkpoint is "", else a network trained with
-// facerec train (best.safetensors), whose pretrained backbone, if it has
-// one, also comes from dir.
+// LoadDescriptorModel loads the descriptor network: the default
+// pretrained one from the model directory dir (fetched first when
+// missing; progress to log, which may be nil) when checkpoint is "", else
+// a network trained with facerec train (best.safetensors), whose
+// pretrained backbone, if it has one, also comes from dir.
 func LoadDescriptorModel(ctx context.Context, dir, checkpoint string, log io.Writer) (DescriptorModel, error) {
 	if checkpoint != "" {
 		return loadTrained(ctx, dir, checkpoint, log)
+	}
+	return LoadPretrained(ctx, dir, "", log)
+}
+
+// LoadPretrained loads the pretrained descriptor network named by an
+// Options.Descriptor value ("" for the default) from dir, fetching it
+// first when missing.
+func LoadPretrained(ctx context.Context, dir, name string, log io.Writer) (DescriptorModel, error) {
+	o, err := Options{Descriptor: name}.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if o.Descriptor == DescriptorMobileFaceNet {
+		if err := registry.Ensure(ctx, dir, log, registry.FRFeature); err != nil {
+			return nil, err
+		}
+		return loadMobileFaceNet(dir)
 	}
 	if err := registry.Ensure(ctx, dir, log, registry.FaceRecognition); err != nil {
 		return nil, err
@@ -213,7 +230,7 @@ func loadTrained(ctx context.Context, dir, path string, log io.Writer) (*trained
 	// A head on the pretrained network finds its backbone in dir, like
 	// every other model file.
 	backbone := func() (*model.RecognitionNet, error) {
-		pm, err := LoadDescriptorModel(ctx, dir, "", log)
+		pm, err := LoadPretrained(ctx, dir, DescriptorDlib, log)
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,7 @@ var (
 func testModel(t testing.TB) DescriptorModel {
 	t.Helper()
 	dir := modelDir(t)
-	descOnce.Do(func() { desc, descErr = LoadDescriptorModel(context.Background(), dir, "", nil) })
+	descOnce.Do(func() { desc, descErr = LoadPretrained(context.Background(), dir, DescriptorDlib, nil) })
 	if descErr != nil {
 		t.Fatal(descErr)
 	}

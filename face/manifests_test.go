@@ -23,10 +23,10 @@ func TestOptionsManifests(t *testing.T) {
 		}
 		return ns
 	}
-	if got, want := names(Options{}), []string{"tiny_face_detector", "face_landmark_68", "face_recognition"}; !slices.Equal(got, want) {
+	if got, want := names(Options{}), []string{"tiny_face_detector", "face_landmark_68", "fr_feature"}; !slices.Equal(got, want) {
 		t.Errorf("default options use %v, want %v", got, want)
 	}
-	if got, want := names(Options{Detector: DetectorSSD, TinyLandmarks: true}), []string{"ssd_mobilenetv1", "face_landmark_68_tiny", "face_recognition"}; !slices.Equal(got, want) {
+	if got, want := names(Options{Detector: DetectorSSD, TinyLandmarks: true, Descriptor: DescriptorDlib}), []string{"ssd_mobilenetv1", "face_landmark_68_tiny", "face_recognition"}; !slices.Equal(got, want) {
 		t.Errorf("SSD with tiny landmarks uses %v, want %v", got, want)
 	}
 }

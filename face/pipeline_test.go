@@ -83,7 +83,7 @@ func readPNG(t testing.TB, path string) image.Image {
 // compares the box, the integer descriptor crop and the descriptor with
 // what face-api computed.
 func TestPipelineMatchesFaceAPI(t *testing.T) {
-	p := testPipeline(t, Options{Detector: DetectorTiny, Align: AlignFaceAPI, FallbackScore: -1, CoarseInputSize: -1, MaxShapeError: -1})
+	p := testPipeline(t, Options{Detector: DetectorTiny, Descriptor: DescriptorDlib, Align: AlignFaceAPI, FallbackScore: -1, CoarseInputSize: -1, MaxShapeError: -1})
 	dir := sharedtest.Path(t, "oracle", "testdata", "crops")
 	checked := 0
 	for _, o := range readOracleBatch(t, "expected_batch_tiny_wasm.jsonl") {

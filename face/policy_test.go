@@ -60,8 +60,11 @@ func TestDescriptorOption(t *testing.T) {
 	if err != nil || o.Align != AlignArcFace {
 		t.Errorf("mobilefacenet: align %q, %v; want arcface", o.Align, err)
 	}
-	if o, err := (Options{}).withDefaults(); err != nil || o.Descriptor != DescriptorDlib || o.Align != AlignDlib {
-		t.Errorf("defaults: %q %q, %v", o.Descriptor, o.Align, err)
+	if o, err := (Options{}).withDefaults(); err != nil || o.Descriptor != DescriptorMobileFaceNet || o.Align != AlignArcFace {
+		t.Errorf("defaults: %q %q, %v; want mobilefacenet on arcface chips", o.Descriptor, o.Align, err)
+	}
+	if o, err := (Options{Descriptor: DescriptorDlib}).withDefaults(); err != nil || o.Align != AlignDlib {
+		t.Errorf("dlib: align %q, %v; want dlib", o.Align, err)
 	}
 	if _, err := (Options{Descriptor: "vgg"}).withDefaults(); err == nil {
 		t.Error("an unknown descriptor was accepted")

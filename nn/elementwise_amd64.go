@@ -15,3 +15,10 @@ func add8(dst *float32, a *float32, b *float32, n int)
 //
 //go:noescape
 func addReLU8(dst *float32, a *float32, b *float32, n int)
+
+// prelu8 sets y[r*c + j] to a[j]·y[r*c + j] where that value is ≤ 0
+// (sign bit set, or +0) for r < rows, j < c, c a positive multiple of 8,
+// bit for bit as preluRows computes it.
+//
+//go:noescape
+func prelu8(y *float32, a *float32, rows int, c int)

@@ -106,3 +106,40 @@ one:
 done:
 	VZEROUPPER
 	RET
+
+// func prelu8(y *float32, a *float32, rows int, c int)
+// Requires: AVX
+TEXT ·prelu8(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ rows+16(FP), R10
+
+	// R13: bytes per row
+	MOVQ   c+24(FP), R13
+	SHLQ   $0x02, R13
+	VXORPS Y15, Y15, Y15
+
+row:
+	TESTQ R10, R10
+	JZ    done
+	XORQ  R8, R8
+
+col:
+	VMOVUPS (DI)(R8*1), Y0
+	VMULPS  (SI)(R8*1), Y0, Y1
+
+	// Y2: all ones where the value is a zero, or'd with its sign bit
+	VCMPPS    $0x00, Y15, Y0, Y2
+	VORPS     Y0, Y2, Y2
+	VBLENDVPS Y2, Y1, Y0, Y0
+	VMOVUPS   Y0, (DI)(R8*1)
+	ADDQ      $0x20, R8
+	CMPQ      R8, R13
+	JLT       col
+	ADDQ      R13, DI
+	DECQ      R10
+	JMP       row
+
+done:
+	VZEROUPPER
+	RET

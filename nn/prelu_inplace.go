@@ -28,7 +28,11 @@ func (g *Graph) PReLUInPlace(x *Var, alpha *Param) *Var {
 	if alpha == nil || alpha.Value == nil || len(x.Value.Shape) == 0 || alpha.Value.Len() != x.Value.Dim(-1) || alpha.Value.Len() == 0 {
 		return g.fail("prelu needs one slope per channel of %v", x.Value.Shape)
 	}
-	preluRows(x.Value.Data, alpha.Value.Data)
+	if c := alpha.Value.Len(); useAVX2 && c%8 == 0 {
+		prelu8(&x.Value.Data[0], &alpha.Value.Data[0], x.Value.Len()/c, c)
+	} else {
+		preluRows(x.Value.Data, alpha.Value.Data)
+	}
 	return g.newVar(x.Value, x)
 }
 

@@ -74,3 +74,35 @@ func TestPReLUInPlace(t *testing.T) {
 		t.Error("slopes for 7 channels on 3: no error")
 	}
 }
+
+// TestPReLUKernel checks the assembly kernel against the Go loop bit for
+// bit on channel counts it takes (multiples of 8), signed zeros, NaNs of
+// both signs and infinities included.
+func TestPReLUKernel(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 kernel on this machine or build")
+	}
+	rng := rand.New(rand.NewPCG(8, 1))
+	for _, c := range []int{8, 64, 520} {
+		x := make([]float32, 5*c)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), -float32(math.NaN()),
+			float32(math.Inf(1)), float32(math.Inf(-1)), math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32}
+		copy(x[3:], special)
+		a := make([]float32, c)
+		for j := range a {
+			a[j] = float32(rng.NormFloat64())
+		}
+		a[3], a[4] = -0.5, 0.25
+		want := append([]float32(nil), x...)
+		preluRows(want, a)
+		prelu8(&x[0], &a[0], len(x)/c, c)
+		for i := range want {
+			if math.Float32bits(x[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("c=%d value %d: kernel %g (%#x), Go %g (%#x)", c, i, x[i], math.Float32bits(x[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+}

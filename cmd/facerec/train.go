@@ -67,8 +67,16 @@ func trainCmd() *cobra.Command {
 				size, grey = model.RecognitionInput, false
 			}
 			backbone := func() (*model.RecognitionNet, error) {
-				m, err := loadDescriptor(cmd, "")
-				return face.Backbone(m), err
+				// Heads are trained on dlib's ResNet (its 128-d features).
+				dir, err := modelDir(cmd)
+				if err != nil {
+					return nil, err
+				}
+				m, err := face.LoadPretrained(cmd.Context(), dir, face.DescriptorDlib, os.Stderr)
+				if err != nil {
+					return nil, err
+				}
+				return face.Backbone(m), nil
 			}
 			net, err := train.NewNet(train.NetSpec{Checkpoint: cmp.Or(resume, init), Pretrained: pretrained, Config: cfg, Seed: seed, Backbone: backbone})
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
@@ -310,7 +311,7 @@ func visSaliencyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "saliency --a A.jpg --b B.jpg --out F.png",
 		Short: "Which pixels of photo A made the distance d(A, B) what it is: |∂d/∂A| and Grad-CAM",
-		Long: `Saliency of a verification decision for the pretrained descriptor: the magnitude of the gradient of the
+		Long: `Saliency of a verification decision for dlib's descriptor (not yet MobileFaceNet): the magnitude of the gradient of the
 descriptor distance d(A, B) with respect to photo A's pixels, and a Grad-CAM map of the similarity −d at
 --layer, both drawn over photo A (the left and right halves of --out). JSON on stdout: the distance and
 the fraction of each map inside A's face box.`,
@@ -319,9 +320,10 @@ the fraction of each map inside A's face box.`,
 			if a == "" || b == "" || out == "" {
 				return fmt.Errorf("saliency needs --a, --b and --out")
 			}
-			if pf.opt.Descriptor != "" && pf.opt.Descriptor != "dlib" {
+			if pf.opt.Descriptor != "" && pf.opt.Descriptor != face.DescriptorDlib {
 				return fmt.Errorf("saliency explains the dlib descriptor only")
 			}
+			pf.opt.Descriptor = face.DescriptorDlib // not the default one
 			ia, _, err := photo.DecodeFile(a, photo.Options{})
 			if err != nil {
 				return fmt.Errorf("photo A: %w", err)

@@ -10,12 +10,9 @@ package registry
 // copyright line "2021 gitguanqi", a name that appears nowhere else in
 // the package, so who licenses the weights is not clear either.
 //
-// It is not in All: the default pull and Verify cover the face-api models
-// only, so `facerec models pull --from face-api.tgz` and the tests that
-// verify the default set keep working where this 41 MB package (it ships
-// eight other networks too) has not been fetched. Fetch it with
-// Pull(ctx, dir, "", log, FRFeature); a pull of both sets runs npm pack
-// once per package.
+// It is in All since it became the default descriptor (face.Options): a
+// default pull runs npm pack once for face-api's package and once for
+// this 41 MB one (it ships eight other networks too, the Analysis set).
 var FRFeature = Manifest{
 	Name:    "fr_feature",
 	Package: "faceplugin-face-recognition-js", Version: "0.0.1", Dir: "package/model",

@@ -13,13 +13,11 @@ import (
 )
 
 func TestFRFeatureManifest(t *testing.T) {
-	if err := validate(append(All(), FRFeature)); err != nil {
+	if err := validate(All()); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range All() {
-		if m.Name == FRFeature.Name {
-			t.Error("FRFeature is in All; the default pull would need its package")
-		}
+	if got, ok := Lookup(FRFeature.Name); !ok || got.ID() != FRFeature.ID() {
+		t.Errorf("Lookup(%q) = %v, %v", FRFeature.Name, got.ID(), ok)
 	}
 	// Measured once from the manifest, as TestID does for face-api's.
 	if got, want := FRFeature.ID(), "fr_feature@0.0.1:7b4a7ba4f356"; got != want {

@@ -26,9 +26,20 @@ import (
 // pulled.
 const tgzEnv = "FACEREC_FACEAPI_TGZ"
 
-// releaseFiles counts the distinct files of All.
+// faceAPISet is the part of All that face-api's release holds.
+func faceAPISet() []Manifest {
+	var ms []Manifest
+	for _, m := range All() {
+		if m.Package == faceAPI {
+			ms = append(ms, m)
+		}
+	}
+	return ms
+}
+
+// releaseFiles counts the distinct files of faceAPISet.
 func releaseFiles() int {
-	s, err := newFileSet(nil)
+	s, err := newFileSet(faceAPISet())
 	if err != nil {
 		panic(err)
 	}
@@ -42,13 +53,13 @@ func releaseModelDir(t testing.TB) string {
 	t.Helper()
 	dir, err := Dir()
 	if err == nil {
-		if err = Verify(dir); err == nil {
+		if err = Verify(dir, faceAPISet()...); err == nil {
 			return dir
 		}
 	}
 	if tgz := os.Getenv(tgzEnv); tgz != "" {
 		dir := filepath.Join(t.TempDir(), "models")
-		if err := Pull(context.Background(), dir, tgz, nil); err != nil {
+		if err := Pull(context.Background(), dir, tgz, nil, faceAPISet()...); err != nil {
 			t.Fatalf("pulling from $%s: %v", tgzEnv, err)
 		}
 		return dir
@@ -71,7 +82,7 @@ func releaseTGZ(t testing.TB) string {
 		// A model we do not use must be left alone.
 		{name: "package/model/age_gender_model.bin", body: []byte("not used")},
 	}
-	for _, m := range All() {
+	for _, m := range faceAPISet() {
 		for _, f := range m.Files {
 			b, err := os.ReadFile(m.Path(dir, f.Name))
 			if err != nil {
@@ -435,10 +446,10 @@ func TestPullFromReleaseTGZ(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "models")
 	t.Setenv("FACEREC_MODELS", dir)
 	var log bytes.Buffer
-	if err := Pull(context.Background(), dir, tgz, &log); err != nil {
+	if err := Pull(context.Background(), dir, tgz, &log, faceAPISet()...); err != nil {
 		t.Fatal(err)
 	}
-	if err := Verify(dir); err != nil {
+	if err := Verify(dir, faceAPISet()...); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(dir)
@@ -457,15 +468,15 @@ func TestPullFromReleaseFolder(t *testing.T) {
 	src := releaseModelDir(t)
 	// An unpacked package root holds the files in model/.
 	root := t.TempDir()
-	if err := Pull(context.Background(), filepath.Join(root, "model"), src, nil); err != nil {
+	if err := Pull(context.Background(), filepath.Join(root, "model"), src, nil, faceAPISet()...); err != nil {
 		t.Fatal(err)
 	}
 	for _, from := range []string{src, root} {
 		dir := filepath.Join(t.TempDir(), "models")
-		if err := Pull(context.Background(), dir, from, nil); err != nil {
+		if err := Pull(context.Background(), dir, from, nil, faceAPISet()...); err != nil {
 			t.Fatalf("pull from %s: %v", from, err)
 		}
-		if err := Verify(dir); err != nil {
+		if err := Verify(dir, faceAPISet()...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -474,7 +485,7 @@ func TestPullFromReleaseFolder(t *testing.T) {
 func TestVerifyDamagedAndMissing(t *testing.T) {
 	src := releaseModelDir(t)
 	dir := filepath.Join(t.TempDir(), "models")
-	if err := Pull(context.Background(), dir, src, nil); err != nil {
+	if err := Pull(context.Background(), dir, src, nil, faceAPISet()...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -488,7 +499,7 @@ func TestVerifyDamagedAndMissing(t *testing.T) {
 	if err := os.WriteFile(bin, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = Verify(dir)
+	err = Verify(dir, faceAPISet()...)
 	want := "file face_recognition_model.bin in " + dir + " failed its checksum (want " + FaceRecognition.Files[1].SHA256 + ", got "
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "facerec models pull") {
 		t.Fatalf("Verify of a tampered file: err = %v, want one containing %q and the fix", err, want)
@@ -509,7 +520,7 @@ func TestVerifyDamagedAndMissing(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "tiny_face_detector_model-weights_manifest.json")); err != nil {
 		t.Fatal(err)
 	}
-	err = Verify(dir)
+	err = Verify(dir, faceAPISet()...)
 	if err == nil || !strings.Contains(err.Error(), "tiny_face_detector_model-weights_manifest.json") ||
 		!strings.Contains(err.Error(), "missing") {
 		t.Fatalf("Verify with a missing file: err = %v, want one naming it", err)
@@ -519,10 +530,10 @@ func TestVerifyDamagedAndMissing(t *testing.T) {
 	}
 
 	// Pulling again repairs the folder.
-	if err := Pull(context.Background(), dir, src, nil); err != nil {
+	if err := Pull(context.Background(), dir, src, nil, faceAPISet()...); err != nil {
 		t.Fatal(err)
 	}
-	if err := Verify(dir); err != nil {
+	if err := Verify(dir, faceAPISet()...); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -140,12 +140,12 @@ var (
 // All returns every known manifest, sorted by name (the order Verify checks
 // them in). The slice is new on each call.
 func All() []Manifest {
-	return []Manifest{Landmark68, Landmark68Tiny, FaceRecognition, SSDMobilenetV1, TinyFaceDetector}
+	return []Manifest{Landmark68, Landmark68Tiny, FaceRecognition, FRFeature, SSDMobilenetV1, TinyFaceDetector}
 }
 
 // Optional returns the manifests that are known but not fetched by
 // default (a pipeline that uses one fetches it on first use).
-func Optional() []Manifest { return append([]Manifest{FRFeature}, Analysis()...) }
+func Optional() []Manifest { return Analysis() }
 
 // Lookup finds a manifest of All or Optional by name.
 func Lookup(name string) (Manifest, bool) {

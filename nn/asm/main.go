@@ -45,6 +45,7 @@ func main() {
 	case "elementwise":
 		genAdd(false)
 		genAdd(true)
+		genPReLU()
 	default:
 		log.Fatalf("unknown -kernels %q: want conv, depthwise, pool, epilogue or elementwise", *group)
 	}
@@ -599,6 +600,48 @@ func genAdd(relu bool) {
 	block(0, Y0)
 	ADDQ(Imm(32), R8)
 	JMP(LabelRef("one"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genPReLU emits prelu8, PReLU in place over rows of c values with one
+// slope per column: the slope's product where the value's sign bit is set
+// or the value is +0, the value itself elsewhere, which is the Go loop's
+// choice (v ≤ 0, and NaN by its sign) bit for bit.
+func genPReLU() {
+	TEXT("prelu8", NOSPLIT, "func(y, a *float32, rows, c int)")
+	Pragma("noescape")
+	Doc(
+		"prelu8 sets y[r*c + j] to a[j]·y[r*c + j] where that value is ≤ 0",
+		"(sign bit set, or +0) for r < rows, j < c, c a positive multiple of 8,",
+		"bit for bit as preluRows computes it.",
+	)
+	Load(Param("y"), RDI)
+	Load(Param("a"), RSI)
+	Load(Param("rows"), R10)
+	Comment("R13: bytes per row")
+	Load(Param("c"), R13)
+	SHLQ(Imm(2), R13)
+	VXORPS(zero, zero, zero)
+	Label("row")
+	TESTQ(R10, R10)
+	JZ(LabelRef("done"))
+	XORQ(R8, R8)
+	Label("col")
+	VMOVUPS(at(RDI, R8, 1, 0), Y0)
+	VMULPS(at(RSI, R8, 1, 0), Y0, Y1)
+	Comment("Y2: all ones where the value is a zero, or'd with its sign bit")
+	VCMPPS(Imm(0), zero, Y0, Y2)
+	VORPS(Y0, Y2, Y2)
+	VBLENDVPS(Y2, Y1, Y0, Y0)
+	VMOVUPS(Y0, at(RDI, R8, 1, 0))
+	ADDQ(Imm(32), R8)
+	CMPQ(R8, R13)
+	JLT(LabelRef("col"))
+	ADDQ(R13, RDI)
+	DECQ(R10)
+	JMP(LabelRef("row"))
 	Label("done")
 	VZEROUPPER()
 	RET()
