@@ -157,7 +157,8 @@ func BenchmarkPipeline(b *testing.B) {
 		opt  Options
 	}{
 		{"default", Options{}},
-		{"faceapi", Options{Align: AlignFaceAPI}},
+		{"dlib", Options{Descriptor: DescriptorDlib}},
+		{"faceapi", Options{Descriptor: DescriptorDlib, Align: AlignFaceAPI}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			p := testPipeline(b, c.opt)
@@ -170,19 +171,10 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/photo")
 		})
 	}
-	// The second descriptor, alone and beside the first on the faces it
-	// found (what fusing the two costs).
-	b.Run("mobilefacenet", func(b *testing.B) {
-		p := testPipeline(b, Options{Descriptor: DescriptorMobileFaceNet})
-		for b.Loop() {
-			if faces, err := p.Faces(ctx, img); err != nil || len(faces) != 1 {
-				b.Fatal(err, len(faces))
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/photo")
-	})
+	// The second descriptor beside the first on the faces it found (what
+	// fusing the two costs).
 	b.Run("fusion", func(b *testing.B) {
-		p, q := testPipeline(b, Options{}), testPipeline(b, Options{Descriptor: DescriptorMobileFaceNet})
+		p, q := testPipeline(b, Options{}), testPipeline(b, Options{Descriptor: DescriptorDlib})
 		for b.Loop() {
 			faces, err := p.Faces(ctx, img)
 			if err != nil || len(faces) != 1 {

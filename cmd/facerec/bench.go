@@ -60,10 +60,15 @@ func benchCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Time the face descriptor: ms per face on one thread (p50, p90) and faces per second on all cores",
+		Short: "Time dlib's descriptor (the one face-api runs): ms per face on one thread (p50, p90), faces per second on all cores; with --photo the pipelines",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := loadDescriptor(cmd, "")
+			// dlib's ResNet: the descriptor face-api runs, timed beside it.
+			dir, err := modelDir(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := face.LoadPretrained(cmd.Context(), dir, face.DescriptorDlib, os.Stderr)
 			if err != nil {
 				return err
 			}
@@ -189,9 +194,9 @@ func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) e
 		name string
 		opt  face.Options
 	}{
-		{"default (tiny 416 + 160, 2 landmark passes, dlib alignment)", face.Options{}},
-		{"face-api chain (tiny 416, 1 landmark pass, face-api crop)", face.Options{Align: face.AlignFaceAPI, CoarseInputSize: -1, MaxShapeError: -1}},
-		{"mobilefacenet (tiny 416 + 160, 2 landmark passes, arcface alignment)", face.Options{Descriptor: face.DescriptorMobileFaceNet}},
+		{"default: mobilefacenet (tiny 416 + 160, 2 landmark passes, arcface alignment)", face.Options{}},
+		{"face-api chain (tiny 416, 1 landmark pass, face-api crop, dlib descriptor)", face.Options{Descriptor: face.DescriptorDlib, Align: face.AlignFaceAPI, CoarseInputSize: -1, MaxShapeError: -1}},
+		{"dlib (tiny 416 + 160, 2 landmark passes, dlib alignment)", face.Options{Descriptor: face.DescriptorDlib}},
 	} {
 		p, err := load(c.opt)
 		if err != nil {
@@ -206,11 +211,11 @@ func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) e
 	if err != nil {
 		return err
 	}
-	q, err := load(face.Options{Descriptor: face.DescriptorMobileFaceNet})
+	q, err := load(face.Options{Descriptor: face.DescriptorDlib})
 	if err != nil {
 		return err
 	}
-	return measure("fusion (default + mobilefacenet descriptor of each face)", func() (int, error) {
+	return measure("fusion (default + dlib descriptor of each face)", func() (int, error) {
 		fs, err := p.Faces(cmd.Context(), img)
 		for _, f := range fs {
 			if err == nil {

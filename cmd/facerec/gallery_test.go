@@ -339,3 +339,38 @@ func TestReembedWithoutPhotos(t *testing.T) {
 		t.Errorf("reembed without kept photos: %v, want an error about the photos", err)
 	}
 }
+
+// TestGalleryKeepsItsDescriptor: a gallery enrolled with dlib's network
+// (the default before MobileFaceNet) keeps being served by it when
+// --descriptor is not given: its people are still recognised, and a new
+// enrolment is described by dlib too, so the gallery stays one model's.
+func TestGalleryKeepsItsDescriptor(t *testing.T) {
+	realModels(t)
+	lfw := sharedtest.Path(t, "data", "lfw", "deepfunneled")
+	photo := func(name string, i int) string {
+		return filepath.Join(lfw, name, fmt.Sprintf("%s_%04d.jpg", name, i))
+	}
+	db := []string{"--db", filepath.Join(t.TempDir(), "g.db")}
+	out, err := runCommand(t, enrollCmd(), "", append(db, "--descriptor", "dlib", "--name", "Aaron", photo("Aaron_Peirsol", 1))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.ID == "" {
+		t.Fatalf("enroll printed %q (%v)", out, err)
+	}
+	out, err = runCommand(t, identifyCmd(), "", append(db, photo("Aaron_Peirsol", 3))...)
+	if err != nil || !strings.Contains(out, `"match":{"id":"`+p.ID+`"`) {
+		t.Fatalf("identify without --descriptor on a dlib gallery = %s, %v; want Aaron", out, err)
+	}
+	if _, err := runCommand(t, enrollCmd(), "", append(db, "--name", "Tony", photo("Tony_Blair", 1))...); err != nil {
+		t.Fatal(err)
+	}
+	export, err := runCommand(t, galleryCmd(), "", append([]string{"export"}, db...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(export, `"`+face.PretrainedID+`"`); n != 2 || strings.Contains(export, face.MobileFaceNetID) {
+		t.Errorf("export holds %d dlib descriptors (want 2, none of MobileFaceNet): %s", n, export)
+	}
+}
