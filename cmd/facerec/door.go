@@ -35,6 +35,7 @@ func evalDoorCmd() *cobra.Command {
 		descriptors string
 		out, cache  string
 		farFlag     string
+		calFile     string
 		pairsFiles  []string
 		strangers   float64
 		seed        uint64
@@ -52,7 +53,10 @@ enrolled, people with one photo are strangers. Everything chosen (calibration, f
 is fitted on the development set only; the report set is measured with it.
 
 With --root (a folder of <person>/<photos>, e.g. AT&T) a share of the people are strangers and the
-default decision is the one facerec ships (the calibration an --lfw run made, face/calibration).
+default decision is the one facerec ships (the calibration an --lfw run made, face/calibration). With
+--out it also writes site-calibration-<model>.json, the impostor distances of these photos: a door whose
+photos are not like LFW's (other cameras, light, people) passes it as --calibration to serve, identify and
+verify, so that --far holds for its own population.
 
 Descriptors are cached in --cache (keyed by the models and options, and by each file's size and time).`,
 		Args: cobra.NoArgs,
@@ -182,7 +186,15 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 					dm.dev, dm.devP = devJ[m], devP[m]
 				}
 			}
-			rep := &doorReport{Far: far}
+			rep := &doorReport{Far: far, site: root}
+			if calFile != "" {
+				if lfw != "" {
+					return errors.New("--calibration is for --root: with --lfw the calibration is fitted on peopleDevTrain")
+				}
+				if rep.calibration, err = readCalibration(calFile); err != nil {
+					return err
+				}
+			}
 			if err := rep.run(cmd, models, probe, out); err != nil {
 				return err
 			}
@@ -214,6 +226,7 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 	fl.StringVar(&out, "out", "", "folder for summary.json, det.png, probes.csv and the calibration-*.json files (`PATH`)")
 	fl.StringSliceVar(&pairsFiles, "pairs", []string{"pairsDevTest.txt", "pairs.txt"}, "with --lfw: also score these pairs `FILES` (in the --lfw folder) with each model and the fusion, 10-fold")
 	fl.StringVar(&cache, "cache", "", "folder to keep computed descriptors in between runs (empty: none) (`DIR`)")
+	fl.StringVar(&calFile, "calibration", "", "with --root: decide the default with this `FILE` (a site-calibration-*.json of other photos) instead of the shipped LFW calibration")
 	fl.StringVar(&farFlag, "far", face.DefaultPreset, "target share (`RATE`) of strangers' attempts let in, for the calibrated default decision: strict (0.1%), balanced (1%), lenient (5%) or a number")
 	fl.Float64Var(&strangers, "strangers", 0.5, "with --root: share of the people never enrolled")
 	fl.Uint64Var(&seed, "seed", 1, "with --root: picks the strangers")
@@ -241,6 +254,11 @@ type doorReport struct {
 	Margins map[string]float64 `json:"margins"`
 	Results []eval.DoorResult  `json:"results"`
 	Scaling []doorScaling      `json:"gallery_size_scaling,omitempty"`
+	// site is --root: its photos are also measured for a calibration of
+	// the site's own (site-calibration-*.json, for --calibration).
+	site string
+	// calibration replaces the shipped one of its model (--calibration).
+	calibration *face.Calibration
 }
 
 // doorScaling is the calibrated decision's stranger rate at a gallery
@@ -264,6 +282,8 @@ func (r *doorReport) run(cmd *cobra.Command, models []*doorModel, pipes []*face.
 			if dm.cal, err = face.FitCalibration(dm.id, "LFW peopleDevTrain open set", imp); err != nil {
 				return err
 			}
+		} else if r.calibration != nil && r.calibration.Score == dm.id {
+			dm.cal = r.calibration
 		} else {
 			dm.cal = face.CalibrationOf(dm.id) // the one facerec ships
 		}
@@ -353,6 +373,20 @@ func (r *doorReport) run(cmd *cobra.Command, models []*doorModel, pipes []*face.
 			if err := writeJSONFile(filepath.Join(out, "calibration-"+c.name+".json"), c.cal); err != nil {
 				return err
 			}
+		}
+		if out != "" && r.site != "" && c.id != "" && !strings.HasSuffix(c.id, " cosine") {
+			// The site's own impostor distances: every enrolled person
+			// against every other person's photos, as enrolled here.
+			site, err := face.FitCalibration(c.id, "facerec eval door --root "+r.site, c.test.Impostor())
+			if err != nil {
+				return err
+			}
+			site.Margin = chooseMargin(c.test)
+			path := filepath.Join(out, "site-calibration-"+c.name+".json")
+			if err := writeJSONFile(path, site); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "wrote %s (%d impostor distances): pass it as --calibration to serve, identify and verify\n", path, site.Pairs)
 		}
 	}
 	fmt.Fprintln(os.Stderr, doorTable(r.Results))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -23,8 +24,9 @@ type pipelineFlags struct {
 
 // decisionFlags choose the decision rule of the commands that decide.
 type decisionFlags struct {
-	threshold float64
-	far       string
+	threshold   float64
+	far         string
+	calibration string
 }
 
 // registerDecision adds --far and --threshold to a command that decides.
@@ -34,13 +36,31 @@ func (f *pipelineFlags) registerDecision(cmd *cobra.Command) {
 		"share (`RATE`) of strangers' attempts let in, whatever the gallery's size: strict (0.1%), balanced (1%, the default), lenient (5%) or a number; the threshold is calibrated for it and the gallery's size (models without a calibration use their fixed threshold)")
 	fl.Float64Var(&f.decision.threshold, "threshold", 0,
 		"a fixed distance threshold instead of the calibrated one (0: calibrated; a model without a calibration uses its own, 0.61 for dlib)")
+	fl.StringVar(&f.decision.calibration, "calibration", "",
+		"calibrate --far on your own photos: a `FILE` that facerec eval door --root wrote (site-calibration-*.json) for this descriptor, instead of the LFW one facerec ships")
 }
 
 // rule is the decision rule the flags choose for model m.
 func (f *pipelineFlags) rule(m face.DescriptorModel) (face.Rule, error) {
 	r := face.RuleOf(m)
 	if f.decision.threshold > 0 {
+		if f.decision.calibration != "" {
+			return face.Rule{}, errors.New("--threshold fixes the threshold, --calibration calibrates it: give one")
+		}
 		return face.Rule{Threshold: face.Threshold{Model: m.ID(), Metric: m.Metric(), Max: f.decision.threshold}}, nil
+	}
+	if f.decision.calibration != "" {
+		c, err := readCalibration(f.decision.calibration)
+		if err != nil {
+			return face.Rule{}, err
+		}
+		if c.Score != m.ID() {
+			return face.Rule{}, fmt.Errorf("--calibration %s calibrates %q, but the descriptor in use is %q", f.decision.calibration, c.Score, m.ID())
+		}
+		r.Calibration, r.Margin = c, c.Margin
+		if r.FAR == 0 {
+			r.FAR = face.Presets[face.DefaultPreset]
+		}
 	}
 	if f.decision.far != "" && r.Calibration != nil {
 		far, err := face.ParseFAR(f.decision.far)
@@ -199,4 +219,18 @@ func galleryDescriptor(ctx context.Context, store gallery.Store) (string, error)
 		want = d
 	}
 	return want, nil
+}
+
+// readCalibration reads a calibration file (face.Calibration's JSON).
+func readCalibration(path string) (*face.Calibration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--calibration: %w", err)
+	}
+	defer f.Close()
+	c, err := face.LoadCalibration(f)
+	if err != nil {
+		return nil, fmt.Errorf("--calibration %s: %w", path, err)
+	}
+	return c, nil
 }
