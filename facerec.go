@@ -11,8 +11,9 @@
 //	b, err := facerec.ReadImage("door.jpg")
 //	d, err := r.Verify(ctx, a, b) // d.Same, d.Distance, d.Threshold
 //
-// The networks are face-api's ports of dlib's face recognition ResNet and
-// its detectors, run by facerec's own engine (packages model, nn, tensor).
+// The networks are face-api's detectors and landmark net and a
+// MobileFaceNet descriptor (Options.Descriptor: dlib's ResNet instead),
+// run by facerec's own engine (packages model, model/onnx, nn, tensor).
 // This package is a thin adapter over package recognition, where the
 // decisions and the choice of the face that counts in a photo are made.
 package facerec
