@@ -39,6 +39,11 @@ type searchIndex struct {
 	people []indexPerson
 	slots  map[string]int32
 	free   []int32
+	// compact mirrors data in int8 for the first pass of large searches;
+	// compactFrom is the size from which Search uses it (compactMinRows;
+	// tests lower it).
+	compact     compactRows
+	compactFrom int
 }
 
 // indexPerson is a person's entry: their ID and the rows of their faces.
@@ -49,7 +54,7 @@ type indexPerson struct {
 
 // newIndex returns an empty index of descriptors with dim values each.
 func newIndex(dim int) *searchIndex {
-	return &searchIndex{dim: dim, slots: map[string]int32{}}
+	return &searchIndex{dim: dim, slots: map[string]int32{}, compactFrom: compactMinRows}
 }
 
 // Dim is the length of the index's descriptors.
@@ -110,6 +115,7 @@ func (x *searchIndex) Add(f Face) error {
 	}
 	row := int32(len(x.faceIDs))
 	x.data = append(x.data, d...)
+	x.compact.add(d)
 	x.faceIDs = append(x.faceIDs, f.ID)
 	x.owner = append(x.owner, slot)
 	x.people[slot].rows = append(x.people[slot].rows, row)
@@ -146,6 +152,7 @@ func (x *searchIndex) removeRow(r int32) {
 	if r != last {
 		d := x.dim
 		copy(x.data[int(r)*d:int(r+1)*d], x.data[int(last)*d:])
+		x.compact.move(r, last, d)
 		x.faceIDs[r] = x.faceIDs[last]
 		x.owner[r] = x.owner[last]
 		moved := x.people[x.owner[r]].rows
@@ -157,6 +164,7 @@ func (x *searchIndex) removeRow(r int32) {
 		}
 	}
 	x.data = x.data[:int(last)*x.dim]
+	x.compact.truncate(int(last), x.dim)
 	x.faceIDs = x.faceIDs[:last]
 	x.owner = x.owner[:last]
 }
@@ -191,6 +199,9 @@ func (x *searchIndex) Search(q []float32, k int) []Match {
 	// Split the rows among workers only when each gets enough rows to
 	// amortize starting it; small galleries are scanned inline.
 	workers := min(runtime.GOMAXPROCS(0), n/minRowsPerWorker)
+	if n >= x.compactFrom {
+		return x.searchCompact(q, k, workers)
+	}
 	if workers < 2 {
 		var t topK
 		t.reset(k)

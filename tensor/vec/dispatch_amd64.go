@@ -27,6 +27,17 @@ var avx512Kernel = &kernel{
 	dot: func(a, b []float32) float32 {
 		return dotavx512(&a[0], &b[0], len(a)/16, tail16(len(a)))
 	},
+	dotI8: dotI8avx2Or, // AVX-512 CPUs have AVX2; int8 rows are bandwidth-bound either way
+}
+
+// dotI8avx2Or runs the AVX2 kernel when dim is a multiple of 8, the
+// descriptor sizes facerec has (128, 512), else the generic loop.
+func dotI8avx2Or(q []float32, rows []int8, dim int, out []float32) {
+	if dim%8 != 0 {
+		dotI8Generic(q, rows, dim, out)
+		return
+	}
+	dotI8avx2(&q[0], &rows[0], len(out), dim, &out[0])
 }
 
 // tail16 is the k-register mask of the last dim%16 lanes.
@@ -42,6 +53,7 @@ var avx2Kernel = &kernel{
 	dot: func(a, b []float32) float32 {
 		return dotavx2(&a[0], &b[0], len(a)/8, tail8(len(a)))
 	},
+	dotI8: dotI8avx2Or,
 }
 
 // avx2Masks is read by VMASKMOVPS: the 8 lanes starting at avx2Masks[8-r]

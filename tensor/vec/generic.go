@@ -5,6 +5,26 @@ var genericKernel = &kernel{
 	name:      "generic",
 	squaredL2: squaredL2Generic,
 	dot:       dotGeneric,
+	dotI8:     dotI8Generic,
+}
+
+func dotI8Generic(q []float32, rows []int8, dim int, out []float32) {
+	for i := range out {
+		r := rows[i*dim : (i+1)*dim]
+		r = r[:len(q)]
+		var s0, s1, s2, s3 float32
+		j := 0
+		for ; j+4 <= len(q); j += 4 {
+			s0 += q[j] * float32(r[j])
+			s1 += q[j+1] * float32(r[j+1])
+			s2 += q[j+2] * float32(r[j+2])
+			s3 += q[j+3] * float32(r[j+3])
+		}
+		for ; j < len(q); j++ {
+			s0 += q[j] * float32(r[j])
+		}
+		out[i] = (s0 + s1) + (s2 + s3)
+	}
 }
 
 func squaredL2Generic(q, rows []float32, dim int, out []float32) {

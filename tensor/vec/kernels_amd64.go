@@ -25,3 +25,8 @@ func dotavx512(a *float32, b *float32, chunks int, mask uint16) float32
 //
 //go:noescape
 func dotavx2(a *float32, b *float32, chunks int, mask *int32) float32
+
+// dotI8avx2 writes out[i] = Σ_j q[j]·rows[i*dim+j] for n ≥ 1 rows, dim a positive multiple of 8.
+//
+//go:noescape
+func dotI8avx2(q *float32, rows *int8, n int, dim int, out *float32)

@@ -584,3 +584,64 @@ dotavx2_sum:
 	VZEROUPPER
 	MOVSS        X0, ret+32(FP)
 	RET
+
+// func dotI8avx2(q *float32, rows *int8, n int, dim int, out *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·dotI8avx2(SB), NOSPLIT, $0-40
+	MOVQ q+0(FP), AX
+	MOVQ rows+8(FP), CX
+	MOVQ n+16(FP), DX
+	MOVQ dim+24(FP), BX
+	MOVQ out+32(FP), SI
+	MOVQ BX, DI
+	ANDQ $-32, DI
+
+dotI8avx2_row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R8, R8
+
+dotI8avx2_four:
+	CMPQ        R8, DI
+	JGE         dotI8avx2_one
+	VPMOVSXBD   (CX)(R8*1), Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS (AX)(R8*4), Y4, Y0
+	VPMOVSXBD   8(CX)(R8*1), Y5
+	VCVTDQ2PS   Y5, Y5
+	VFMADD231PS 32(AX)(R8*4), Y5, Y1
+	VPMOVSXBD   16(CX)(R8*1), Y6
+	VCVTDQ2PS   Y6, Y6
+	VFMADD231PS 64(AX)(R8*4), Y6, Y2
+	VPMOVSXBD   24(CX)(R8*1), Y7
+	VCVTDQ2PS   Y7, Y7
+	VFMADD231PS 96(AX)(R8*4), Y7, Y3
+	ADDQ        $0x20, R8
+	JMP         dotI8avx2_four
+
+dotI8avx2_one:
+	CMPQ        R8, BX
+	JGE         dotI8avx2_sum
+	VPMOVSXBD   (CX)(R8*1), Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS (AX)(R8*4), Y4, Y0
+	ADDQ        $0x08, R8
+	JMP         dotI8avx2_one
+
+dotI8avx2_sum:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, (SI)
+	ADDQ         BX, CX
+	ADDQ         $0x04, SI
+	DECQ         DX
+	JNZ          dotI8avx2_row
+	VZEROUPPER
+	RET

@@ -30,6 +30,9 @@ type kernel struct {
 	squaredL2 func(q, rows []float32, dim int, out []float32)
 	// dot returns Σ a[i]·b[i]; len(a) == len(b) has been checked.
 	dot func(a, b []float32) float32
+	// dotI8 writes out[i] = Σ_j q[j]·rows[i·dim+j]; the arguments have
+	// been checked.
+	dotI8 func(q []float32, rows []int8, dim int, out []float32)
 }
 
 // kernels lists the kernels this CPU can run, best first; generic is last.
@@ -96,4 +99,23 @@ func Dot(a, b []float32) float32 {
 		return 0
 	}
 	return active.dot(a, b)
+}
+
+// DotI8 writes out[i] = Σ_j q[j]·rows[i·dim + j] for every row i of the
+// row-major int8 matrix rows with dim columns: the scan of a compact index,
+// whose rows are descriptors quantised to int8 with a scale per row (the
+// caller applies the scales). It panics on inconsistent lengths, as
+// SquaredL2 does.
+func DotI8(q []float32, rows []int8, dim int, out []float32) {
+	if dim < 1 || len(q) != dim || len(rows)%dim != 0 {
+		panic(fmt.Sprintf("vec: DotI8: dim = %d, len(q) = %d, len(rows) = %d", dim, len(q), len(rows)))
+	}
+	n := len(rows) / dim
+	if len(out) < n {
+		panic(fmt.Sprintf("vec: DotI8: len(out) = %d, need %d for the rows", len(out), n))
+	}
+	if n == 0 {
+		return
+	}
+	active.dotI8(q, rows, dim, out[:n])
 }

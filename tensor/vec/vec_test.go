@@ -239,3 +239,47 @@ func BenchmarkDot(b *testing.B) {
 		})
 	}
 }
+
+// TestDotI8Kernels checks every kernel's int8 scan against the float64
+// definition, on every dimension (the assembly takes multiples of 8 and
+// falls back otherwise), row counts around its loop, and the extreme
+// values -128 and 127.
+func TestDotI8Kernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, k := range kernels {
+		for _, dim := range append(dims, 24, 40, 96, 512) {
+			for _, n := range []int{1, 2, 3, 7} {
+				q := randVec(rng, dim)
+				rows := make([]int8, n*dim)
+				for i := range rows {
+					rows[i] = int8(rng.IntN(256) - 128)
+				}
+				rows[0], rows[len(rows)-1] = -128, 127
+				out := make([]float32, n+1)
+				out[n] = 42 // past the rows: untouched
+				k.dotI8(q, rows, dim, out[:n])
+				for i := range n {
+					var want, scale float64
+					for j := range dim {
+						p := float64(q[j]) * float64(rows[i*dim+j])
+						want += p
+						scale += math.Abs(p)
+					}
+					if !closeTo(out[i], want, scale) {
+						t.Fatalf("%s dim=%d row %d of %d: got %g, want %g", k.name, dim, i, n, out[i], want)
+					}
+				}
+				if out[n] != 42 {
+					t.Fatalf("%s dim=%d: wrote past the rows", k.name, dim)
+				}
+			}
+		}
+	}
+	DotI8(make([]float32, 8), make([]int8, 0), 8, nil) // no rows: nothing to do
+	defer func() {
+		if recover() == nil {
+			t.Error("DotI8 with a short out did not panic")
+		}
+	}()
+	DotI8(make([]float32, 8), make([]int8, 16), 8, make([]float32, 1))
+}

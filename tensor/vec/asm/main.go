@@ -24,6 +24,7 @@ func main() {
 	genSquaredL2(avx2)
 	genDot(avx512)
 	genDot(avx2)
+	genDotI8()
 	Generate()
 }
 
@@ -301,4 +302,64 @@ func zmm(i int) VecPhysical {
 
 func ymm(i int) VecPhysical {
 	return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
+}
+
+// genDotI8 emits dotI8avx2(q, rows, n, dim, out), which writes out[i] =
+// Σ_j q[j]·rows[i·dim + j] for n rows of dim int8 values, dim a positive
+// multiple of 8: the scan of a compact (int8) index, which reads a quarter
+// of the bytes of float32 rows. Each group of 8 values is sign-extended to
+// int32, converted to float32 (exact) and multiplied into one of four
+// accumulators, 32 values a step, then 8 at a time for the rest.
+func genDotI8() {
+	name := "dotI8avx2"
+	TEXT(name, NOSPLIT, "func(q *float32, rows *int8, n int, dim int, out *float32)")
+	Doc(name + " writes out[i] = Σ_j q[j]·rows[i*dim+j] for n ≥ 1 rows, dim a positive multiple of 8.")
+	Pragma("noescape")
+	qp := Load(Param("q"), GP64())
+	rp := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	dim := Load(Param("dim"), GP64())
+	op := Load(Param("out"), GP64())
+	dim32 := GP64()
+	MOVQ(dim, dim32)
+	ANDQ(I32(-32), dim32)
+	j := GP64()
+	Label(name + "_row")
+	for i := 0; i < 4; i++ {
+		VXORPS(ymm(i), ymm(i), ymm(i))
+	}
+	XORQ(j, j)
+	Label(name + "_four")
+	CMPQ(j, dim32)
+	JGE(LabelRef(name + "_one"))
+	for u := 0; u < 4; u++ {
+		VPMOVSXBD(Mem{Base: rp, Index: j, Scale: 1, Disp: 8 * u}, ymm(4+u))
+		VCVTDQ2PS(ymm(4+u), ymm(4+u))
+		VFMADD231PS(Mem{Base: qp, Index: j, Scale: 4, Disp: 32 * u}, ymm(4+u), ymm(u))
+	}
+	ADDQ(Imm(32), j)
+	JMP(LabelRef(name + "_four"))
+	Label(name + "_one")
+	CMPQ(j, dim)
+	JGE(LabelRef(name + "_sum"))
+	VPMOVSXBD(Mem{Base: rp, Index: j, Scale: 1}, Y4)
+	VCVTDQ2PS(Y4, Y4)
+	VFMADD231PS(Mem{Base: qp, Index: j, Scale: 4}, Y4, Y0)
+	ADDQ(Imm(8), j)
+	JMP(LabelRef(name + "_one"))
+	Label(name + "_sum")
+	VADDPS(Y1, Y0, Y0)
+	VADDPS(Y3, Y2, Y2)
+	VADDPS(Y2, Y0, Y0)
+	VEXTRACTF128(Imm(1), Y0, X1)
+	VADDPS(X1, X0, X0)
+	VHADDPS(X0, X0, X0)
+	VHADDPS(X0, X0, X0)
+	VMOVSS(X0, Mem{Base: op})
+	ADDQ(dim, rp)
+	ADDQ(Imm(4), op)
+	DECQ(n)
+	JNZ(LabelRef(name + "_row"))
+	VZEROUPPER()
+	RET()
 }
