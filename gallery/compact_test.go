@@ -117,7 +117,7 @@ func BenchmarkSearchCompact(b *testing.B) {
 			}
 			return x
 		}
-		perFace := float64(4*c.dim+c.dim+4+4+8+4) // data, q8, scale, norm2, faceID, owner
+		perFace := float64(4*c.dim + c.dim + 4 + 4 + 8 + 4) // data, q8, scale, norm2, faceID, owner
 		for _, mode := range []string{"exact", "compact"} {
 			b.Run(c.name+"/"+mode, func(b *testing.B) {
 				x := build(b)
