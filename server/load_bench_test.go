@@ -41,7 +41,7 @@ func BenchmarkIdentifyLoad(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	ctx := context.Background()
 	for i := 1; i < loadGallerySize; i++ {
-		if _, _, err := h.gal.Enroll(ctx, fmt.Sprint("synthetic ", i), nil, syntheticFace(rng)); err != nil {
+		if _, _, err := h.gal.Enroll(ctx, fmt.Sprint("synthetic ", i), nil, syntheticFace(rng, p.Model())); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -119,8 +119,8 @@ func BenchmarkIdentifyLoad(b *testing.B) {
 // syntheticFace is a random face descriptor with the scale of real ones
 // (norm about 1), so that synthetic people are at distance ~1.4 from each
 // other and from any real face: none of them matches.
-func syntheticFace(rng *rand.Rand) gallery.Face {
-	d := make([]float32, 128) // the pretrained model's
+func syntheticFace(rng *rand.Rand, m face.DescriptorModel) gallery.Face {
+	d := make([]float32, m.Dim())
 	var norm float64
 	for i := range d {
 		v := rng.NormFloat64()
@@ -131,5 +131,5 @@ func syntheticFace(rng *rand.Rand) gallery.Face {
 	for i := range d {
 		d[i] /= float32(norm)
 	}
-	return gallery.Face{Descriptors: map[string][]float32{face.PretrainedID: d}, Score: 0.9}
+	return gallery.Face{Descriptors: map[string][]float32{m.ID(): d}, Score: 0.9}
 }
