@@ -3,7 +3,6 @@
 # the 66 people with at least 8 photos, alternately enrolled (facerec enroll, from photo 1; a refused photo is
 # replaced by the next) or strangers; every other photo of theirs sent to facerec identify.
 # Usage: docs/door-cli.sh FACEREC OUT [flags of both enroll and identify...]; IFLAGS: identify-only flags.
-# enrolled and 1-8 of the strangers sent to facerec identify. Usage: run.sh FR OUT [flags...]
 FR=$1; OUT=$2; shift 2
 LFW=${LFW:-../shared/data/lfw}
 mkdir -p $OUT; rm -f $OUT/g.db* $OUT/*.txt
