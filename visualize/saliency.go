@@ -57,6 +57,9 @@ func NewExplainer(p *face.Pipeline, opt ExplainOptions) (*Explainer, error) {
 	return &Explainer{p: p, m: m, opt: opt}, nil
 }
 
+// ModelID is the ID of the descriptor model whose decisions x explains.
+func (x *Explainer) ModelID() string { return x.m.ID() }
+
 // Explanation says which pixels of photo A made the descriptor distance of
 // a verification pair what it is.
 type Explanation struct {
@@ -106,24 +109,31 @@ func (x *Explainer) Pair(ctx context.Context, a, b image.Image) (*Explanation, e
 	if err != nil {
 		return nil, fmt.Errorf("visualize: photo B: %w", err)
 	}
-	return x.explain(ctx, a, &fa, fb.Descriptor)
+	return x.explain(ctx, a, &fa, []face.Descriptor{fb.Descriptor})
 }
 
-// Against explains d(A, b) for the subject of photo a and a descriptor b
-// of the same model (an enrolled face: the service's Verify).
-func (x *Explainer) Against(ctx context.Context, a image.Image, b face.Descriptor) (*Explanation, error) {
-	if b.Model != x.m.ID() || len(b.Vector) != x.m.Dim() {
-		return nil, fmt.Errorf("visualize: %w: a %d-value descriptor of %q, the explainer's model is %q", face.ErrModelMismatch, len(b.Vector), b.Model, x.m.ID())
+// Against explains d(A, B) for the subject of photo a and the nearest to
+// it of the descriptors bs, of the same model (an enrolled person's faces:
+// the service's Verify decides against the nearest).
+func (x *Explainer) Against(ctx context.Context, a image.Image, bs []face.Descriptor) (*Explanation, error) {
+	if len(bs) == 0 {
+		return nil, errors.New("visualize: no descriptor to explain the distance to")
+	}
+	for _, b := range bs {
+		if b.Model != x.m.ID() || len(b.Vector) != x.m.Dim() {
+			return nil, fmt.Errorf("visualize: %w: a %d-value descriptor of %q, the explainer's model is %q", face.ErrModelMismatch, len(b.Vector), b.Model, x.m.ID())
+		}
 	}
 	fa, err := x.p.Subject(ctx, a)
 	if err != nil {
 		return nil, fmt.Errorf("visualize: photo A: %w", err)
 	}
-	return x.explain(ctx, a, &fa, b)
+	return x.explain(ctx, a, &fa, bs)
 }
 
-// explain computes the maps of d(A, b) over photo a, whose subject is fa.
-func (x *Explainer) explain(ctx context.Context, a image.Image, fa *face.Face, b face.Descriptor) (*Explanation, error) {
+// explain computes the maps of d(A, B) over photo a, whose subject is fa,
+// for B the nearest of bs.
+func (x *Explainer) explain(ctx context.Context, a image.Image, fa *face.Face, bs []face.Descriptor) (*Explanation, error) {
 	toImage, err := x.p.ChipToImage(fa)
 	if err != nil {
 		return nil, err
@@ -159,6 +169,12 @@ func (x *Explainer) explain(ctx context.Context, a image.Image, fa *face.Face, b
 		return nil, fmt.Errorf("visualize: the descriptor has no spatial layer %q", camLayer)
 	}
 	metric := x.m.Metric()
+	b := bs[0]
+	for _, c := range bs[1:] {
+		if metric.Distance(out.Value.Data, c.Vector) < metric.Distance(out.Value.Data, b.Vector) {
+			b = c
+		}
+	}
 	d, seed, err := distanceGrad(metric, out.Value.Data, b.Vector)
 	if err != nil {
 		return nil, err
