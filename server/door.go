@@ -176,16 +176,23 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	explain, err := s.wantExplain(r)
+	if err != nil {
+		return err
+	}
 	// Both photos are decoded inside one slot: one comparison is one
 	// piece of work, and two slots held by one request could deadlock
 	// against another's.
-	var d face.Decision
+	var d decisionAnswer
 	err = s.recognize(r.Context(), data[0], func(ctx context.Context, a image.Image) error {
 		b, err := s.decode(data[1])
 		if err != nil {
 			return &recognition.PhotoError{Index: 1, Of: 2, Err: err}
 		}
-		d, err = s.svc.Compare(ctx, a, b)
+		if d.Decision, err = s.svc.Compare(ctx, a, b); err != nil || !explain {
+			return err
+		}
+		d.Explanation, err = s.explainPair(ctx, a, b)
 		return err
 	})
 	var pe *recognition.PhotoError

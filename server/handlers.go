@@ -492,9 +492,19 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var d face.Decision
+	explain, err := s.wantExplain(r)
+	if err != nil {
+		return err
+	}
+	if explain && scopeOf(r.Context()) != ScopeFull {
+		return errorf(http.StatusForbidden, CodeForbidden, "explain: only a full key may see the explanation of a verification, which is computed against an enrolled face")
+	}
+	var d decisionAnswer
 	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) (err error) {
-		d, err = svc.Verify(ctx, id, img)
+		if d.Decision, err = svc.Verify(ctx, id, img); err != nil || !explain {
+			return err
+		}
+		d.Explanation, err = s.explainVerify(ctx, id, img)
 		return err
 	})
 	if err != nil {

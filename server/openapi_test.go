@@ -323,7 +323,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 		body{"json name", "application/json", []byte(`{"name":"Gus"}`)}, body{"json junk", "application/json", []byte(`{"nom":1}`)},
 		body{"empty", "", nil}, body{"text", "text/plain", []byte("hi")})
 	queries := []string{"", "k=0", "k=2", "limit=0", "limit=2&offset=1", "new=1", "new=x", "face=1", "face=7", "face=0&box=1,2,3,4",
-		"box=31,2,20,20", "box=x", "box=500,500,5,5", "name=Hal&person_id=" + p.ID, "person_id=nope"}
+		"box=31,2,20,20", "box=x", "box=500,500,5,5", "name=Hal&person_id=" + p.ID, "person_id=nope", "explain=1", "explain=x"}
 	keys := []struct{ name, key string }{{"master", docMasterKey}, {"recognize", recKey}, {"none", ""}, {"unknown", "wrong-key"}}
 	methods := []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodPut}
 

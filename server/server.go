@@ -22,6 +22,8 @@
 //	                              door learns who it saw, never who else is enrolled)
 //	POST   /v1/verify             person_id + photo → {"distance","threshold","same"}
 //	POST   /v1/compare            photo1 + photo2 → {"distance","threshold","same"}: the same person?
+//	                              (?explain=1 on either adds "explanation": heatmaps over photo A of
+//	                              the pixels that made the distance, PNG data URLs; Config.Explainer)
 //	GET    /v1/history            ?limit= → {"events":[...],"size"}: the latest door decisions, newest first
 //	GET    /v1/info               → {"auth","threshold","close_call_band","history"} (no key needed)
 //	GET    /openapi.json          the OpenAPI 3 description (no key needed)
@@ -114,6 +116,7 @@ import (
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server/web"
+	"github.com/facerec/facerec/visualize"
 )
 
 // Defaults of Config's zero fields.
@@ -169,6 +172,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Analysis enables /v1/analyze (nil: it answers 404).
 	Analysis *Analysis
+	// Explainer, when set, lets /v1/verify and /v1/compare explain their
+	// decision with ?explain=1: heatmaps of which pixels of photo A made
+	// the distance (NewExplainer; nil: explain=1 is an invalid field). It
+	// runs in the request's recognition slot and costs about one more
+	// recognition of the photos and a backward pass of the descriptor.
+	Explainer *visualize.Explainer
 }
 
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
@@ -229,6 +238,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if x := cfg.Explainer; x != nil && x.ModelID() != cfg.Service.Rule().Model {
+		return nil, fmt.Errorf("server: the explainer's descriptor model %s is not the service's %s", x.ModelID(), cfg.Service.Rule().Model)
 	}
 	s := &Server{
 		cfg:  cfg,

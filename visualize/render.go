@@ -173,3 +173,23 @@ func Overlay(img *image.RGBA, m []float64, h, w int) *image.RGBA {
 	}
 	return out
 }
+
+// heatImage draws a map m [h·w] (normalised by its maximum) as Overlay's
+// colours on a transparent ground: its alpha is Overlay's blending weight.
+func heatImage(m []float64, w, h int) *image.NRGBA {
+	mx := 0.0
+	for _, v := range m {
+		mx = math.Max(mx, v)
+	}
+	if mx == 0 {
+		mx = 1
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i, v := range m {
+		t := min(max(v/mx, 0), 1)
+		r, g, b := heat(t)
+		out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2] = uint8(math.Round(255*r)), uint8(math.Round(255*g)), uint8(math.Round(255*b))
+		out.Pix[4*i+3] = uint8(math.Round(255 * 0.75 * math.Sqrt(t)))
+	}
+	return out
+}

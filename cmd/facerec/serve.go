@@ -20,6 +20,7 @@ func serveCmd() *cobra.Command {
 		debug     bool
 		cfg       server.Config
 		analyze   string
+		explain   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -67,6 +68,13 @@ func serveCmd() *cobra.Command {
 			if cfg.Analysis, err = serverAnalysis(cmd, analyze, p); err != nil {
 				return err
 			}
+			if explain {
+				// A trained checkpoint or face-api's crop cannot be
+				// explained; the server still serves it, without ?explain=1.
+				if cfg.Explainer, err = server.NewExplainer(p); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "facerec: note: explanations (?explain=1) are off: %v\n", err)
+				}
+			}
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -91,5 +99,6 @@ func serveCmd() *cobra.Command {
 	fl.BoolVar(&cfg.Thumbnails, "thumbnails", false, "keep a small face thumbnail of each new person (shown in the people list; stored with the person, exported with them)")
 	fl.IntVar(&cfg.HistorySize, "history", server.DefaultHistorySize, "recent door decisions kept in memory for the page (negative: none)")
 	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint) (`LIST`)")
+	fl.BoolVar(&explain, "explain", true, "let /v1/verify and /v1/compare explain a decision with ?explain=1 (heatmaps over photo A; costs about one more recognition in the request's slot)")
 	return cmd
 }

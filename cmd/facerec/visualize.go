@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/tensor"
 	"github.com/facerec/facerec/visualize"
@@ -311,7 +309,8 @@ func visSaliencyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "saliency --a A.jpg --b B.jpg --out F.png",
 		Short: "Which pixels of photo A made the distance d(A, B) what it is: |∂d/∂A| and Grad-CAM",
-		Long: `Saliency of a verification decision for dlib's descriptor (not yet MobileFaceNet): the magnitude of the gradient of the
+		Long: `Saliency of a verification decision for the pretrained descriptor (MobileFaceNet, the default, or dlib's
+ResNet with --descriptor dlib): the magnitude of the gradient of the
 descriptor distance d(A, B) with respect to photo A's pixels, and a Grad-CAM map of the similarity −d at
 --layer, both drawn over photo A (the left and right halves of --out). JSON on stdout: the distance and
 the fraction of each map inside A's face box.`,
@@ -320,10 +319,6 @@ the fraction of each map inside A's face box.`,
 			if a == "" || b == "" || out == "" {
 				return fmt.Errorf("saliency needs --a, --b and --out")
 			}
-			if pf.opt.Descriptor != "" && pf.opt.Descriptor != face.DescriptorDlib {
-				return fmt.Errorf("saliency explains the dlib descriptor only")
-			}
-			pf.opt.Descriptor = face.DescriptorDlib // not the default one
 			ia, _, err := photo.DecodeFile(a, photo.Options{})
 			if err != nil {
 				return fmt.Errorf("photo A: %w", err)
@@ -336,19 +331,11 @@ the fraction of each map inside A's face box.`,
 			if err != nil {
 				return err
 			}
-			dir, err := modelDir(cmd)
+			x, err := visualize.NewExplainer(p, visualize.ExplainOptions{CAMLayer: layer})
 			if err != nil {
 				return err
 			}
-			w, err := model.LoadWeights(dir, model.RecognitionName)
-			if err != nil {
-				return err
-			}
-			net, err := model.NewRecognitionNet(w)
-			if err != nil {
-				return err
-			}
-			e, err := visualize.Explain(cmd.Context(), p, net, ia, ib, layer)
+			e, err := x.Pair(cmd.Context(), ia, ib)
 			if err != nil {
 				return err
 			}
@@ -366,7 +353,7 @@ the fraction of each map inside A's face box.`,
 	fl.StringVar(&a, "a", "", "photo A (the maps are drawn on it) (`FILE`)")
 	fl.StringVar(&b, "b", "", "photo B (`FILE`)")
 	fl.StringVar(&out, "out", "", "output PNG: saliency | Grad-CAM over photo A (`PATH`)")
-	fl.StringVar(&layer, "layer", visualize.DefaultCAMLayer, "Grad-CAM layer of the descriptor (`LAYER`)")
+	fl.StringVar(&layer, "layer", "", "Grad-CAM layer of the descriptor (`LAYER`; default "+visualize.DefaultCAMLayer+" for dlib's ResNet, PRelu_75 for MobileFaceNet)")
 	return cmd
 }
 

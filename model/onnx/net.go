@@ -896,7 +896,9 @@ func (net *Net) GraphOutputs(g *nn.Graph, x *nn.Var) ([]*nn.Var, error) {
 		if err := g.Err(); err != nil {
 			return nil, fmt.Errorf("onnx: node %s (%s): %w", s.name, s.op, err)
 		}
-		vals[s.out] = y
+		// Named: the node's output is a layer for nn.Graph.Tap (Grad-CAM
+		// reads one); with no Tap or Observe set it costs a nil check.
+		vals[s.out] = g.Named(s.name, y)
 	}
 	outs := make([]*nn.Var, len(net.outputs))
 	for i, o := range net.outputs {

@@ -732,6 +732,7 @@
   comparePhotos.forEach((input, i) =>
     input.addEventListener("change", async () => {
       show(compareResult, "");
+      whyReset();
       // The preview keeps its place, drawn or not, so that nothing moves
       // under the pointer on the way to the Compare button.
       const shown = input.files.length > 0 && (await drawPhoto(input.files[0], comparePreviews[i], 320)) > 0;
@@ -751,8 +752,10 @@
     fd.append("photo2", comparePhotos[1].files[0]);
     $("compare-submit").disabled = true;
     show(compareResult, "Comparing…");
+    whyReset();
     try {
       const d = await api("POST", "v1/compare", fd);
+      whyOffer([comparePhotos[0].files[0], comparePhotos[1].files[0]]);
       const t = thresholdOf(d);
       const close = isClose(d.distance, t);
       const how = "distance " + fmt(d.distance) + (t === null ? "" : ", threshold " + fmt(t)) +
@@ -764,6 +767,119 @@
     } finally {
       $("compare-submit").disabled = false;
     }
+  });
+
+  // ---- compare: why? ----------------------------------------------------------------
+  // After a comparison, "Why?" asks the server to explain it
+  // (v1/compare?explain=1, sent only on demand: it costs about as much
+  // again) and lays the heatmap over the first photo's preview; pressed
+  // again, it shows the photo alone. The heatmaps come as PNG data URLs
+  // and are decoded here (a Blob, not an <img src="data:">, which the
+  // page's Content-Security-Policy refuses).
+
+  const why = {
+    bar: $("compare-why-bar"),
+    button: $("compare-why"),
+    map: $("compare-why-map"),
+    text: $("compare-why-text"),
+    photos: null, // the compared files
+    maps: null, // {saliency, gradcam}: ImageBitmaps of the explanation
+    explanation: null,
+    generation: 0, // bumped on every reset: a late answer is dropped
+  };
+
+  // whyReset hides the explanation (a new photo or comparison).
+  function whyReset() {
+    why.generation++;
+    const wasOn = why.button.getAttribute("aria-pressed") === "true";
+    why.bar.hidden = true;
+    why.button.setAttribute("aria-pressed", "false");
+    why.button.disabled = false;
+    show(why.text, "");
+    for (const m of Object.values(why.maps || {})) m.close();
+    why.photos = why.maps = why.explanation = null;
+    if (wasOn && comparePhotos[0].files.length) drawPhoto(comparePhotos[0].files[0], comparePreviews[0], 320);
+  }
+
+  // whyOffer shows the Why? button for a comparison of these two files.
+  function whyOffer(files) {
+    why.photos = files;
+    why.bar.hidden = false;
+  }
+
+  // heatBitmap decodes a heatmap's PNG data URL.
+  async function heatBitmap(url) {
+    const b64 = String(url).replace(/^data:image\/png;base64,/, "");
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return createImageBitmap(new Blob([bytes], { type: "image/png" }));
+  }
+
+  // whyDraw draws the first photo with the chosen map over it, or alone.
+  async function whyDraw(on) {
+    const canvas = comparePreviews[0];
+    const gen = why.generation;
+    if (!(await drawPhoto(why.photos[0], canvas, 320)) || gen !== why.generation) return;
+    if (!on || !why.maps) return;
+    canvas.getContext("2d").drawImage(why.maps[why.map.value] || why.maps.saliency, 0, 0, canvas.width, canvas.height);
+  }
+
+  // whyCaption says what the shown map is.
+  function whyCaption() {
+    const e = why.explanation;
+    const grad = why.map.value === "gradcam";
+    const share = grad ? e.gradcam_in_box : e.saliency_in_box;
+    show(why.text, (grad
+      ? "Hot: the regions of the first photo that made the two faces alike"
+      : "Hot: the pixels of the first photo whose change would move the distance most") +
+      " (" + pct(share) + " of it on the face; distance " + fmt(e.distance) + ").");
+  }
+
+  why.button.addEventListener("click", async () => {
+    if (!why.photos) return;
+    if (why.button.getAttribute("aria-pressed") === "true") {
+      why.button.setAttribute("aria-pressed", "false");
+      show(why.text, "");
+      await whyDraw(false);
+      return;
+    }
+    const gen = why.generation;
+    if (!why.maps) {
+      const fd = new FormData();
+      fd.append("photo1", why.photos[0]);
+      fd.append("photo2", why.photos[1]);
+      why.button.disabled = true;
+      show(why.text, "Explaining…");
+      try {
+        const d = await api("POST", "v1/compare?explain=1", fd);
+        if (!d || !d.explanation) throw new Error("The server sent no explanation.");
+        const [saliency, gradcam] = await Promise.all([heatBitmap(d.explanation.saliency), heatBitmap(d.explanation.gradcam)]);
+        if (gen !== why.generation) {
+          saliency.close();
+          gradcam.close();
+          return;
+        }
+        why.maps = { saliency, gradcam };
+        why.explanation = d.explanation;
+      } catch (e) {
+        if (gen !== why.generation) return;
+        const off = e instanceof APIError && e.code === "invalid_field";
+        show(why.text, off ? "This server does not explain its decisions (it runs with --explain=false)." : "Not explained: " + e.message, "error");
+        return;
+      } finally {
+        if (gen === why.generation) why.button.disabled = false;
+      }
+    }
+    why.button.setAttribute("aria-pressed", "true");
+    whyCaption();
+    await whyDraw(true);
+  });
+
+  why.map.addEventListener("change", async () => {
+    if (why.button.getAttribute("aria-pressed") !== "true") return;
+    whyCaption();
+    await whyDraw(true);
   });
 
   // ---- history ----------------------------------------------------------------------
