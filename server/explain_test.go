@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/image/draw"
@@ -136,6 +137,26 @@ func TestExplainLFW(t *testing.T) {
 	// Compare two people; photo A enlarged past the bound.
 	check("compare", h.form("/v1/compare?explain=1", file("photo1", enlarged(t, lfwPhoto(t, lfw, "Aaron_Peirsol", 3), 2)),
 		file("photo2", lfwPhoto(t, lfw, "Abdullah_Gul", 2))), server.ExplainMaxSide, float64(server.ExplainMaxSide)/500)
+
+	// Two explanations at once (the server runs them in parallel slots;
+	// -race checks that they share nothing unguarded) agree.
+	var wg sync.WaitGroup
+	answers := make([][]byte, 2)
+	p1, p2 := lfwPhoto(t, lfw, "Aaron_Peirsol", 3), lfwPhoto(t, lfw, "Abdullah_Gul", 2)
+	for i := range answers {
+		body, ct := multipartBody(t, file("photo1", p1), file("photo2", p2))
+		wg.Go(func() {
+			r := h.do(http.MethodPost, "/v1/compare?explain=1", h.recKey, ct, body)
+			if r.status != http.StatusOK {
+				t.Errorf("concurrent compare: %d %s", r.status, r.body)
+			}
+			answers[i] = r.body
+		})
+	}
+	wg.Wait()
+	if !bytes.Equal(answers[0], answers[1]) {
+		t.Error("two explanations of the same comparison differ")
+	}
 
 	// A recognize key may explain a comparison of its own photos, not a
 	// verification against an enrolled face.

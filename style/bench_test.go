@@ -11,8 +11,9 @@ import (
 // BenchmarkStyleStep is one L-BFGS step of style transfer (the command's
 // default layers and weights, the SSD backbone) on a G of 256 and 512
 // pixels (longest side, 3:2): ns/op is the time per step, line search
-// included. The network runs one image, so a step uses one core (the
-// engine splits batches over cores, not one image).
+// included. The network runs one image, and the engine splits most work
+// over cores by batch: run it with -cpu 1,2 to see what a second core
+// gives (docs/style.md).
 func BenchmarkStyleStep(b *testing.B) {
 	net := testSSD(b)
 	for _, size := range []int{256, 512} {

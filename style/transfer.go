@@ -42,6 +42,9 @@ type Options struct {
 	Init       Init
 	Start      *tensor.Tensor // the starting image for FromImage, [H, W, 3] in [0, 1], the content's size
 	Seed       uint64         // for FromNoise
+	// Balance reweights the style layers at the starting image so that
+	// each contributes equally to J_style (Cost.BalanceStyle).
+	Balance bool
 	// Budget, when positive, stops the run after this much time (at the end
 	// of the step that crosses it).
 	Budget time.Duration
@@ -85,6 +88,11 @@ func (c *Cost) Optimize(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Image: img}
+	if opt.Balance {
+		if _, err := c.BalanceStyle(img); err != nil {
+			return nil, err
+		}
+	}
 	if res.Initial, err = c.Eval(img, nil); err != nil {
 		return nil, err
 	}

@@ -54,6 +54,10 @@ written to --out and a plot of the cost curves beside it (G.costs.png).`,
 			if opt.Style, err = parseLayers(styleLayers); err != nil {
 				return fmt.Errorf("--style-layers: %w", err)
 			}
+			// Weights given by hand are kept unless --balance is asked for.
+			if strings.Contains(styleLayers, ":") && !cmd.Flags().Changed("balance") {
+				opt.Balance = false
+			}
 			opt.Method, opt.Colour = style.Method(method), style.Colour(colour)
 			if colour == "none" {
 				opt.Colour = style.StyleColours
@@ -167,6 +171,7 @@ written to --out and a plot of the cost curves beside it (G.costs.png).`,
 	f.Float64Var(&opt.TVWeight, "tv-weight", 0.01, "γ, the weight of the total variation")
 	f.StringVar(&opt.Content, "content-layer", "", "layer of J_content (default: the network's, conv7 or conv4_2) (`LAYER`)")
 	f.StringVar(&styleLayers, "style-layers", "", "style layers with optional weights, e.g. conv1:0.5,conv3,conv5 (default: the network's, equal weights) (`LIST`)")
+	f.BoolVar(&opt.Balance, "balance", true, "reweight the style layers so that each makes the same share of J_style at the start (with equal weights the shallowest dominates; off when --style-layers gives weights)")
 	f.StringVar(&colour, "colour", "none", "colour preservation: none, luminance (transfer on luminance, C's chrominance) or histogram (S's colours matched to C's) (`MODE`)")
 	f.StringVar(&init, "init", "content", "starting image: content, noise or an image file (`INIT`)")
 	f.Uint64Var(&opt.Seed, "seed", 1, "seed of the noise start")
