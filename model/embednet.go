@@ -31,6 +31,11 @@ type EmbedNetConfig struct {
 	// average pooling) or "flatten", which keeps where on the face each
 	// feature was found at the price of a larger final layer.
 	Pool string `json:"pool,omitempty"`
+	// Unnormalized leaves the embedding as the dense layer makes it instead
+	// of scaling it to unit length: Hermans et al.'s set-up for the soft
+	// margin, where the loss can keep pushing classes apart without the
+	// sphere's bound on distances.
+	Unnormalized bool `json:"unnormalized,omitempty"`
 }
 
 // PoolFlatten is the EmbedNetConfig.Pool that flattens the last map.
@@ -223,7 +228,8 @@ func (n *EmbedNet) Params() []*nn.Param {
 }
 
 // Graph records the forward pass of a batch x [N, S, S, C] on g and returns
-// the L2-normalised embeddings [N, Dim]. training selects batch statistics
+// the L2-normalised embeddings [N, Dim] (left as they are with
+// Config.Unnormalized). training selects batch statistics
 // (and updates the running ones); without it the running statistics are
 // used, as inference does.
 //
@@ -254,6 +260,9 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 		h = g.Flatten(h)
 	} else {
 		h = g.GlobalAvgPool(h)
+	}
+	if n.Config.Unnormalized {
+		return g.Dense(h, n.fc)
 	}
 	return g.L2Normalize(g.Dense(h, n.fc))
 }

@@ -25,10 +25,12 @@ func trainCmd() *cobra.Command {
 		loss, mining, widths, cache string
 		aligned, grey               bool
 		augment, pool               string
-		pretrained, soft            bool
+		pretrained, soft, euclid    bool
+		noNorm                      bool
 		resume, init                string
 		margin, lr                  float64
 		epochs, size, p, k, blocks  int
+		warmup                      int
 		dim                         int
 		seed                        uint64
 		budget                      time.Duration
@@ -39,7 +41,7 @@ func trainCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := model.DefaultEmbedNetConfig()
-			cfg.Input, cfg.Blocks, cfg.Pool, cfg.Dim = size, blocks, pool, dim
+			cfg.Input, cfg.Blocks, cfg.Pool, cfg.Dim, cfg.Unnormalized = size, blocks, pool, dim, noNorm
 			if grey {
 				cfg.Channels = 1
 			}
@@ -61,6 +63,9 @@ func trainCmd() *cobra.Command {
 			}
 			if init != "" && (resume != "" || pretrained) {
 				return fmt.Errorf("--init starts from its own network: not with --resume or --pretrained")
+			}
+			if noNorm && (pretrained || init != "" || resume != "") {
+				return fmt.Errorf("--no-normalize builds a new network: not with --pretrained, --init or --resume")
 			}
 			if pretrained {
 				// The head sees the pretrained network's input: 150×150 RGB.
@@ -119,7 +124,7 @@ func trainCmd() *cobra.Command {
 			var bar *progressbar.ProgressBar
 			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, m)
 			logs, err := train.Run(cmd.Context(), net, ds, train.Config{
-				Loss: loss, Mining: m, Margin: margin, SoftMargin: soft, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr,
+				Loss: loss, Mining: m, Margin: margin, SoftMargin: soft, Euclidean: euclid, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr, Warmup: warmup,
 				Seed: seed, Augment: aug, Out: out, Val: val, Resume: resume,
 				Progress: func(done, planned int) {
 					if bar == nil {
@@ -166,9 +171,12 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random` (batch-hard collapses from a random start; use it to fine-tune)")
 	fl.Float64Var(&margin, "margin", 0, "margin: triplet α (default 0.2) or contrastive m (default 1.0)")
 	fl.BoolVar(&soft, "soft-margin", false, "triplet loss with the soft margin ln(1+exp(d(a,p)−d(a,n))) instead of the hinge: never goes silent on satisfied triplets")
+	fl.BoolVar(&euclid, "euclidean", false, "triplet loss on Euclidean distances ‖a−p‖ instead of squared ones (Hermans et al.): their gradient does not vanish as points draw together, which keeps hard mining from collapsing")
+	fl.BoolVar(&noNorm, "no-normalize", false, "embeddings are not scaled to unit length (from scratch only; Hermans et al.'s set-up for the soft margin)")
 	fl.IntVar(&epochs, "epochs", 0, "passes over the training images (0: until --time-budget)")
 	fl.DurationVar(&budget, "time-budget", 0, "stop cleanly after this long, keeping the best checkpoint")
 	fl.Float64Var(&lr, "lr", 1e-3, "peak learning rate (AdamW, cosine schedule with warm-up)")
+	fl.IntVar(&warmup, "warmup", 0, "steps of linear learning-rate warm-up (0: 5% of the run, at most 200)")
 	fl.IntVar(&size, "size", 64, "input side in pixels")
 	fl.BoolVar(&grey, "grey", false, "train on grey images")
 	fl.StringVar(&widths, "widths", "32,64,128,256", "channels of each stage (`N,N,...`)")
