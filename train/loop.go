@@ -67,12 +67,12 @@ type EpochLog struct {
 	// PosDist and NegDist are the mean d(a,p) and d(a,n) of the mined
 	// triplets (triplet loss only, in the loss's distance): both falling
 	// to zero is the collapse of every embedding onto one point.
-	PosDist float64 `json:"pos_dist,omitempty"`
-	NegDist float64 `json:"neg_dist,omitempty"`
-	LR             float64 `json:"lr"`
-	ValRank1       float64 `json:"val_rank1,omitempty"`
-	Seconds        float64 `json:"seconds"`
-	ImagesPerSec   float64 `json:"images_per_sec"`
+	PosDist      float64 `json:"pos_dist,omitempty"`
+	NegDist      float64 `json:"neg_dist,omitempty"`
+	LR           float64 `json:"lr"`
+	ValRank1     float64 `json:"val_rank1,omitempty"`
+	Seconds      float64 `json:"seconds"`
+	ImagesPerSec float64 `json:"images_per_sec"`
 }
 
 // Validation is a one-shot identification check: gallery inputs (one per
