@@ -28,8 +28,11 @@ const (
 
 // Config configures Run. Zero fields take the documented defaults.
 type Config struct {
-	Loss       string  // LossTriplet (default), LossContrastive or LossBinary
-	Mining     Mining  // for the triplet loss (the zero value is batch-all)
+	Loss   string // LossTriplet (default), LossContrastive or LossBinary
+	Mining Mining // for the triplet loss (the zero value is batch-all)
+	// Curriculum, when set, replaces Mining: the strategy changes as the
+	// run progresses (see Stage).
+	Curriculum []Stage
 	Margin     float64 // α of the triplet loss (0.2) or m of the contrastive loss (1.0)
 	SoftMargin bool    // the triplet loss's soft margin (see TripletConfig.Soft)
 	Euclidean  bool    // the triplet loss on Euclidean, not squared, distances (see TripletConfig.Euclidean)
@@ -67,10 +70,12 @@ type EpochLog struct {
 	// PosDist and NegDist are the mean d(a,p) and d(a,n) of the mined
 	// triplets (triplet loss only, in the loss's distance): both falling
 	// to zero is the collapse of every embedding onto one point.
-	PosDist      float64 `json:"pos_dist,omitempty"`
-	NegDist      float64 `json:"neg_dist,omitempty"`
-	LR           float64 `json:"lr"`
-	ValRank1     float64 `json:"val_rank1,omitempty"`
+	PosDist  float64 `json:"pos_dist,omitempty"`
+	NegDist  float64 `json:"neg_dist,omitempty"`
+	LR       float64 `json:"lr"`
+	ValRank1 float64 `json:"val_rank1,omitempty"`
+	// Mining is the triplet mining of the epoch\'s last step (triplet loss).
+	Mining       string  `json:"mining,omitempty"`
 	Seconds      float64 `json:"seconds"`
 	ImagesPerSec float64 `json:"images_per_sec"`
 }
@@ -273,6 +278,18 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 				stopped = true
 				break
 			}
+			if len(cfg.Curriculum) > 0 {
+				progress := 0.0
+				if planned > 0 {
+					progress = float64(step) / float64(planned)
+				} else {
+					progress = time.Since(start).Seconds() / cfg.TimeBudget.Seconds()
+				}
+				if cfg.Epochs > 0 && cfg.TimeBudget > 0 {
+					progress = max(progress, time.Since(start).Seconds()/cfg.TimeBudget.Seconds())
+				}
+				st.cfg.Mining = miningAt(cfg.Curriculum, progress)
+			}
 			samples, _ := sampler.Next()
 			var x *tensor.Tensor
 			var labels []int
@@ -304,6 +321,9 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 				PosDist: posSum / float64(n), NegDist: negSum / float64(n),
 				LR: sched.LR(step - 1), Seconds: time.Since(start).Seconds(),
 				ImagesPerSec: float64(n*batch) / time.Since(epochStart).Seconds(),
+			}
+			if cfg.Loss == LossTriplet {
+				l.Mining = st.cfg.Mining.String()
 			}
 			score := -l.Loss
 			if cfg.Val != nil {

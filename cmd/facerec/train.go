@@ -53,9 +53,13 @@ func trainCmd() *cobra.Command {
 				}
 				cfg.Widths = append(cfg.Widths, n)
 			}
-			m, err := train.ParseMining(mining)
+			curriculum, err := train.ParseCurriculum(mining)
 			if err != nil {
-				return err
+				return fmt.Errorf("--mining: %w", err)
+			}
+			m := curriculum[0].Mining
+			if len(curriculum) == 1 {
+				curriculum = nil
 			}
 			aug, err := train.ParseAugment(augment)
 			if err != nil {
@@ -122,9 +126,9 @@ func trainCmd() *cobra.Command {
 				}
 			}
 			var bar *progressbar.ProgressBar
-			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, m)
+			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, mining)
 			logs, err := train.Run(cmd.Context(), net, ds, train.Config{
-				Loss: loss, Mining: m, Margin: margin, SoftMargin: soft, Euclidean: euclid, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr, Warmup: warmup,
+				Loss: loss, Mining: m, Curriculum: curriculum, Margin: margin, SoftMargin: soft, Euclidean: euclid, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr, Warmup: warmup,
 				Seed: seed, Augment: aug, Out: out, Val: val, Resume: resume,
 				Progress: func(done, planned int) {
 					if bar == nil {
@@ -168,7 +172,7 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&people, "people", "", "train only on the identities of this `FILE` (LFW peopleDevTrain.txt format)")
 	fl.StringVar(&holdout, "holdout", "", "identities kept out of training (`NAME,...`); validation enrols the first photo of every identity and probes with these people's others")
 	fl.StringVar(&loss, "loss", train.LossTriplet, "`triplet|contrastive|binary`")
-	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random` (batch-hard collapses from a random start; use it to fine-tune)")
+	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random`, or a curriculum of them with the share of the run each starts at, e.g. batch-all,batch-hard@0.3 (hard mining alone collapses from a random start)")
 	fl.Float64Var(&margin, "margin", 0, "margin: triplet α (default 0.2) or contrastive m (default 1.0)")
 	fl.BoolVar(&soft, "soft-margin", false, "triplet loss with the soft margin ln(1+exp(d(a,p)−d(a,n))) instead of the hinge: never goes silent on satisfied triplets")
 	fl.BoolVar(&euclid, "euclidean", false, "triplet loss on Euclidean distances ‖a−p‖ instead of squared ones (Hermans et al.): their gradient does not vanish as points draw together, which keeps hard mining from collapsing")
