@@ -26,7 +26,7 @@ func trainCmd() *cobra.Command {
 		aligned, grey               bool
 		augment, pool               string
 		pretrained, soft, euclid    bool
-		noNorm                      bool
+		noNorm, embBN               bool
 		resume, init                string
 		margin, lr                  float64
 		epochs, size, p, k, blocks  int
@@ -41,7 +41,7 @@ func trainCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := model.DefaultEmbedNetConfig()
-			cfg.Input, cfg.Blocks, cfg.Pool, cfg.Dim, cfg.Unnormalized = size, blocks, pool, dim, noNorm
+			cfg.Input, cfg.Blocks, cfg.Pool, cfg.Dim, cfg.Unnormalized, cfg.EmbeddingBN = size, blocks, pool, dim, noNorm, embBN
 			if grey {
 				cfg.Channels = 1
 			}
@@ -68,8 +68,8 @@ func trainCmd() *cobra.Command {
 			if init != "" && (resume != "" || pretrained) {
 				return fmt.Errorf("--init starts from its own network: not with --resume or --pretrained")
 			}
-			if noNorm && (pretrained || init != "" || resume != "") {
-				return fmt.Errorf("--no-normalize builds a new network: not with --pretrained, --init or --resume")
+			if (noNorm || embBN) && (pretrained || init != "" || resume != "") {
+				return fmt.Errorf("--no-normalize and --embedding-bn build a new network: not with --pretrained, --init or --resume")
 			}
 			if pretrained {
 				// The head sees the pretrained network's input: 150×150 RGB.
@@ -177,6 +177,7 @@ func trainCmd() *cobra.Command {
 	fl.BoolVar(&soft, "soft-margin", false, "triplet loss with the soft margin ln(1+exp(d(a,p)−d(a,n))) instead of the hinge: never goes silent on satisfied triplets")
 	fl.BoolVar(&euclid, "euclidean", false, "triplet loss on Euclidean distances ‖a−p‖ instead of squared ones (Hermans et al.): their gradient does not vanish as points draw together, which keeps hard mining from collapsing")
 	fl.BoolVar(&noNorm, "no-normalize", false, "embeddings are not scaled to unit length (from scratch only; Hermans et al.'s set-up for the soft margin)")
+	fl.BoolVar(&embBN, "embedding-bn", false, "batch-normalise the embedding (no learned scale or shift) before its L2 normalisation: the batch cannot collapse onto one point, which lets hard mining train from scratch")
 	fl.IntVar(&epochs, "epochs", 0, "passes over the training images (0: until --time-budget)")
 	fl.DurationVar(&budget, "time-budget", 0, "stop cleanly after this long, keeping the best checkpoint")
 	fl.Float64Var(&lr, "lr", 1e-3, "peak learning rate (AdamW, cosine schedule with warm-up)")
