@@ -172,7 +172,7 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&people, "people", "", "train only on the identities of this `FILE` (LFW peopleDevTrain.txt format)")
 	fl.StringVar(&holdout, "holdout", "", "identities kept out of training (`NAME,...`); validation enrols the first photo of every identity and probes with these people's others")
 	fl.StringVar(&loss, "loss", train.LossTriplet, "`triplet|contrastive|binary`")
-	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random`, or a curriculum of them with the share of the run each starts at, e.g. batch-all,batch-hard@0.3 (hard mining alone collapses from a random start)")
+	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random`, or a curriculum of them with the share of the run each starts at, e.g. batch-all,batch-hard@0.3 (hard mining collapses from a random start without --embedding-bn)")
 	fl.Float64Var(&margin, "margin", 0, "margin: triplet α (default 0.2) or contrastive m (default 1.0)")
 	fl.BoolVar(&soft, "soft-margin", false, "triplet loss with the soft margin ln(1+exp(d(a,p)−d(a,n))) instead of the hinge: never goes silent on satisfied triplets")
 	fl.BoolVar(&euclid, "euclidean", false, "triplet loss on Euclidean distances ‖a−p‖ instead of squared ones (Hermans et al.): their gradient does not vanish as points draw together, which keeps hard mining from collapsing")
@@ -196,7 +196,7 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&init, "init", "", "start from the weights of a trained network (`FILE`, e.g. one trained on LFW) with a fresh optimizer: fine-tuning on new data")
 	fl.StringVar(&resume, "resume", "", "continue from a checkpoint `FILE` of an earlier run (its last.safetensors), with the same data and flags")
 	fl.StringVar(&cache, "cache", "", "`DIR` for aligned chips (default: the user cache dir)")
-	fl.StringVar(&out, "out", "", "output `DIR`: metrics.jsonl, best/last.safetensors, loss.png, val.png")
+	fl.StringVar(&out, "out", "", "output `DIR`: metrics.jsonl, best/last.safetensors, loss.png, active.png, dist.png, val.png")
 	cmd.MarkFlagRequired("data")
 	cmd.MarkFlagRequired("out")
 	return cmd
