@@ -15,8 +15,11 @@ import (
 // max d(a,p) − min d(a,n) + α is positive for every anchor and shrinks with
 // the scale of the embedding, so shrinking every distance (all points onto
 // one) is the quickest way down. Batch-all, averaged over many easy and hard
-// triplets, pushes same-person embeddings together first; once the net ranks
-// most pairs right, the hardest triplets teach it the rest.
+// triplets, pushes same-person embeddings together first, and the hardest
+// triplets can teach the rest once the net ranks most pairs right. On its
+// own a curriculum did not stop the collapse on AT&T (the batch collapsed
+// again after the switch, docs/training.md); the embedding batch norm
+// (model.EmbedNetConfig.EmbeddingBN) did.
 type Stage struct {
 	Mining Mining
 	From   float64

@@ -107,8 +107,10 @@ type TripletConfig struct {
 	// whose points have all collapsed onto one is a stationary point that
 	// hard mining, which always picks the nearest negative, drives towards;
 	// the Euclidean distance's gradient (a−p)/‖a−p‖ keeps unit length
-	// however close the points are. The margin is then in units of
-	// distance.
+	// however close the points are. That does not remove the pull towards
+	// the collapse (the loss still falls as all distances shrink; see
+	// model.EmbedNetConfig.EmbeddingBN, which does). The margin is then in
+	// units of distance.
 	Euclidean bool
 }
 

@@ -175,7 +175,7 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random`, or a curriculum of them with the share of the run each starts at, e.g. batch-all,batch-hard@0.3 (hard mining collapses from a random start without --embedding-bn)")
 	fl.Float64Var(&margin, "margin", 0, "margin: triplet α (default 0.2) or contrastive m (default 1.0)")
 	fl.BoolVar(&soft, "soft-margin", false, "triplet loss with the soft margin ln(1+exp(d(a,p)−d(a,n))) instead of the hinge: never goes silent on satisfied triplets")
-	fl.BoolVar(&euclid, "euclidean", false, "triplet loss on Euclidean distances ‖a−p‖ instead of squared ones (Hermans et al.): their gradient does not vanish as points draw together, which keeps hard mining from collapsing")
+	fl.BoolVar(&euclid, "euclidean", false, "triplet loss on Euclidean distances ‖a−p‖ instead of squared ones (Hermans et al.): their gradient does not vanish as points draw together (alone it does not stop batch-hard's collapse: --embedding-bn does)")
 	fl.BoolVar(&noNorm, "no-normalize", false, "embeddings are not scaled to unit length (from scratch only; Hermans et al.'s set-up for the soft margin)")
 	fl.BoolVar(&embBN, "embedding-bn", false, "batch-normalise the embedding (no learned scale or shift) before its L2 normalisation: the batch cannot collapse onto one point, which lets hard mining train from scratch")
 	fl.IntVar(&epochs, "epochs", 0, "passes over the training images (0: until --time-budget)")
