@@ -31,6 +31,20 @@ type EmbedNetConfig struct {
 	// average pooling) or "flatten", which keeps where on the face each
 	// feature was found at the price of a larger final layer.
 	Pool string `json:"pool,omitempty"`
+	// Unnormalized leaves the embedding as the dense layer makes it instead
+	// of scaling it to unit length: Hermans et al.'s set-up for the soft
+	// margin, where the loss can keep pushing classes apart without the
+	// sphere's bound on distances.
+	Unnormalized bool `json:"unnormalized,omitempty"`
+	// EmbeddingBN batch-normalises the dense layer's output, with neither a
+	// learned scale nor a shift, before the L2 normalisation. In training
+	// every component then has zero mean and unit variance over the batch,
+	// so the embeddings cannot all draw onto one point, the trivial minimum
+	// that hard triplet mining falls into from a random start; it also
+	// removes the offset that a random net gives every embedding (they start
+	// spread over the sphere instead of bunched in one direction).
+	// Inference uses the running statistics.
+	EmbeddingBN bool `json:"embedding_bn,omitempty"`
 }
 
 // PoolFlatten is the EmbedNetConfig.Pool that flattens the last map.
@@ -110,6 +124,7 @@ type EmbedNet struct {
 	stem   convBN
 	stages []embedStage
 	fc     *nn.Dense
+	embBN  *nn.BatchNorm // Config.EmbeddingBN: fixed scale 1 and shift 0
 
 	backbone *RecognitionNet // KindPretrainedHead: frozen, feeds fc
 }
@@ -191,6 +206,14 @@ func NewEmbedNet(cfg EmbedNetConfig, seed uint64) (*EmbedNet, error) {
 	if n.fc, err = nn.NewDense(fw, make([]float32, cfg.Dim)); err != nil {
 		return nil, err
 	}
+	if cfg.EmbeddingBN {
+		if n.embBN, err = nn.NewBatchNorm(cfg.Dim); err != nil {
+			return nil, err
+		}
+		// Without gradients they are constants: a learned scale could
+		// shrink to zero and bring the collapse back.
+		n.embBN.Gamma.Grad, n.embBN.Beta.Grad = nil, nil
+	}
 	return n, nil
 }
 
@@ -219,11 +242,16 @@ func (n *EmbedNet) Params() []*nn.Param {
 			add(fmt.Sprintf("stage%d.block%d.b.", i, j), b.b)
 		}
 	}
-	return append(ps, n.fc.Params("fc.")...)
+	ps = append(ps, n.fc.Params("fc.")...)
+	if n.embBN != nil {
+		ps = append(ps, n.embBN.Params("embedding_bn.")...)
+	}
+	return ps
 }
 
 // Graph records the forward pass of a batch x [N, S, S, C] on g and returns
-// the L2-normalised embeddings [N, Dim]. training selects batch statistics
+// the L2-normalised embeddings [N, Dim] (left as they are with
+// Config.Unnormalized). training selects batch statistics
 // (and updates the running ones); without it the running statistics are
 // used, as inference does.
 //
@@ -255,7 +283,14 @@ func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 	} else {
 		h = g.GlobalAvgPool(h)
 	}
-	return g.L2Normalize(g.Dense(h, n.fc))
+	h = g.Dense(h, n.fc)
+	if n.embBN != nil {
+		h = g.BatchNorm(h, n.embBN, training)
+	}
+	if n.Config.Unnormalized {
+		return h
+	}
+	return g.L2Normalize(h)
 }
 
 // Forward embeds a batch x [N, S, S, C] for inference: Graph with the

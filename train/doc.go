@@ -13,7 +13,12 @@
 //   - [TripletLoss] is the FaceNet loss max(‖a−p‖² − ‖a−n‖² + α, 0) with
 //     triplets mined online inside the batch ([BatchAll], [BatchHard],
 //     [SemiHard], [RandomTriplets]), or with the soft margin
-//     ln(1 + exp(‖a−p‖² − ‖a−n‖²)) ([TripletConfig].Soft).
+//     ln(1 + exp(‖a−p‖² − ‖a−n‖²)) ([TripletConfig].Soft), on squared or
+//     Euclidean distances ([TripletConfig].Euclidean); the mining can
+//     change as the run goes ([Config].Curriculum). Hard mining from a
+//     random start needs the network's embedding batch norm
+//     (model.EmbedNetConfig.EmbeddingBN), or every embedding collapses
+//     onto one point.
 //   - [ContrastiveLoss] is the pair loss d² for the same identity and
 //     max(m − d, 0)² for different identities.
 //   - [BinaryHead] is the classic Siamese verification head

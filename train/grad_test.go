@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -87,10 +88,28 @@ func TestTripletLossGrad(t *testing.T) {
 			checkGrad(t, m.String(), e, g.Data, func(e *tensor.Tensor) float64 { l, _, _ := run(e); return l })
 		}
 	}
-	for _, m := range []Mining{BatchAll, BatchHard} {
-		rng := rand.New(rand.NewPCG(5, uint64(m)))
+	for _, eu := range []bool{false, true} {
+		for _, m := range []Mining{BatchAll, BatchHard} {
+			rng := rand.New(rand.NewPCG(5, uint64(m)))
+			e := randEmbeddings(rng, len(gradLabels), 4, !eu) // Euclidean runs on free embeddings too
+			cfg := TripletConfig{Margin: 0.2, Mining: m, Soft: true, Euclidean: eu}
+			f := func(e *tensor.Tensor) float64 {
+				l, _, _, err := TripletLoss(e, gradLabels, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}
+			_, g, _, _ := TripletLoss(e, gradLabels, cfg)
+			checkGrad(t, fmt.Sprintf("soft %v euclidean=%v", m, eu), e, g.Data, f)
+		}
+	}
+	for _, m := range []Mining{BatchAll, BatchHard, SemiHard} {
+		// A seed whose semi-hard negatives lie away from the window's edges:
+		// a finite difference across an edge measures the jump, not the slope.
+		rng := rand.New(rand.NewPCG(11, uint64(m)))
 		e := randEmbeddings(rng, len(gradLabels), 4, true)
-		cfg := TripletConfig{Margin: 0.2, Mining: m, Soft: true}
+		cfg := TripletConfig{Margin: 0.5, Mining: m, Euclidean: true, SemiHardFallback: true}
 		f := func(e *tensor.Tensor) float64 {
 			l, _, _, err := TripletLoss(e, gradLabels, cfg)
 			if err != nil {
@@ -98,7 +117,10 @@ func TestTripletLossGrad(t *testing.T) {
 			}
 			return l
 		}
-		_, g, _, _ := TripletLoss(e, gradLabels, cfg)
-		checkGrad(t, "soft "+m.String(), e, g.Data, f)
+		_, g, st, _ := TripletLoss(e, gradLabels, cfg)
+		if st.Active == 0 {
+			t.Fatalf("euclidean %v: no active triplet", m)
+		}
+		checkGrad(t, "euclidean "+m.String(), e, g.Data, f)
 	}
 }

@@ -28,14 +28,21 @@ const (
 
 // Config configures Run. Zero fields take the documented defaults.
 type Config struct {
-	Loss        string  // LossTriplet (default), LossContrastive or LossBinary
-	Mining      Mining  // for the triplet loss (the zero value is batch-all)
-	Margin      float64 // α of the triplet loss (0.2) or m of the contrastive loss (1.0)
-	SoftMargin  bool    // the triplet loss's soft margin (see TripletConfig.Soft)
-	P, K        int     // identities per batch and images per identity (8, 4)
-	Epochs      int     // passes over the training images; 0 means until TimeBudget
-	TimeBudget  time.Duration
-	LR          float64 // peak learning rate of AdamW (1e-3), cosine-annealed after a warm-up
+	Loss   string // LossTriplet (default), LossContrastive or LossBinary
+	Mining Mining // for the triplet loss (the zero value is batch-all)
+	// Curriculum, when set, replaces Mining: the strategy changes as the
+	// run progresses (see Stage).
+	Curriculum []Stage
+	Margin     float64 // α of the triplet loss (0.2) or m of the contrastive loss (1.0)
+	SoftMargin bool    // the triplet loss's soft margin (see TripletConfig.Soft)
+	Euclidean  bool    // the triplet loss on Euclidean, not squared, distances (see TripletConfig.Euclidean)
+	P, K       int     // identities per batch and images per identity (8, 4)
+	Epochs     int     // passes over the training images; 0 means until TimeBudget
+	TimeBudget time.Duration
+	LR         float64 // peak learning rate of AdamW (1e-3), cosine-annealed after a warm-up
+	// Warmup is the number of steps of the linear warm-up; 0 means 5% of
+	// the run, at most 200 steps.
+	Warmup      int
 	WeightDecay float64 // decoupled weight decay (5e-4)
 	Seed        uint64
 	Augment     *Augment
@@ -60,10 +67,17 @@ type EpochLog struct {
 	Step           int     `json:"step"`
 	Loss           float64 `json:"loss"`
 	ActiveFraction float64 `json:"active_fraction"`
-	LR             float64 `json:"lr"`
-	ValRank1       float64 `json:"val_rank1,omitempty"`
-	Seconds        float64 `json:"seconds"`
-	ImagesPerSec   float64 `json:"images_per_sec"`
+	// PosDist and NegDist are the mean d(a,p) and d(a,n) of the mined
+	// triplets (triplet loss only, in the loss's distance): both falling
+	// to zero is the collapse of every embedding onto one point.
+	PosDist  float64 `json:"pos_dist,omitempty"`
+	NegDist  float64 `json:"neg_dist,omitempty"`
+	LR       float64 `json:"lr"`
+	ValRank1 float64 `json:"val_rank1,omitempty"`
+	// Mining is the triplet mining of the epoch\'s last step (triplet loss).
+	Mining       string  `json:"mining,omitempty"`
+	Seconds      float64 `json:"seconds"`
+	ImagesPerSec float64 `json:"images_per_sec"`
 }
 
 // Validation is a one-shot identification check: gallery inputs (one per
@@ -207,7 +221,11 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 	if total == 0 {
 		total = 1000 * stepsPerEpoch
 	}
-	sched := &optim.Cosine{Base: cfg.LR, Min: cfg.LR / 100, Total: total, Warmup: min(200, total/20)}
+	warmup := cfg.Warmup
+	if warmup <= 0 {
+		warmup = min(200, total/20)
+	}
+	sched := &optim.Cosine{Base: cfg.LR, Min: cfg.LR / 100, Total: total, Warmup: warmup}
 	opt := optim.NewAdamW(sched, cfg.WeightDecay)
 	st, err := newStepper(cfg, net, opt)
 	if err != nil {
@@ -251,7 +269,7 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 	var logs []EpochLog
 	bestScore := math.Inf(-1)
 	for epoch := 1; cfg.Epochs <= 0 || epoch <= cfg.Epochs; epoch++ {
-		var lossSum, activeSum float64
+		var lossSum, activeSum, posSum, negSum float64
 		epochStart := time.Now()
 		n := 0
 		stopped := false
@@ -259,6 +277,18 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 			if ctx.Err() != nil || (cfg.TimeBudget > 0 && time.Since(start) >= cfg.TimeBudget) {
 				stopped = true
 				break
+			}
+			if len(cfg.Curriculum) > 0 {
+				progress := 0.0
+				if planned > 0 {
+					progress = float64(step) / float64(planned)
+				} else {
+					progress = time.Since(start).Seconds() / cfg.TimeBudget.Seconds()
+				}
+				if cfg.Epochs > 0 && cfg.TimeBudget > 0 {
+					progress = max(progress, time.Since(start).Seconds()/cfg.TimeBudget.Seconds())
+				}
+				st.cfg.Mining = miningAt(cfg.Curriculum, progress)
 			}
 			samples, _ := sampler.Next()
 			var x *tensor.Tensor
@@ -277,6 +307,8 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 			}
 			lossSum += loss
 			activeSum += active
+			posSum += st.pos
+			negSum += st.neg
 			n++
 			step++
 			if cfg.Progress != nil {
@@ -286,8 +318,12 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 		if n > 0 {
 			l := EpochLog{
 				Epoch: epoch, Step: step, Loss: lossSum / float64(n), ActiveFraction: activeSum / float64(n),
+				PosDist: posSum / float64(n), NegDist: negSum / float64(n),
 				LR: sched.LR(step - 1), Seconds: time.Since(start).Seconds(),
 				ImagesPerSec: float64(n*batch) / time.Since(epochStart).Seconds(),
+			}
+			if cfg.Loss == LossTriplet {
+				l.Mining = st.cfg.Mining.String()
 			}
 			score := -l.Loss
 			if cfg.Val != nil {
@@ -317,7 +353,9 @@ func Run(ctx context.Context, net *model.EmbedNet, ds *Dataset, cfg Config) ([]E
 			perStep := time.Since(epochStart).Seconds() / float64(n)
 			left := (cfg.TimeBudget - time.Since(start)).Seconds()
 			sched.Total = step + int(left/perStep)
-			sched.Warmup = min(sched.Warmup, sched.Total/20)
+			if cfg.Warmup <= 0 {
+				sched.Warmup = min(sched.Warmup, sched.Total/20)
+			}
 		}
 	}
 	if err := plotCurves(cfg.Out, logs); err != nil {
@@ -337,6 +375,7 @@ type stepper struct {
 	head         *BinaryHead // LossBinary only
 	headW, headB *nn.Param
 	rng          *rand.Rand // mining and pair sampling; Run draws augmentation seeds from it too
+	pos, neg     float64    // the last step's mean d(a,p) and d(a,n) (triplet loss)
 }
 
 func newStepper(cfg Config, net *model.EmbedNet, opt optim.Optimizer) (*stepper, error) {
@@ -367,10 +406,11 @@ func (s *stepper) step(x *tensor.Tensor, labels []int) (loss, active float64, er
 		copy(s.head.W, s.headW.Value.Data)
 		s.head.B = s.headB.Value.Data[0]
 	}
-	loss, dE, active, err := lossAndGrad(s.cfg, emb.Value, labels, s.head, s.rng)
+	loss, dE, active, tst, err := lossAndGrad(s.cfg, emb.Value, labels, s.head, s.rng)
 	if err != nil {
 		return 0, 0, err
 	}
+	s.pos, s.neg = tst.MeanPos, tst.MeanNeg
 	if err := s.g.BackwardFrom(emb, dE.e); err != nil {
 		return 0, 0, err
 	}
@@ -419,21 +459,21 @@ type grads struct {
 	b float32
 }
 
-func lossAndGrad(cfg Config, e *tensor.Tensor, labels []int, head *BinaryHead, rng *rand.Rand) (float64, grads, float64, error) {
+func lossAndGrad(cfg Config, e *tensor.Tensor, labels []int, head *BinaryHead, rng *rand.Rand) (float64, grads, float64, TripletStats, error) {
 	switch cfg.Loss {
 	case LossContrastive:
 		loss, d, st, err := ContrastiveLoss(e, labels, ContrastiveConfig{Margin: cfg.Margin})
-		return loss, grads{e: d}, activeShare(st), err
+		return loss, grads{e: d}, activeShare(st), TripletStats{}, err
 	case LossBinary:
 		pairs, err := BalancedPairs(labels, rng)
 		if err != nil {
-			return 0, grads{}, 0, err
+			return 0, grads{}, 0, TripletStats{}, err
 		}
 		loss, hg, st, err := head.Loss(e, labels, pairs)
-		return loss, grads{e: hg.E, w: hg.W, b: hg.B}, activeShare(st), err
+		return loss, grads{e: hg.E, w: hg.W, b: hg.B}, activeShare(st), TripletStats{}, err
 	}
-	loss, d, st, err := TripletLoss(e, labels, TripletConfig{Margin: cfg.Margin, Mining: cfg.Mining, Rand: rng, Soft: cfg.SoftMargin})
-	return loss, grads{e: d}, st.ActiveFraction, err
+	loss, d, st, err := TripletLoss(e, labels, TripletConfig{Margin: cfg.Margin, Mining: cfg.Mining, Rand: rng, Soft: cfg.SoftMargin, Euclidean: cfg.Euclidean})
+	return loss, grads{e: d}, st.ActiveFraction, st, err
 }
 
 // activeShare is the share of pairs with a non-zero loss (misclassified,

@@ -67,10 +67,13 @@ func TestRunWritesCheckpointsAndLearns(t *testing.T) {
 	if len(logs) != 12 || steps != logs[len(logs)-1].Step {
 		t.Fatalf("%d epochs logged, %d steps reported", len(logs), steps)
 	}
+	if l := logs[len(logs)-1]; l.PosDist <= 0 || l.NegDist <= 0 {
+		t.Errorf("no triplet distances logged: %+v", l)
+	}
 	if logs[len(logs)-1].Loss >= logs[0].Loss {
 		t.Errorf("loss did not go down: %v → %v", logs[0].Loss, logs[len(logs)-1].Loss)
 	}
-	for _, f := range []string{"metrics.jsonl", "best.safetensors", "last.safetensors", "loss.png"} {
+	for _, f := range []string{"metrics.jsonl", "best.safetensors", "last.safetensors", "loss.png", "active.png", "dist.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}

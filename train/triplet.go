@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/facerec/facerec/nn"
@@ -100,6 +101,17 @@ type TripletConfig struct {
 	// then only decides which triplets count as active. The loss is the
 	// mean over every mined triplet (Reduction is ignored).
 	Soft bool
+	// Euclidean measures d(a,p) and d(a,n) as Euclidean distances ‖a−p‖
+	// instead of squared ones (Hermans et al.). The squared distance's
+	// gradient 2(a−p) vanishes as the embeddings draw together, so a batch
+	// whose points have all collapsed onto one is a stationary point that
+	// hard mining, which always picks the nearest negative, drives towards;
+	// the Euclidean distance's gradient (a−p)/‖a−p‖ keeps unit length
+	// however close the points are. That does not remove the pull towards
+	// the collapse (the loss still falls as all distances shrink; see
+	// model.EmbedNetConfig.EmbeddingBN, which does). The margin is then in
+	// units of distance.
+	Euclidean bool
 }
 
 // Triplet is one mined triplet: indices of the anchor, the positive and
@@ -123,7 +135,8 @@ type TripletStats struct {
 	Mined []Triplet
 }
 
-// TripletLoss computes the triplet loss max(‖a−p‖² − ‖a−n‖² + α, 0) over
+// TripletLoss computes the triplet loss max(‖a−p‖² − ‖a−n‖² + α, 0) (or
+// with the Euclidean distances, see TripletConfig.Euclidean) over
 // triplets mined online from the embeddings e [B, D] and their identity
 // labels, and its gradient dL/de [B, D]. Embeddings are normally
 // L2-normalised first (the networks end with nn.Graph.L2Normalize). A batch without any valid
@@ -163,6 +176,11 @@ func TripletLoss(e *tensor.Tensor, labels []int, cfg TripletConfig) (float64, *t
 	}
 
 	dist := sqDistances(e.Data, b, d)
+	if cfg.Euclidean {
+		for i, v := range dist {
+			dist[i] = math.Sqrt(v)
+		}
+	}
 	var mined []Triplet
 	emit := func(a, p, n int) { mined = append(mined, Triplet{a, p, n}) }
 	switch cfg.Mining {
@@ -290,11 +308,23 @@ func TripletLoss(e *tensor.Tensor, labels []int, cfg TripletConfig) (float64, *t
 			continue
 		}
 		// ∂/∂a (‖a−p‖² − ‖a−n‖²) = 2(a−p) − 2(a−n); ∂/∂p = −2(a−p); ∂/∂n = 2(a−n).
-		c := 2 * w * slopes[i]
-		addScaledDiff(grad, e.Data, d, t.A, t.P, c)
-		addScaledDiff(grad, e.Data, d, t.A, t.N, -c)
-		addScaledDiff(grad, e.Data, d, t.P, t.A, c)
-		addScaledDiff(grad, e.Data, d, t.N, t.A, -c)
+		// Euclidean: ∂‖a−p‖/∂a = (a−p)/‖a−p‖, zero where the points coincide.
+		cp, cn := 2*w*slopes[i], 2*w*slopes[i]
+		if cfg.Euclidean {
+			cp, cn = w*slopes[i]*inv(dist[t.A*b+t.P]), w*slopes[i]*inv(dist[t.A*b+t.N])
+		}
+		addScaledDiff(grad, e.Data, d, t.A, t.P, cp)
+		addScaledDiff(grad, e.Data, d, t.A, t.N, -cn)
+		addScaledDiff(grad, e.Data, d, t.P, t.A, cp)
+		addScaledDiff(grad, e.Data, d, t.N, t.A, -cn)
 	}
 	return loss * w, toTensor(grad, b, d), st, nil
+}
+
+// inv is 1/x, or 0 for a distance too small to give a direction.
+func inv(x float64) float64 {
+	if x < 1e-9 {
+		return 0
+	}
+	return 1 / x
 }

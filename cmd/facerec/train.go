@@ -25,10 +25,12 @@ func trainCmd() *cobra.Command {
 		loss, mining, widths, cache string
 		aligned, grey               bool
 		augment, pool               string
-		pretrained, soft            bool
+		pretrained, soft, euclid    bool
+		noNorm, embBN               bool
 		resume, init                string
 		margin, lr                  float64
 		epochs, size, p, k, blocks  int
+		warmup                      int
 		dim                         int
 		seed                        uint64
 		budget                      time.Duration
@@ -39,7 +41,7 @@ func trainCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := model.DefaultEmbedNetConfig()
-			cfg.Input, cfg.Blocks, cfg.Pool, cfg.Dim = size, blocks, pool, dim
+			cfg.Input, cfg.Blocks, cfg.Pool, cfg.Dim, cfg.Unnormalized, cfg.EmbeddingBN = size, blocks, pool, dim, noNorm, embBN
 			if grey {
 				cfg.Channels = 1
 			}
@@ -51,9 +53,13 @@ func trainCmd() *cobra.Command {
 				}
 				cfg.Widths = append(cfg.Widths, n)
 			}
-			m, err := train.ParseMining(mining)
+			curriculum, err := train.ParseCurriculum(mining)
 			if err != nil {
-				return err
+				return fmt.Errorf("--mining: %w", err)
+			}
+			m := curriculum[0].Mining
+			if len(curriculum) == 1 {
+				curriculum = nil
 			}
 			aug, err := train.ParseAugment(augment)
 			if err != nil {
@@ -61,6 +67,9 @@ func trainCmd() *cobra.Command {
 			}
 			if init != "" && (resume != "" || pretrained) {
 				return fmt.Errorf("--init starts from its own network: not with --resume or --pretrained")
+			}
+			if (noNorm || embBN) && (pretrained || init != "" || resume != "") {
+				return fmt.Errorf("--no-normalize and --embedding-bn build a new network: not with --pretrained, --init or --resume")
 			}
 			if pretrained {
 				// The head sees the pretrained network's input: 150×150 RGB.
@@ -125,9 +134,9 @@ func trainCmd() *cobra.Command {
 				}
 			}
 			var bar *progressbar.ProgressBar
-			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, m)
+			fmt.Fprintf(os.Stderr, "training on %d identities (%d held out), %s loss, %s mining\n", ds.Len(), len(held), loss, mining)
 			logs, err := train.Run(cmd.Context(), net, ds, train.Config{
-				Loss: loss, Mining: m, Margin: margin, SoftMargin: soft, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr,
+				Loss: loss, Mining: m, Curriculum: curriculum, Margin: margin, SoftMargin: soft, Euclidean: euclid, P: p, K: k, Epochs: epochs, TimeBudget: budget, LR: lr, Warmup: warmup,
 				Seed: seed, Augment: aug, Out: out, Val: val, Resume: resume,
 				Progress: func(done, planned int) {
 					if bar == nil {
@@ -171,12 +180,16 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&people, "people", "", "train only on the identities of this `FILE` (LFW peopleDevTrain.txt format)")
 	fl.StringVar(&holdout, "holdout", "", "identities kept out of training (`NAME,...`); validation enrols the first photo of every identity and probes with these people's others")
 	fl.StringVar(&loss, "loss", train.LossTriplet, "`triplet|contrastive|binary`")
-	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random` (batch-hard collapses from a random start; use it to fine-tune)")
+	fl.StringVar(&mining, "mining", "batch-all", "triplet mining: `batch-all|semi-hard|batch-hard|random`, or a curriculum of them with the share of the run each starts at, e.g. batch-all,batch-hard@0.3 (hard mining collapses from a random start without --embedding-bn)")
 	fl.Float64Var(&margin, "margin", 0, "margin: triplet α (default 0.2) or contrastive m (default 1.0)")
 	fl.BoolVar(&soft, "soft-margin", false, "triplet loss with the soft margin ln(1+exp(d(a,p)−d(a,n))) instead of the hinge: never goes silent on satisfied triplets")
+	fl.BoolVar(&euclid, "euclidean", false, "triplet loss on Euclidean distances ‖a−p‖ instead of squared ones (Hermans et al.): their gradient does not vanish as points draw together (alone it does not stop batch-hard's collapse: --embedding-bn does)")
+	fl.BoolVar(&noNorm, "no-normalize", false, "embeddings are not scaled to unit length (from scratch only; Hermans et al.'s set-up for the soft margin)")
+	fl.BoolVar(&embBN, "embedding-bn", false, "batch-normalise the embedding (no learned scale or shift) before its L2 normalisation: the batch cannot collapse onto one point, which lets hard mining train from scratch")
 	fl.IntVar(&epochs, "epochs", 0, "passes over the training images (0: until --time-budget)")
 	fl.DurationVar(&budget, "time-budget", 0, "stop cleanly after this long, keeping the best checkpoint")
 	fl.Float64Var(&lr, "lr", 1e-3, "peak learning rate (AdamW, cosine schedule with warm-up)")
+	fl.IntVar(&warmup, "warmup", 0, "steps of linear learning-rate warm-up (0: 5% of the run, at most 200)")
 	fl.IntVar(&size, "size", 64, "input side in pixels")
 	fl.BoolVar(&grey, "grey", false, "train on grey images")
 	fl.StringVar(&widths, "widths", "32,64,128,256", "channels of each stage (`N,N,...`)")
@@ -191,7 +204,7 @@ func trainCmd() *cobra.Command {
 	fl.StringVar(&init, "init", "", "start from the weights of a trained network (`FILE`, e.g. one trained on LFW) with a fresh optimizer: fine-tuning on new data")
 	fl.StringVar(&resume, "resume", "", "continue from a checkpoint `FILE` of an earlier run (its last.safetensors), with the same data and flags")
 	fl.StringVar(&cache, "cache", "", "`DIR` for aligned chips (default: the user cache dir)")
-	fl.StringVar(&out, "out", "", "output `DIR`: metrics.jsonl, best/last.safetensors, loss.png, val.png")
+	fl.StringVar(&out, "out", "", "output `DIR`: metrics.jsonl, best/last.safetensors, loss.png, active.png, dist.png, val.png")
 	cmd.MarkFlagRequired("data")
 	cmd.MarkFlagRequired("out")
 	return cmd

@@ -49,7 +49,7 @@ func TestTrainCommand(t *testing.T) {
 	data := toyFaces(t, 4, 4)
 	first := t.TempDir()
 	common := []string{"--data", data, "--aligned", "--size", "16", "--widths", "4,8", "--dim", "16", "--p", "4", "--k", "2"}
-	if _, err := runCommand(t, trainCmd(), "", append(common, "--epochs", "2", "--mining", "batch-hard", "--soft-margin",
+	if _, err := runCommand(t, trainCmd(), "", append(common, "--epochs", "2", "--mining", "batch-all,batch-hard@0.5", "--soft-margin", "--euclidean", "--embedding-bn", "--warmup", "1",
 		"--augment", "mirror,rotate=5,erase=0.5", "--pool", "flatten", "--out", first)...); err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,13 @@ func TestTrainCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := net.Config; c.Input != 16 || c.Dim != 16 || c.Pool != model.PoolFlatten || len(c.Widths) != 2 {
+	if c := net.Config; c.Input != 16 || c.Dim != 16 || c.Pool != model.PoolFlatten || len(c.Widths) != 2 || !c.EmbeddingBN {
 		t.Fatalf("trained net config %+v, want the flags' architecture", c)
+	}
+
+	if m, err := os.ReadFile(filepath.Join(first, "metrics.jsonl")); err != nil || !strings.Contains(string(m), `"mining":"batch-all"`) ||
+		!strings.Contains(string(m), `"mining":"batch-hard"`) {
+		t.Errorf("the curriculum's stages are not in the metrics (%v): %s", err, m)
 	}
 
 	// --init takes the architecture and weights from the checkpoint (the
@@ -89,6 +94,9 @@ func TestTrainCommand(t *testing.T) {
 		{"--init", filepath.Join(first, "last.safetensors"), "--resume", filepath.Join(first, "last.safetensors")},
 		{"--init", filepath.Join(first, "missing.safetensors")},
 		{"--init", filepath.Join(first, "last.safetensors"), "--pretrained"},
+		{"--init", filepath.Join(first, "last.safetensors"), "--embedding-bn"},
+		{"--mining", "batch-all,batch-hard"},
+		{"--mining", "batch-all,batch-hard@1.5"},
 	} {
 		if _, err := runCommand(t, trainCmd(), "", append(append(common, "--epochs", "1", "--out", t.TempDir()), bad...)...); err == nil {
 			t.Errorf("%v accepted", bad)
