@@ -23,9 +23,10 @@ import (
 // VACUUM (autovacuum does it in time); run VACUUM on faces and photos after
 // a deletion when it must be purged at once.
 //
-// Each Gallery's index holds the faces it loaded at Open plus the changes
-// made through it: with several nodes, reopen the Gallery to see the
-// enrolments made by the others.
+// Each node's Gallery follows the changes the others make (Gallery.Follow):
+// a write notifies the listening nodes (LISTEN/NOTIFY) as it commits, and
+// the periodic poll of the change feed catches what a lost connection
+// missed.
 type Postgres struct {
 	*sqlStore
 }
@@ -131,7 +132,23 @@ var postgresDialect = dialect{
 		}
 		return e.Code == "23503", e.Code == "23505"
 	},
+	beforeChange: func(ctx context.Context, tx *sql.Tx) error {
+		// Change IDs come from a sequence when the row is inserted, but
+		// transactions commit in their own order: without the lock a node
+		// could see change 11 committed, move past it, and never see a
+		// slower change 10. Held until commit; taken last, so briefly.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(changesLockKey)); err != nil {
+			return err
+		}
+		// Delivered to the listening nodes at commit (see Postgres.wake).
+		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+		return err
+	},
 }
+
+// changesLockKey is the pg_advisory_xact_lock key that orders change IDs
+// by commit ("facerec" + 1).
+const changesLockKey = migrationLockKey + 1
 
 var _ Store = (*Postgres)(nil)
 
