@@ -169,6 +169,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Analysis enables /v1/analyze (nil: it answers 404).
 	Analysis *Analysis
+	// FollowInterval is how often Serve polls the gallery store's change
+	// feed, so that enrolments and deletions made by other processes or
+	// nodes are searched here too (default gallery.DefaultFollowInterval;
+	// negative: never, the index then only holds this server's changes).
+	FollowInterval time.Duration
 }
 
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
@@ -229,6 +234,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.FollowInterval == 0 {
+		cfg.FollowInterval = gallery.DefaultFollowInterval
 	}
 	s := &Server{
 		cfg:  cfg,
@@ -577,6 +585,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if s.cfg.FollowInterval >= 0 {
+		fctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.gal.Follow(fctx, s.cfg.FollowInterval, s.followed) }()
+		defer func() { stop(); <-done }()
+	}
 	people, faces := s.gal.Size()
 	s.log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "auth", s.auth, "people", people, "faces", faces,
 		"concurrency", s.cfg.Concurrency)
@@ -598,6 +612,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	<-errc // http.ErrServerClosed, once Shutdown has stopped Serve
 	s.log.Info("stopped")
 	return nil
+}
+
+// followed logs the state changes of the gallery's change feed.
+func (s *Server) followed(err error) {
+	if err != nil {
+		s.log.Error("cannot follow the gallery store's changes: changes made by other nodes or processes "+
+			"are not searched here until it recovers", "err", err)
+		return
+	}
+	s.log.Info("following the gallery store's changes again")
 }
 
 // isLoopback reports whether a listener only takes local connections.
