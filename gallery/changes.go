@@ -189,6 +189,28 @@ func (g *Gallery) sync(ctx context.Context) (int, error) {
 	return len(c.People), nil
 }
 
+// setRevoked records that a person's deletion could not be stored (on) or
+// has been (off).
+func (g *Gallery) setRevoked(id string, on bool) {
+	g.feedMu.Lock()
+	defer g.feedMu.Unlock()
+	if !on {
+		delete(g.revoked, id)
+		return
+	}
+	if g.revoked == nil {
+		g.revoked = map[string]bool{}
+	}
+	g.revoked[id] = true
+}
+
+// isRevoked reports whether a person's deletion is pending.
+func (g *Gallery) isRevoked(id string) bool {
+	g.feedMu.Lock()
+	defer g.feedMu.Unlock()
+	return g.revoked[id]
+}
+
 func (g *Gallery) setSeen(last int64) {
 	g.feedMu.Lock()
 	g.seen = last
@@ -204,6 +226,11 @@ func (g *Gallery) reloadPerson(ctx context.Context, id string) error {
 	faces, err := g.store.PersonFaces(ctx, id, false)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
+	}
+	if errors.Is(err, ErrNotFound) {
+		g.setRevoked(id, false) // deleted after all, maybe by another node
+	} else if g.isRevoked(id) {
+		faces = nil // their deletion is pending here: keep them out
 	}
 	x := g.index
 	// Check before taking the index's lock: searches are not held up by
@@ -235,7 +262,7 @@ func (g *Gallery) reload(ctx context.Context) (int, error) {
 	y := newIndex(g.Dim())
 	err := g.store.Faces(ctx, func(f Face) error {
 		d, ok := f.Descriptors[g.model]
-		if !ok {
+		if !ok || g.isRevoked(f.PersonID) {
 			return nil
 		}
 		return y.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}})

@@ -2,6 +2,8 @@ package gallery
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -318,5 +320,69 @@ func BenchmarkPropagation(b *testing.B) {
 			}
 			b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 		})
+	}
+}
+
+// failingDeletes is a SQLite store whose deletions fail as on a full disk.
+type failingDeletes struct{ *SQLite }
+
+func (failingDeletes) DeletePerson(ctx context.Context, id string) error {
+	return fmt.Errorf("%w: database or disk is full", ErrUnavailable)
+}
+
+// TestSyncKeepsRevokedOut: a person whose deletion the store could not
+// make stops matching, and no Sync brings them back (neither a change to
+// them made elsewhere nor a full reload) until the deletion is stored.
+func TestSyncKeepsRevokedOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gallery.db")
+	var s [2]*SQLite
+	for i := range s {
+		st, err := OpenSQLite(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		s[i] = st
+	}
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(15, 5))
+	server, other := openGallery(t, failingDeletes{s[0]}), openGallery(t, s[1])
+	f := testFace(rng)
+	d := f.Descriptors[testModel]
+	p, _, err := server.Enroll(ctx, "Revoked", nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.DeletePerson(ctx, p.ID); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("deletion on a full disk: %v", err)
+	}
+	if topIs(t, server, d, p.ID) {
+		t.Fatal("matches after the deletion that could not be stored")
+	}
+	if _, err := other.AddFace(ctx, p.ID, testFace(rng)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	server.setSeen(1 << 40) // and a full reload
+	if _, err := server.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if topIs(t, server, d, p.ID) {
+		t.Fatal("Sync brought back a person whose deletion is pending")
+	}
+	if people, _ := server.Size(); people != 0 {
+		t.Fatalf("index holds %d people, want 0", people)
+	}
+	// Deleted by another node after all: the pending mark goes.
+	if err := other.DeletePerson(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if server.isRevoked(p.ID) {
+		t.Error("still marked pending after the deletion was stored elsewhere")
 	}
 }

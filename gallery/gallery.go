@@ -233,6 +233,9 @@ type Gallery struct {
 	seen    int64
 	synced  time.Time
 	feedErr error
+	// revoked are the people whose deletion the store could not make:
+	// Sync keeps them out of the index until a deletion succeeds.
+	revoked map[string]bool
 }
 
 // Open loads the descriptors of model (a face.DescriptorModel's ID, whose
@@ -397,6 +400,7 @@ func (g *Gallery) DeletePerson(ctx context.Context, id string) error {
 	defer mu.Unlock()
 	if err := g.store.DeletePerson(ctx, id); err != nil {
 		if errors.Is(err, ErrUnavailable) {
+			g.setRevoked(id, true)
 			if g.index.RemovePerson(id) {
 				return fmt.Errorf("%w; person %s no longer matches on this node, but the store still holds them: "+
 					"retry the deletion, or they match again after a restart", err, id)
@@ -413,6 +417,7 @@ func (g *Gallery) DeletePerson(ctx context.Context, id string) error {
 		return err
 	}
 	g.index.RemovePerson(id)
+	g.setRevoked(id, false)
 	return nil
 }
 

@@ -372,14 +372,14 @@ func (s *sqlStore) insertFace(ctx context.Context, tx *sql.Tx, personID string, 
 	for _, m := range slices.Sorted(maps.Keys(f.Descriptors)) {
 		d := slices.Clone(f.Descriptors[m])
 		if _, err := tx.ExecContext(ctx, s.q[qPutDescriptor], f.ID, m, encodeDescriptor(d)); err != nil {
-			return Face{}, fmt.Errorf("insert descriptor: %w", err)
+			return Face{}, fmt.Errorf("insert descriptor: %w", s.classify(err))
 		}
 		ds[m] = d
 	}
 	f.Descriptors = ds
 	if s.keepPhotos && len(f.Photo) > 0 {
 		if _, err := tx.ExecContext(ctx, s.q[qInsertPhoto], f.ID, f.Photo); err != nil {
-			return Face{}, fmt.Errorf("insert photo: %w", err)
+			return Face{}, fmt.Errorf("insert photo: %w", s.classify(err))
 		}
 	} else {
 		f.Photo = nil
