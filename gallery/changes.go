@@ -49,9 +49,11 @@ const (
 )
 
 const (
-	qInsertChange  = `INSERT INTO changes (person_id) VALUES (?) RETURNING id`
-	qPruneChanges  = `DELETE FROM changes WHERE id <= ?`
-	qChangeBounds  = `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM changes`
+	qInsertChange = `INSERT INTO changes (person_id) VALUES (?) RETURNING id`
+	qPruneChanges = `DELETE FROM changes WHERE id <= ?`
+	// Two subqueries: each is one step down the primary key, while
+	// min and max in one SELECT scan the table (SQLite).
+	qChangeBounds  = `SELECT COALESCE((SELECT MIN(id) FROM changes), 0), COALESCE((SELECT MAX(id) FROM changes), 0)`
 	qChangedPeople = `SELECT DISTINCT person_id FROM changes WHERE id > ? AND id <= ?`
 	qFacePerson    = `SELECT person_id FROM faces WHERE id = ?`
 )
