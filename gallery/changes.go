@@ -174,21 +174,32 @@ func (g *Gallery) sync(ctx context.Context) (int, error) {
 	}
 	if c.Reset {
 		n, err := g.reload(ctx)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrInvalid) {
 			return 0, fmt.Errorf("gallery: sync: reload: %w", err)
 		}
 		g.setSeen(c.Last)
+		if err != nil {
+			return n, fmt.Errorf("gallery: sync: reload: %w", err)
+		}
 		return n, nil
 	}
+	var bad []error
 	for i, id := range c.People {
-		if err := g.reloadPerson(ctx, id); err != nil {
+		err := g.reloadPerson(ctx, id)
+		if errors.Is(err, ErrInvalid) {
+			// A stored face this index cannot hold: the person's other
+			// faces are in; say so, but do not hold up every later change.
+			bad = append(bad, fmt.Errorf("gallery: sync person %s: %w", id, err))
+			continue
+		}
+		if err != nil {
 			// The people before i are done; the next Sync redoes them all,
 			// which is harmless.
 			return i, fmt.Errorf("gallery: sync person %s: %w", id, err)
 		}
 	}
 	g.setSeen(c.Last)
-	return len(c.People), nil
+	return len(c.People), errors.Join(bad...)
 }
 
 // setRevoked records that a person's deletion could not be stored (on) or
@@ -238,10 +249,12 @@ func (g *Gallery) reloadPerson(ctx context.Context, id string) error {
 	// Check before taking the index's lock: searches are not held up by
 	// a bad stored descriptor.
 	keep := faces[:0]
+	var bad error
 	for _, f := range faces {
 		if d, ok := f.Descriptors[g.model]; ok {
 			if err := x.check(d); err != nil {
-				return fmt.Errorf("face %d: %w", f.ID, err)
+				bad = fmt.Errorf("face %d not indexed: %w", f.ID, err)
+				continue
 			}
 			keep = append(keep, f)
 		}
@@ -254,7 +267,7 @@ func (g *Gallery) reloadPerson(ctx context.Context, id string) error {
 	for _, f := range keep {
 		x.addLocked(id, f.ID, f.Descriptors[g.model])
 	}
-	return nil
+	return bad
 }
 
 // reload rebuilds the whole index from the store and swaps it in; it
@@ -262,12 +275,16 @@ func (g *Gallery) reloadPerson(ctx context.Context, id string) error {
 // (Open has reported them).
 func (g *Gallery) reload(ctx context.Context) (int, error) {
 	y := newIndex(g.Dim())
+	var bad []error
 	err := g.store.Faces(ctx, func(f Face) error {
 		d, ok := f.Descriptors[g.model]
 		if !ok || g.isRevoked(f.PersonID) {
 			return nil
 		}
-		return y.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}})
+		if err := y.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}}); err != nil {
+			bad = append(bad, err) // as in sync: skipped and reported
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, err
@@ -278,7 +295,7 @@ func (g *Gallery) reload(ctx context.Context) (int, error) {
 	x.people, x.slots, x.free = y.people, y.slots, y.free
 	x.compact = y.compact
 	x.mu.Unlock()
-	return len(y.slots), nil
+	return len(y.slots), errors.Join(bad...)
 }
 
 // Follow runs Sync every interval (and at once when the store signals a

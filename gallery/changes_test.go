@@ -468,3 +468,40 @@ func TestSyncKeepsRevokedOut(t *testing.T) {
 		t.Error("still marked pending after the deletion was stored elsewhere")
 	}
 }
+
+// TestSyncSkipsABadFace: a face stored elsewhere that this index cannot
+// hold (a descriptor of the model's ID but another length) is reported,
+// and the changes after it are still applied.
+func TestSyncSkipsABadFace(t *testing.T) {
+	forEachPair(t, func(t *testing.T, a, b Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(15, 8))
+		server := openGallery(t, a)
+		short := Face{Descriptors: map[string][]float32{testModel: randDescriptorN(rng, testDim/2)}, Score: 0.9}
+		if _, _, err := b.Enroll(ctx, "Odd", nil, short); err != nil {
+			t.Fatal(err)
+		}
+		f := testFace(rng)
+		p, _, err := b.Enroll(ctx, "Fine", nil, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := server.Sync(ctx); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Sync over a face of the wrong length: %v, want ErrInvalid", err)
+		}
+		if !topIs(t, server, f.Descriptors[testModel], p.ID) {
+			t.Error("the enrolment after the bad face was not applied")
+		}
+		if n, err := server.Sync(ctx); err != nil || n != 0 {
+			t.Errorf("the next Sync: %d, %v; want 0, nil", n, err)
+		}
+		// A full reload skips it too.
+		server.setSeen(1 << 40)
+		if n, err := server.Sync(ctx); !errors.Is(err, ErrInvalid) || n != 1 {
+			t.Errorf("a reload over the bad face: %d people, %v; want 1 and ErrInvalid", n, err)
+		}
+		if !topIs(t, server, f.Descriptors[testModel], p.ID) {
+			t.Error("the reload lost the good person")
+		}
+	})
+}
