@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 
@@ -123,7 +124,10 @@ var postgresDialect = dialect{
 			return strings.HasPrefix(e.Code, "08") || strings.HasPrefix(e.Code, "53") || strings.HasPrefix(e.Code, "57P")
 		}
 		var ne net.Error
-		return errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) || pgconn.SafeToRetry(err)
+		var ce *pgconn.ConnectError
+		// A connection cut mid-conversation reads as an (unexpected) EOF.
+		return errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) ||
+			errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 	},
 	constraint: func(err error) (fk, unique bool) {
 		var e *pgconn.PgError
