@@ -117,6 +117,12 @@ func TestPostgresOutage(t *testing.T) {
 	} else if st := g.Feed(); st.Err == nil {
 		t.Errorf("feed state %+v does not name the failure", st)
 	}
+	// Identification needs the store too (names, and whether a match was
+	// deleted elsewhere): its lookups fail the same way, so the server
+	// answers 503 rather than admit someone on a stale gallery.
+	if _, err := g.Person(wctx, "x"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a person lookup with the database unreachable: %v", err)
+	}
 	t.Logf("enrolment failed after %v: %v", took.Round(time.Millisecond), err)
 	// Meanwhile the other node enrols someone.
 	f := testFace(rng)

@@ -444,7 +444,7 @@ func (s *sqlStore) Person(ctx context.Context, id string) (Person, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		return Person{}, fmt.Errorf("gallery: person %s: %w", id, ErrNotFound)
 	case err != nil:
-		return Person{}, fmt.Errorf("gallery: person %s: %w", id, err)
+		return Person{}, fmt.Errorf("gallery: person %s: %w", id, s.classify(err))
 	}
 	return p, nil
 }
@@ -463,12 +463,12 @@ func (s *sqlStore) People(ctx context.Context, limit, offset int) ([]Person, int
 	// One transaction, so the page and the total come from one snapshot.
 	tx, err := s.r.BeginTx(ctx, s.d.readOpts)
 	if err != nil {
-		return nil, 0, fmt.Errorf("gallery: people: begin: %w", err)
+		return nil, 0, fmt.Errorf("gallery: people: begin: %w", s.classify(err))
 	}
 	defer tx.Rollback()
 	var total int
 	if err := tx.QueryRowContext(ctx, s.q[qCountPeople]).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("gallery: people: count: %w", err)
+		return nil, 0, fmt.Errorf("gallery: people: count: %w", s.classify(err))
 	}
 	rows, err := tx.QueryContext(ctx, s.q[qPeople], limit, offset)
 	if err != nil {
