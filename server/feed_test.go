@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/facerec/facerec/gallery"
+	"github.com/facerec/facerec/server"
 )
 
 // TestServeFollowsAnotherProcess: a serving server finds a person enrolled
@@ -77,5 +80,35 @@ func TestServeFollowsAnotherProcess(t *testing.T) {
 	h.do(http.MethodGet, "/healthz", "", "", nil).decode(t, http.StatusOK, &health)
 	if health["feed"] != "ok" {
 		t.Errorf("healthz = %v, want feed ok", health)
+	}
+}
+
+// switchable is a store whose person lookups fail as with the database
+// down once down is set.
+type switchable struct {
+	gallery.Store
+	down *atomic.Bool
+}
+
+func (s switchable) Person(ctx context.Context, id string) (gallery.Person, error) {
+	if s.down.Load() {
+		return gallery.Person{}, fmt.Errorf("gallery: person %s: %w: unexpected EOF", id, gallery.ErrUnavailable)
+	}
+	return s.Store.Person(ctx, id)
+}
+
+// TestIdentifyStoreUnreachable: with the store unreachable, identifying an
+// enrolled face is 503 store_unavailable with Retry-After, never a bare 500
+// and never a match the store could not confirm.
+func TestIdentifyStoreUnreachable(t *testing.T) {
+	var down atomic.Bool
+	h := serverOver(t, func(s gallery.Store) gallery.Store { return switchable{Store: s, down: &down} })
+	h.enroll("Known", onePerson(t, 8))
+	down.Store(true)
+	body, ct := multipartBody(t, file("photo", onePerson(t, 8)))
+	r := h.do(http.MethodPost, "/v1/identify", "", ct, body)
+	r.wantError(t, http.StatusServiceUnavailable, server.CodeUnavailable)
+	if r.header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After: %s", r.body)
 	}
 }
