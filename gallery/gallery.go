@@ -223,6 +223,19 @@ type Gallery struct {
 	// locks serializes the store-then-index updates of one person; the
 	// person ID picks the lock.
 	locks [64]sync.Mutex
+
+	// The change feed (changes.go): feed is nil when the store keeps
+	// none; seen is the newest change the index reflects. syncMu
+	// serializes Syncs; feedMu guards seen, synced and feedErr.
+	feed    Feed
+	syncMu  sync.Mutex
+	feedMu  sync.Mutex
+	seen    int64
+	synced  time.Time
+	feedErr error
+	// revoked are the people whose deletion the store could not make:
+	// Sync keeps them out of the index until a deletion succeeds.
+	revoked map[string]bool
 }
 
 // Open loads the descriptors of model (a face.DescriptorModel's ID, whose
@@ -243,6 +256,15 @@ func Open(ctx context.Context, store Store, model string, dim int) (*Gallery, er
 		return nil, fmt.Errorf("gallery: open: %w: descriptor size %d is not in 1..%d", ErrInvalid, dim, MaxDescriptorSize)
 	}
 	g := &Gallery{store: store, model: model, index: newIndex(dim)}
+	if f, ok := store.(Feed); ok {
+		// The feed's position before the faces are read: a change made
+		// while they load is applied again by the first Sync (harmless).
+		c, err := f.Changes(ctx, -1)
+		if err != nil {
+			return nil, fmt.Errorf("gallery: open: %w", err)
+		}
+		g.feed, g.seen, g.synced = f, c.Last, time.Now()
+	}
 	others := map[string]int{}
 	err := store.Faces(ctx, func(f Face) error {
 		d, ok := f.Descriptors[model]
@@ -305,9 +327,14 @@ func (g *Gallery) checkModel(f Face) error {
 }
 
 // indexDescriptor adds face f to the index with d, its descriptor by the
-// gallery's model (the index holds that one alone).
+// gallery's model (the index holds that one alone). A face already there
+// is left as it is: Sync may have loaded it from the store first.
 func (g *Gallery) indexDescriptor(f Face, d []float32) error {
-	return g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}})
+	err := g.index.Add(Face{ID: f.ID, PersonID: f.PersonID, Descriptors: map[string][]float32{g.model: d}})
+	if err != nil && g.index.has(f.PersonID, f.ID) {
+		return nil
+	}
+	return err
 }
 
 // Enroll stores a new person with their first face and indexes it. The
@@ -373,6 +400,7 @@ func (g *Gallery) DeletePerson(ctx context.Context, id string) error {
 	defer mu.Unlock()
 	if err := g.store.DeletePerson(ctx, id); err != nil {
 		if errors.Is(err, ErrUnavailable) {
+			g.setRevoked(id, true)
 			if g.index.RemovePerson(id) {
 				return fmt.Errorf("%w; person %s no longer matches on this node, but the store still holds them: "+
 					"retry the deletion, or they match again after a restart", err, id)
@@ -389,6 +417,7 @@ func (g *Gallery) DeletePerson(ctx context.Context, id string) error {
 		return err
 	}
 	g.index.RemovePerson(id)
+	g.setRevoked(id, false)
 	return nil
 }
 

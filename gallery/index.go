@@ -95,14 +95,39 @@ func (x *searchIndex) Add(f Face) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	slot, ok := x.slots[f.PersonID]
-	if ok {
-		for _, r := range x.people[slot].rows {
-			if x.faceIDs[r] == f.ID {
-				return fmt.Errorf("gallery: index face %d: %w: already indexed", f.ID, ErrInvalid)
-			}
+	if x.hasLocked(f.PersonID, f.ID) {
+		return fmt.Errorf("gallery: index face %d: %w: already indexed", f.ID, ErrInvalid)
+	}
+	x.addLocked(f.PersonID, f.ID, d)
+	return nil
+}
+
+// has reports whether a person's face is indexed.
+func (x *searchIndex) has(personID string, faceID int64) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.hasLocked(personID, faceID)
+}
+
+// hasLocked reports whether a person's face is indexed; x.mu is held.
+func (x *searchIndex) hasLocked(personID string, faceID int64) bool {
+	slot, ok := x.slots[personID]
+	if !ok {
+		return false
+	}
+	for _, r := range x.people[slot].rows {
+		if x.faceIDs[r] == faceID {
+			return true
 		}
-	} else {
+	}
+	return false
+}
+
+// addLocked appends a checked descriptor (copied) of a face not yet
+// indexed; x.mu is held for writing.
+func (x *searchIndex) addLocked(personID string, faceID int64, d []float32) {
+	slot, ok := x.slots[personID]
+	if !ok {
 		if n := len(x.free); n > 0 {
 			slot = x.free[n-1]
 			x.free = x.free[:n-1]
@@ -110,16 +135,15 @@ func (x *searchIndex) Add(f Face) error {
 			slot = int32(len(x.people))
 			x.people = append(x.people, indexPerson{})
 		}
-		x.people[slot] = indexPerson{id: f.PersonID}
-		x.slots[f.PersonID] = slot
+		x.people[slot] = indexPerson{id: personID}
+		x.slots[personID] = slot
 	}
 	row := int32(len(x.faceIDs))
 	x.data = append(x.data, d...)
 	x.compact.add(d)
-	x.faceIDs = append(x.faceIDs, f.ID)
+	x.faceIDs = append(x.faceIDs, faceID)
 	x.owner = append(x.owner, slot)
 	x.people[slot].rows = append(x.people[slot].rows, row)
-	return nil
 }
 
 // RemovePerson removes every face of a person and reports whether there
@@ -128,6 +152,11 @@ func (x *searchIndex) Add(f Face) error {
 func (x *searchIndex) RemovePerson(id string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	return x.removeLocked(id)
+}
+
+// removeLocked is RemovePerson with x.mu held for writing.
+func (x *searchIndex) removeLocked(id string) bool {
 	slot, ok := x.slots[id]
 	if !ok {
 		return false

@@ -17,7 +17,7 @@ import (
 const postgresEnv = "FACEREC_TEST_POSTGRES"
 
 // postgresURL returns the test server's URL, or skips the test.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(postgresEnv)
 	if u == "" {
@@ -28,7 +28,7 @@ func postgresURL(t *testing.T) string {
 
 // postgresSchema creates a schema of its own for one test, dropped at the
 // end, and returns the test server's URL with search_path set to it.
-func postgresSchema(t *testing.T) (string, *sql.DB) {
+func postgresSchema(t testing.TB) (string, *sql.DB) {
 	t.Helper()
 	base := postgresURL(t)
 	admin, err := sql.Open("pgx", base)

@@ -92,6 +92,11 @@ var sqliteMigrations = [][]string{
 	{
 		`CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_us INTEGER NOT NULL)`,
 	},
+	// Version 5: the change feed (see changes.go). AUTOINCREMENT, so an ID
+	// is never reused after the newest rows are pruned.
+	{
+		`CREATE TABLE changes (id INTEGER PRIMARY KEY AUTOINCREMENT, person_id TEXT NOT NULL)`,
+	},
 }
 
 var sqliteDialect = dialect{

@@ -47,6 +47,10 @@ type dialect struct {
 	// afterDelete runs after a person has been deleted, to purge what the
 	// database still keeps of them (nil when there is nothing to do).
 	afterDelete func(ctx context.Context, db *sql.DB) error
+	// beforeChange runs in a writing transaction before its change row is
+	// added (nil when nothing is needed): PostgreSQL takes a lock there so
+	// that change IDs commit in order, and notifies the listening nodes.
+	beforeChange func(ctx context.Context, tx *sql.Tx) error
 }
 
 // sqlStore implements Store over database/sql; SQLite and Postgres embed it.
@@ -93,7 +97,7 @@ const (
 // newSQLStore prepares a store over open pools; migrate must run next.
 func newSQLStore(d dialect, w, r *sql.DB, opt Options) *sqlStore {
 	s := &sqlStore{d: d, w: w, r: r, keepPhotos: opt.KeepPhotos, q: map[string]string{}}
-	for _, q := range []string{qPersonExists, qInsertPerson, qInsertFace, qInsertPhoto, qPutDescriptor, qFaceExists, qHealth,
+	for _, q := range []string{qInsertChange, qPruneChanges, qChangeBounds, qChangedPeople, qFacePerson, qPersonExists, qInsertPerson, qInsertFace, qInsertPhoto, qPutDescriptor, qFaceExists, qHealth,
 		qPerson, qPeople, qCountPeople, qDeletePerson, qFaces, qPersonFaces, qPersonFacesPhotos} {
 		s.q[q] = d.rebind(q)
 	}
@@ -328,6 +332,9 @@ func (s *sqlStore) insertPerson(ctx context.Context, p Person, faces []Face, kee
 			return p, nil, err
 		}
 	}
+	if err := s.logChange(ctx, tx, p.ID); err != nil {
+		return p, nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return p, nil, fmt.Errorf("commit: %w", s.classify(err))
 	}
@@ -365,14 +372,14 @@ func (s *sqlStore) insertFace(ctx context.Context, tx *sql.Tx, personID string, 
 	for _, m := range slices.Sorted(maps.Keys(f.Descriptors)) {
 		d := slices.Clone(f.Descriptors[m])
 		if _, err := tx.ExecContext(ctx, s.q[qPutDescriptor], f.ID, m, encodeDescriptor(d)); err != nil {
-			return Face{}, fmt.Errorf("insert descriptor: %w", err)
+			return Face{}, fmt.Errorf("insert descriptor: %w", s.classify(err))
 		}
 		ds[m] = d
 	}
 	f.Descriptors = ds
 	if s.keepPhotos && len(f.Photo) > 0 {
 		if _, err := tx.ExecContext(ctx, s.q[qInsertPhoto], f.ID, f.Photo); err != nil {
-			return Face{}, fmt.Errorf("insert photo: %w", err)
+			return Face{}, fmt.Errorf("insert photo: %w", s.classify(err))
 		}
 	} else {
 		f.Photo = nil
@@ -399,6 +406,9 @@ func (s *sqlStore) AddFace(ctx context.Context, personID string, f Face) (Face, 
 		return Face{}, fmt.Errorf("gallery: add face: person %s: %w", personID, ErrNotFound)
 	}
 	if f, err = s.insertFace(ctx, tx, personID, f); err != nil {
+		return Face{}, fmt.Errorf("gallery: add face: %w", err)
+	}
+	if err := s.logChange(ctx, tx, personID); err != nil {
 		return Face{}, fmt.Errorf("gallery: add face: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -434,7 +444,7 @@ func (s *sqlStore) Person(ctx context.Context, id string) (Person, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		return Person{}, fmt.Errorf("gallery: person %s: %w", id, ErrNotFound)
 	case err != nil:
-		return Person{}, fmt.Errorf("gallery: person %s: %w", id, err)
+		return Person{}, fmt.Errorf("gallery: person %s: %w", id, s.classify(err))
 	}
 	return p, nil
 }
@@ -453,12 +463,12 @@ func (s *sqlStore) People(ctx context.Context, limit, offset int) ([]Person, int
 	// One transaction, so the page and the total come from one snapshot.
 	tx, err := s.r.BeginTx(ctx, s.d.readOpts)
 	if err != nil {
-		return nil, 0, fmt.Errorf("gallery: people: begin: %w", err)
+		return nil, 0, fmt.Errorf("gallery: people: begin: %w", s.classify(err))
 	}
 	defer tx.Rollback()
 	var total int
 	if err := tx.QueryRowContext(ctx, s.q[qCountPeople]).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("gallery: people: count: %w", err)
+		return nil, 0, fmt.Errorf("gallery: people: count: %w", s.classify(err))
 	}
 	rows, err := tx.QueryContext(ctx, s.q[qPeople], limit, offset)
 	if err != nil {
@@ -482,7 +492,12 @@ func (s *sqlStore) People(ctx context.Context, limit, offset int) ([]Person, int
 // DeletePerson implements Store. Faces and photos go with the person (ON
 // DELETE CASCADE), in the same transaction.
 func (s *sqlStore) DeletePerson(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, s.q[qDeletePerson], id)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("gallery: delete person %s: begin: %w", id, s.classify(err))
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.q[qDeletePerson], id)
 	if err != nil {
 		return fmt.Errorf("gallery: delete person %s: %w", id, s.classify(err))
 	}
@@ -492,6 +507,12 @@ func (s *sqlStore) DeletePerson(ctx context.Context, id string) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("gallery: delete person %s: %w", id, ErrNotFound)
+	}
+	if err := s.logChange(ctx, tx, id); err != nil {
+		return fmt.Errorf("gallery: delete person %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("gallery: delete person %s: commit: %w", id, s.classify(err))
 	}
 	if s.d.afterDelete != nil {
 		if err := s.d.afterDelete(ctx, s.w); err != nil {
@@ -629,8 +650,8 @@ func (s *sqlStore) PutDescriptor(ctx context.Context, faceID int64, model string
 		return fmt.Errorf("gallery: put descriptor of face %d: begin: %w", faceID, err)
 	}
 	defer tx.Rollback()
-	var one int
-	switch err := tx.QueryRowContext(ctx, s.q[qFaceExists], faceID).Scan(&one); {
+	var personID string
+	switch err := tx.QueryRowContext(ctx, s.q[qFacePerson], faceID).Scan(&personID); {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, ErrNotFound)
 	case err != nil:
@@ -640,6 +661,9 @@ func (s *sqlStore) PutDescriptor(ctx context.Context, faceID int64, model string
 		if fk, _ := s.d.constraint(err); fk {
 			return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, ErrNotFound)
 		}
+		return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, err)
+	}
+	if err := s.logChange(ctx, tx, personID); err != nil {
 		return fmt.Errorf("gallery: put descriptor of face %d: %w", faceID, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -124,7 +124,7 @@ func classify(err error) (*apiError, bool) {
 		// Logged as a fault: an operator must hear that writes, deletions
 		// included, are failing.
 		return &apiError{status: http.StatusServiceUnavailable, code: CodeUnavailable, retryAfter: 5,
-			message: "the gallery cannot be written now; retry shortly"}, true
+			message: "the gallery's store cannot be reached or written now; retry shortly"}, true
 	case errors.Is(err, gallery.ErrNotFound):
 		return errorf(http.StatusNotFound, CodeNotFound, "no such person"), false
 	case errors.Is(err, gallery.ErrModelMismatch), errors.Is(err, face.ErrModelMismatch):

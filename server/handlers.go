@@ -518,9 +518,15 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 // dependencies do, since restarting it would not mend them), and says which
 // dependency is failing.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	out := map[string]string{"status": "ok", "store": "ok"}
+	out := map[string]string{"status": "ok", "store": "ok", "feed": "ok"}
 	if err := s.store.checkNow(r.Context()); err != nil {
 		out["status"], out["store"] = "degraded", err.Error()
+	}
+	switch f := s.gal.Feed(); {
+	case !f.Following || s.cfg.FollowInterval < 0:
+		out["feed"] = "off: the store keeps no change feed, changes made elsewhere are not searched here"
+	case f.Err != nil:
+		out["status"], out["feed"] = "degraded", fmt.Sprintf("stale since %s: %v", f.Synced.UTC().Format(time.RFC3339), f.Err)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

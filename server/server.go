@@ -178,6 +178,11 @@ type Config struct {
 	// runs in the request's recognition slot and costs about one more
 	// recognition of the photos and a backward pass of the descriptor.
 	Explainer *visualize.Explainer
+	// FollowInterval is how often Serve polls the gallery store's change
+	// feed, so that enrolments and deletions made by other processes or
+	// nodes are searched here too (default gallery.DefaultFollowInterval;
+	// negative: never, the index then only holds this server's changes).
+	FollowInterval time.Duration
 }
 
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
@@ -241,6 +246,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if x := cfg.Explainer; x != nil && x.ModelID() != cfg.Service.Rule().Model {
 		return nil, fmt.Errorf("server: the explainer's descriptor model %s is not the service's %s", x.ModelID(), cfg.Service.Rule().Model)
+	}
+	if cfg.FollowInterval == 0 {
+		cfg.FollowInterval = gallery.DefaultFollowInterval
 	}
 	s := &Server{
 		cfg:  cfg,
@@ -589,6 +597,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if s.cfg.FollowInterval >= 0 {
+		fctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.gal.Follow(fctx, s.cfg.FollowInterval, s.followed) }()
+		defer func() { stop(); <-done }()
+	}
 	people, faces := s.gal.Size()
 	s.log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "auth", s.auth, "people", people, "faces", faces,
 		"concurrency", s.cfg.Concurrency)
@@ -610,6 +624,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	<-errc // http.ErrServerClosed, once Shutdown has stopped Serve
 	s.log.Info("stopped")
 	return nil
+}
+
+// followed logs the state changes of the gallery's change feed.
+func (s *Server) followed(err error) {
+	if err != nil {
+		s.log.Error("cannot follow the gallery store's changes: changes made by other nodes or processes "+
+			"are not searched here until it recovers", "err", err)
+		return
+	}
+	s.log.Info("following the gallery store's changes again")
 }
 
 // isLoopback reports whether a listener only takes local connections.

@@ -510,7 +510,50 @@ func galleryCmd() *cobra.Command {
 	imf.register(imp)
 	imp.Flags().StringVar(&imfile, "file", "", "read `FILE` instead of stdin")
 	registerModel(imp, &imodel)
-	cmd.AddCommand(export, imp, reembedCmd())
+	cmd.AddCommand(export, imp, reembedCmd(), galleryBackupCmd())
+	return cmd
+}
+
+// galleryBackupCmd is `facerec gallery backup OUT`.
+func galleryBackupCmd() *cobra.Command {
+	var f galleryFlags
+	cmd := &cobra.Command{
+		Use:   "backup OUT",
+		Short: "Write a consistent copy of the SQLite gallery to the new file OUT, while it is in use. JSON {backup, people, bytes}",
+		Long: "The copy (SQLite's VACUUM INTO) is one snapshot: every enrolment or deletion made meanwhile is wholly in it or not at all. " +
+			"It is compacted, keeps no trace of deleted people, and is created 0600. To restore: stop the servers, remove the " +
+			"gallery's -wal and -shm files, and put the copy in the gallery file's place (or point --db at it). " +
+			"For PostgreSQL use pg_dump.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := f.dbPath()
+			if err != nil {
+				return err
+			}
+			if gallery.IsPostgresURL(db) {
+				return errors.New("gallery backup copies a SQLite gallery; back up PostgreSQL with pg_dump")
+			}
+			if _, err := os.Stat(db); err != nil {
+				return fmt.Errorf("no gallery to back up: %w", err)
+			}
+			store, err := gallery.OpenSQLite(db, gallery.Options{})
+			if err != nil {
+				return fmt.Errorf("opening the gallery: %w", err)
+			}
+			defer store.Close()
+			people, err := store.Backup(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			st, err := os.Stat(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "backed up %s to %s\n", db, args[0])
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"backup": args[0], "people": people, "bytes": st.Size()})
+		},
+	}
+	f.registerDB(cmd)
 	return cmd
 }
 
