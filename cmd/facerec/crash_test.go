@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,7 +51,9 @@ func startServe(t *testing.T, bin, db string) (*exec.Cmd, string, *bytes.Buffer)
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--db", db, "--addr", addr, "--explain=false")
-	cmd.Env = append(os.Environ(), "FACEREC_API_KEY=")
+	// No key anywhere: the keyless loopback mode (with PostgreSQL the keys
+	// file would be in the data dir).
+	cmd.Env = append(os.Environ(), "FACEREC_API_KEY=", "XDG_DATA_HOME="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -98,20 +102,22 @@ func enrollOnce(addr, name string, photo []byte) (string, error) {
 	return p.ID, nil
 }
 
-// checkGalleryFile opens the gallery file and checks that it is sound,
-// that every ID in want is there, and that every person has a face.
+// checkGalleryFile opens the gallery at db (a file or a postgres:// URL)
+// and checks that it is sound, that every ID in want is there, and that
+// every person has a face.
 func checkGalleryFile(t *testing.T, db string, want []string) (people, faces int) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := gallery.OpenSQLite(db, gallery.Options{})
+	s, err := gallery.OpenURL(ctx, db, gallery.Options{})
 	if err != nil {
 		t.Fatalf("the gallery does not open after the kill: %v", err)
 	}
 	defer s.Close()
-	// A backup runs PRAGMA integrity_check on its copy, which is the file.
-	info, err := s.Backup(ctx, filepath.Join(t.TempDir(), "check.db"))
-	if err != nil {
-		t.Fatalf("the gallery is not sound after the kill: %v", err)
+	if lite, ok := s.(*gallery.SQLite); ok {
+		// A backup runs PRAGMA integrity_check on its copy, which is the file.
+		if _, err := lite.Backup(ctx, filepath.Join(t.TempDir(), "check.db")); err != nil {
+			t.Fatalf("the gallery is not sound after the kill: %v", err)
+		}
 	}
 	for _, id := range want {
 		if _, err := s.Person(ctx, id); err != nil {
@@ -130,8 +136,9 @@ func checkGalleryFile(t *testing.T, db string, want []string) (people, faces int
 		if per[p.ID] == 0 {
 			t.Errorf("person %s (%s) has no face: half-written", p.ID, p.Name)
 		}
+		faces += per[p.ID]
 	}
-	return total, info.Faces
+	return total, faces
 }
 
 // TestKillServeDuringEnrolments SIGKILLs the built `facerec serve` while two
@@ -140,8 +147,41 @@ func checkGalleryFile(t *testing.T, db string, want []string) (people, faces int
 // nothing half-written is.
 func TestKillServeDuringEnrolments(t *testing.T) {
 	realModels(t)
+	killServe(t, filepath.Join(t.TempDir(), "gallery.db"))
+}
+
+// TestKillServeDuringEnrolmentsPostgres is TestKillServeDuringEnrolments
+// on a PostgreSQL gallery (a fresh schema of FACEREC_TEST_POSTGRES; see
+// gallery/testdata/postgres.sh).
+func TestKillServeDuringEnrolmentsPostgres(t *testing.T) {
+	realModels(t)
+	base := os.Getenv("FACEREC_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("FACEREC_TEST_POSTGRES is unset: export FACEREC_TEST_POSTGRES=$(gallery/testdata/postgres.sh) to run the PostgreSQL crash test")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	schema := fmt.Sprintf("crash_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	killServe(t, u.String())
+}
+
+// killServe runs the kill rounds against the gallery at db.
+func killServe(t *testing.T, db string) {
 	bin := buildFacerec(t)
-	db := filepath.Join(t.TempDir(), "gallery.db")
 	var photos [][]byte
 	for _, n := range []string{"Ada", "Bruno", "Chen"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "docs", "samples", "known", n+".jpg"))
@@ -201,7 +241,7 @@ func TestKillServeDuringEnrolments(t *testing.T) {
 			t.Fatalf("round %d: serve was never killed (%d acknowledged, %d failed); stderr:\n%s", round, n, refused, stderr.String())
 		}
 		people, faces := checkGalleryFile(t, db, acked)
-		t.Logf("round %d: SIGKILL after %d acknowledged enrolments in the round (%d in all); the file holds %d people, %d faces", round, n, len(acked), people, faces)
+		t.Logf("round %d: SIGKILL after %d acknowledged enrolments in the round (%d in all); the gallery holds %d people, %d faces", round, n, len(acked), people, faces)
 	}
 	// And the killed gallery serves again.
 	srv, _, _ := startServe(t, bin, db)
