@@ -442,7 +442,7 @@ func peopleCmd() *cobra.Command {
 }
 
 func galleryCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "gallery", Short: "Export, import, back up and re-embed the gallery"}
+	cmd := &cobra.Command{Use: "gallery", Short: "Export, import and re-embed the gallery"}
 	var (
 		ef, imf       galleryFlags
 		efile, imfile string
@@ -510,7 +510,7 @@ func galleryCmd() *cobra.Command {
 	imf.register(imp)
 	imp.Flags().StringVar(&imfile, "file", "", "read `FILE` instead of stdin")
 	registerModel(imp, &imodel)
-	cmd.AddCommand(export, imp, reembedCmd(), backupCmd())
+	cmd.AddCommand(export, imp, reembedCmd())
 	return cmd
 }
 
