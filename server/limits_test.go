@@ -352,6 +352,7 @@ func TestKeylessServerRefusesOtherSites(t *testing.T) {
 		{"a null origin", "", "null", http.StatusForbidden},
 		{"DNS rebinding", "evil.example:8080", "http://evil.example:8080", http.StatusForbidden},
 		{"rebinding without an origin", "evil.example", "", http.StatusForbidden},
+		{"another local server's page", "localhost:8080", "http://localhost:3000", http.StatusForbidden},
 		{"the server's own page", "", h.url, http.StatusCreated},
 		{"localhost", "localhost:8080", "http://localhost:8080", http.StatusCreated},
 		{"curl", "", "", http.StatusCreated},

@@ -519,8 +519,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 
 // checkLocal guards a server without keys, which trusts whoever reaches it
 // on loopback: the request must name a loopback host (a DNS-rebinding page
-// names its own), and a browser request must come from a page of a
-// loopback origin (a plain cross-site form POST needs no CORS preflight,
+// names its own), and a browser request must come from a page of the
+// same origin (a plain cross-site form POST needs no CORS preflight,
 // so without this any web page open on the machine could enrol a face).
 func checkLocal(r *http.Request) error {
 	if !loopbackHost(r.Host) {
@@ -528,7 +528,9 @@ func checkLocal(r *http.Request) error {
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !loopbackHost(u.Host) {
+		// Same origin, not merely a loopback one: another local server's
+		// page (a dev server on :3000) is another site.
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.EqualFold(u.Host, r.Host) {
 			return errorf(http.StatusForbidden, CodeForbidden, "a server without API keys refuses requests from the web page at %q", o)
 		}
 	}
