@@ -55,3 +55,20 @@ func (s *Service) checkLive(ctx context.Context, img image.Image, f face.Face, i
 	r.Match = nil
 	return nil
 }
+
+// checkLiveClaim is checkLive for Verify: a claim by a face below the
+// threshold is not the same person, with the reason RefusedNotLive.
+func (s *Service) checkLiveClaim(ctx context.Context, img image.Image, f face.Face, d *face.Decision) error {
+	if s.cfg.Liveness == nil {
+		return nil
+	}
+	score, err := s.cfg.Liveness.Liveness(ctx, img, f)
+	if err != nil {
+		return fmt.Errorf("recognition: liveness: %w", err)
+	}
+	d.Liveness = &score
+	if score < s.livenessThreshold() {
+		d.Same, d.Refused = false, RefusedNotLive
+	}
+	return nil
+}

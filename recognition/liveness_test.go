@@ -61,6 +61,13 @@ func TestIdentifyRequiresLiveness(t *testing.T) {
 		if r.Liveness == nil || *r.Liveness != tc.score {
 			t.Fatalf("liveness %v, want %v", r.Liveness, tc.score)
 		}
+		d, err := s.Verify(ctx, res[0].Candidates[0].ID, tc.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Same != tc.match || d.Refused != tc.refused || d.Liveness == nil || *d.Liveness != tc.score {
+			t.Fatalf("verify, score %v: %+v", tc.score, d)
+		}
 		b, _ := json.Marshal(r)
 		if !strings.Contains(string(b), `"liveness":`) || (tc.refused != "" && !strings.Contains(string(b), `"refused":"not_live"`)) {
 			t.Fatalf("answer %s lacks the liveness score or reason", b)

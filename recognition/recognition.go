@@ -363,7 +363,11 @@ func (s *Service) Verify(ctx context.Context, personID string, img image.Image) 
 	if err != nil {
 		return face.Decision{}, fmt.Errorf("recognition: verifying %s: %w", personID, err)
 	}
-	return s.cfg.Decision.Apply(s.cfg.Decision.Metric.FromEuclidean(m.Distance)), nil // a claim is a search of one
+	d := s.cfg.Decision.Apply(s.cfg.Decision.Metric.FromEuclidean(m.Distance)) // a claim is a search of one
+	if err := s.checkLiveClaim(ctx, img, f, &d); err != nil {
+		return face.Decision{}, err
+	}
+	return d, nil
 }
 
 // Compare decides whether the subjects of two photos are the same person,
