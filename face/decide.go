@@ -30,6 +30,11 @@ type Decision struct {
 	// comes this close (see Verdict); absent without a calibration.
 	Confidence *float64 `json:"confidence,omitempty"`
 	Same       bool     `json:"same"`
+	// Refused says why a claim was refused whatever the distance (the
+	// door's liveness check: "not_live").
+	Refused string `json:"refused,omitempty"`
+	// Liveness is the probe's liveness score when the door requires one.
+	Liveness *float64 `json:"liveness,omitempty"`
 }
 
 // Threshold decides by the distance of one model's descriptors.

@@ -59,6 +59,11 @@ type Config struct {
 	// logistic head trained with facerec train-head, as
 	// face.LoadLogisticHead reads it).
 	Head *face.LogisticHead
+	// Liveness, when set, is required at the door: Identify refuses a
+	// face that scores below LivenessThreshold (0: the default,
+	// DefaultLivenessThreshold) with the reason RefusedNotLive.
+	Liveness          LivenessChecker
+	LivenessThreshold float64
 }
 
 // Service is the recognition service. It is safe for concurrent use.
@@ -259,6 +264,9 @@ type FaceResult struct {
 	// refused; absent when the gallery is empty or the face has no
 	// candidate.
 	*face.Verdict
+	// Liveness is the face's liveness score when the service requires
+	// one (Config.Liveness).
+	Liveness *float64 `json:"liveness,omitempty"`
 }
 
 // Identify looks up every face of img (the every-face policy): for each,
@@ -326,6 +334,9 @@ func (s *Service) Identify(ctx context.Context, img image.Image, k int) ([]FaceR
 				r.Match = &found[0]
 			}
 		}
+		if err := s.checkLive(ctx, img, *f, i, &r); err != nil {
+			return nil, err
+		}
 		r.Candidates = append(r.Candidates, found[:min(k, len(found))]...)
 		out = append(out, r)
 	}
@@ -352,7 +363,11 @@ func (s *Service) Verify(ctx context.Context, personID string, img image.Image) 
 	if err != nil {
 		return face.Decision{}, fmt.Errorf("recognition: verifying %s: %w", personID, err)
 	}
-	return s.cfg.Decision.Apply(s.cfg.Decision.Metric.FromEuclidean(m.Distance)), nil // a claim is a search of one
+	d := s.cfg.Decision.Apply(s.cfg.Decision.Metric.FromEuclidean(m.Distance)) // a claim is a search of one
+	if err := s.checkLiveClaim(ctx, img, f, &d); err != nil {
+		return face.Decision{}, err
+	}
+	return d, nil
 }
 
 // Compare decides whether the subjects of two photos are the same person,

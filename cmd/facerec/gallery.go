@@ -339,6 +339,9 @@ func identifyCmd() *cobra.Command {
 				return err
 			}
 			defer g.Close()
+			if err := pf.loadLiveness(cmd); err != nil {
+				return err
+			}
 			svc, err := pf.service(p, g)
 			if err != nil {
 				return err
@@ -375,6 +378,7 @@ func identifyCmd() *cobra.Command {
 	format.register(cmd)
 	cmd.Flags().IntVar(&k, "k", 3, "candidates to list per face")
 	pf.registerDecision(cmd)
+	pf.registerLiveness(cmd)
 	return cmd
 }
 

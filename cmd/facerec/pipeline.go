@@ -20,6 +20,7 @@ type pipelineFlags struct {
 	opt          face.Options
 	enrollJitter int // registered by the commands that enrol
 	decision     decisionFlags
+	liveness     livenessFlags // registered by identify and serve
 }
 
 // decisionFlags choose the decision rule of the commands that decide.
@@ -163,6 +164,9 @@ func (f *pipelineFlags) service(p *face.Pipeline, g *openedGallery) (*recognitio
 		return nil, err
 	}
 	cfg := recognition.Config{Recognizer: p, Enroller: enroll, Decision: d}
+	if f.liveness.checker != nil {
+		cfg.Liveness, cfg.LivenessThreshold = f.liveness.checker, f.liveness.threshold
+	}
 	if g != nil {
 		cfg.Gallery = g.Gallery
 	}

@@ -62,6 +62,9 @@ func serveCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "models verified; descriptor model %s\n", p.Model().ID())
 			defer g.Close()
+			if err := pf.loadLiveness(cmd); err != nil {
+				return err
+			}
 			if cfg.Service, err = pf.service(p, g); err != nil {
 				return err
 			}
@@ -91,6 +94,7 @@ func serveCmd() *cobra.Command {
 	fl.StringVar(&logFormat, "log-format", "text", "log format on stderr: `text|json`")
 	fl.BoolVar(&debug, "debug", false, "log health checks and metric scrapes too")
 	pf.registerDecision(cmd)
+	pf.registerLiveness(cmd)
 	fl.Int64Var(&cfg.MaxBodyBytes, "max-body", server.DefaultMaxBodyBytes, "largest request body, in bytes")
 	fl.IntVar(&cfg.MaxPixels, "max-pixels", server.DefaultMaxPixels, "largest photo, in pixels (width×height)")
 	fl.DurationVar(&cfg.RequestTimeout, "timeout", server.DefaultRequestTimeout, "time limit of one request")

@@ -427,6 +427,10 @@
     const tt = t === null ? "" : " (threshold " + fmt(t) + ")";
     const conf = (typeof f.confidence === "number" ? ", confidence " + pct(f.confidence) : "") +
       (typeof f.margin === "number" && f.match ? ", " + fmt(f.margin) + " ahead of the next person" : "");
+    if (f.refused === "not_live") { // serve --liveness: whoever it looks like, the door stays shut
+      const ls = typeof f.liveness === "number" ? " (liveness " + fmt(f.liveness) + ")" : "";
+      return { kind: "unknown", label: "not live", text: "refused: not live" + ls + " — a photo or a screen? Try again in person" };
+    }
     if (f.match) {
       const name = String(f.match.name || f.match.id || "?");
       const d = f.match.distance;
