@@ -140,16 +140,10 @@ func LoadPretrained(ctx context.Context, dir, name string, log io.Writer) (Descr
 	if err != nil {
 		return nil, err
 	}
-	if o.Descriptor == DescriptorMobileFaceNet {
-		if err := registry.Ensure(ctx, dir, log, registry.FRFeature); err != nil {
-			return nil, err
-		}
-		return loadMobileFaceNet(dir)
-	}
-	if err := registry.Ensure(ctx, dir, log, registry.FaceRecognition); err != nil {
+	if err := registry.Ensure(ctx, dir, log, o.descriptorManifest()); err != nil {
 		return nil, err
 	}
-	return loadPretrained(dir)
+	return o.loadDescriptor(dir)
 }
 
 // loadPretrained loads the pretrained network from dir, whose files the

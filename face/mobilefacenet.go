@@ -3,7 +3,6 @@ package face
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/facerec/facerec/model/onnx"
 	"github.com/facerec/facerec/model/registry"
@@ -25,17 +24,6 @@ const MobileFaceNetThreshold = 0.715
 
 // mobileFaceNetSize is the side of the chip the network reads.
 const mobileFaceNetSize = 112
-
-// LoadMobileFaceNet loads the 512-d MobileFaceNet descriptor model
-// (fr_feature.onnx of registry.FRFeature) from the model directory dir,
-// fetching it first when missing (progress to log, which may be nil). It
-// is not the default pipeline's model.
-func LoadMobileFaceNet(ctx context.Context, dir string, log io.Writer) (DescriptorModel, error) {
-	if err := registry.Ensure(ctx, dir, log, registry.FRFeature); err != nil {
-		return nil, err
-	}
-	return loadMobileFaceNet(dir)
-}
 
 // loadMobileFaceNet loads the network from dir, whose file the caller has
 // checked.

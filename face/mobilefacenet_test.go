@@ -29,7 +29,7 @@ func frFeatureDir(t *testing.T) string {
 // testMobileFaceNet loads the model, or skips (see frFeatureDir).
 func testMobileFaceNet(t *testing.T) DescriptorModel {
 	t.Helper()
-	m, err := LoadMobileFaceNet(context.Background(), frFeatureDir(t), nil)
+	m, err := LoadPretrained(context.Background(), frFeatureDir(t), DescriptorMobileFaceNet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,10 +271,8 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 	switch {
 	case opt.Model != "":
 		p.desc, err = loadTrained(ctx, dir, opt.Model, log)
-	case opt.Descriptor == DescriptorMobileFaceNet:
-		p.desc, err = loadMobileFaceNet(dir)
 	default:
-		p.desc, err = loadPretrained(dir)
+		p.desc, err = opt.loadDescriptor(dir)
 	}
 	if err != nil {
 		return nil, err
@@ -323,12 +321,28 @@ func (o Options) manifests() []registry.Manifest {
 	switch {
 	case o.Model != "":
 		// A checkpoint's model says itself whether it needs the pretrained one.
-	case o.Descriptor == DescriptorMobileFaceNet:
-		ms = append(ms, registry.FRFeature)
 	default:
-		ms = append(ms, registry.FaceRecognition)
+		ms = append(ms, o.descriptorManifest())
 	}
 	return ms
+}
+
+// descriptorManifest is the model file set of the pretrained descriptor
+// network o.Descriptor names (o with defaults filled in).
+func (o Options) descriptorManifest() registry.Manifest {
+	if o.Descriptor == DescriptorMobileFaceNet {
+		return registry.FRFeature
+	}
+	return registry.FaceRecognition
+}
+
+// loadDescriptor loads the pretrained descriptor network o.Descriptor
+// names from dir, whose files the caller has checked.
+func (o Options) loadDescriptor(dir string) (DescriptorModel, error) {
+	if o.Descriptor == DescriptorMobileFaceNet {
+		return loadMobileFaceNet(dir)
+	}
+	return loadPretrained(dir)
 }
 
 // landmarks is the landmark network the options select.

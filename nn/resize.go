@@ -65,10 +65,7 @@ func ResizeBilinearPadded(arena *tensor.Arena, x *tensor.Tensor, p Padding, oh, 
 			return img[y*w*c : (y+1)*w*c]
 		}
 		for r := 0; r < oh; r++ {
-			sy := scaleY * float64(r)
-			y0 := max(0, int(math.Floor(sy)))
-			y1 := min(ph-1, int(math.Ceil(sy)))
-			fy := sy - float64(y0)
+			y0, y1, fy := sourceRows(r, scaleY, ph)
 			top, bottom := row(y0), row(y1)
 			dst := out.Data[((b*oh+r)*ow)*c:][:ow*c]
 			if c == 3 {
@@ -123,10 +120,7 @@ func resizeEnlarging(out, in, zero []float32, taps []resizeTap, n, h, w, c, oh, 
 			return slot.v
 		}
 		for r := 0; r < oh; r++ {
-			sy := scaleY * float64(r)
-			y0 := max(0, int(math.Floor(sy)))
-			y1 := min(ph-1, int(math.Ceil(sy)))
-			fy := sy - float64(y0)
+			y0, y1, fy := sourceRows(r, scaleY, ph)
 			up := along(y0, -1)
 			down := along(y1, y0)
 			dst := out[((b*oh+r)*ow)*c:][:ow*c]
@@ -136,6 +130,15 @@ func resizeEnlarging(out, in, zero []float32, taps []resizeTap, n, h, w, c, oh, 
 			}
 		}
 	}
+}
+
+// sourceRows is where output row r samples a padded input of ph rows:
+// its two rows and the weight of the second.
+func sourceRows(r int, scaleY float64, ph int) (y0, y1 int, fy float64) {
+	sy := scaleY * float64(r)
+	y0 = max(0, int(math.Floor(sy)))
+	y1 = min(ph-1, int(math.Ceil(sy)))
+	return y0, y1, sy - float64(y0)
 }
 
 // resizeTap is where an output column samples the input: the offsets of

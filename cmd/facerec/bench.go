@@ -64,11 +64,7 @@ func benchCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// dlib's ResNet: the descriptor face-api runs, timed beside it.
-			dir, err := modelDir(cmd)
-			if err != nil {
-				return err
-			}
-			m, err := face.LoadPretrained(cmd.Context(), dir, face.DescriptorDlib, os.Stderr)
+			m, err := loadPretrained(cmd, face.DescriptorDlib)
 			if err != nil {
 				return err
 			}

@@ -117,6 +117,16 @@ func loadDescriptor(cmd *cobra.Command, path string) (face.DescriptorModel, erro
 	return face.LoadDescriptorModel(cmd.Context(), dir, path, os.Stderr)
 }
 
+// loadPretrained loads the pretrained descriptor network of that name (a
+// --descriptor value) alone, pulling it on first use.
+func loadPretrained(cmd *cobra.Command, name string) (face.DescriptorModel, error) {
+	dir, err := modelDir(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return face.LoadPretrained(cmd.Context(), dir, name, os.Stderr)
+}
+
 // registerEnroll adds --enroll-jitter to a command that enrols people.
 func (f *pipelineFlags) registerEnroll(cmd *cobra.Command) {
 	f.enrollJitter = face.AutoEnrollJitter

@@ -77,11 +77,7 @@ func trainCmd() *cobra.Command {
 			}
 			backbone := func() (*model.RecognitionNet, error) {
 				// Heads are trained on dlib's ResNet (its 128-d features).
-				dir, err := modelDir(cmd)
-				if err != nil {
-					return nil, err
-				}
-				m, err := face.LoadPretrained(cmd.Context(), dir, face.DescriptorDlib, os.Stderr)
+				m, err := loadPretrained(cmd, face.DescriptorDlib)
 				if err != nil {
 					return nil, err
 				}
