@@ -5,12 +5,17 @@
 #include "textflag.h"
 
 // func conv3x3c3x16(dst *float32, src *float32, w *float32, n int, sstep int, rowStride int)
-// Requires: AVX, FMA3
-TEXT ·conv3x3c3x16(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DX
-	MOVQ src+8(FP), AX
-	MOVQ w+16(FP), R8
-	MOVQ n+24(FP), R10
+// Requires: AVX, FMA3, SSE
+TEXT ·conv3x3c3x16(SB), NOSPLIT, $8-48
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    dst+0(FP), DX
+	MOVQ    src+8(FP), AX
+	MOVQ    w+16(FP), R8
+	MOVQ    n+24(FP), R10
 
 	// R11: bytes between the windows of consecutive output pixels
 	MOVQ sstep+32(FP), R11
@@ -531,16 +536,22 @@ tail:
 	JMP          tail
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func conv3x3c3x32(dst *float32, src *float32, w *float32, n int, sstep int, rowStride int)
-// Requires: AVX, FMA3
-TEXT ·conv3x3c3x32(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DX
-	MOVQ src+8(FP), AX
-	MOVQ w+16(FP), R8
-	MOVQ n+24(FP), R10
+// Requires: AVX, FMA3, SSE
+TEXT ·conv3x3c3x32(SB), NOSPLIT, $8-48
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    dst+0(FP), DX
+	MOVQ    src+8(FP), AX
+	MOVQ    w+16(FP), R8
+	MOVQ    n+24(FP), R10
 
 	// R11: bytes between the windows of consecutive output pixels
 	MOVQ sstep+32(FP), R11
@@ -1113,5 +1124,6 @@ tail:
 	JMP          tail
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET

@@ -5,8 +5,14 @@
 #include "textflag.h"
 
 // func dw3x3Row8(dst *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, n int, c int, sstep int)
-// Requires: AVX, FMA3
-TEXT ·dw3x3Row8(SB), NOSPLIT, $0-64
+// Requires: AVX, FMA3, SSE
+TEXT ·dw3x3Row8(SB), NOSPLIT, $8-64
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+
 	// R12 = 4c: bytes between taps, and between output pixels
 	MOVQ c+48(FP), R12
 	SHLQ $0x02, R12
@@ -67,12 +73,19 @@ pixel:
 	JMP         block
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func dw3x3Px8(dst *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, n int, c int, sstep int)
-// Requires: AVX, FMA3
-TEXT ·dw3x3Px8(SB), NOSPLIT, $0-64
+// Requires: AVX, FMA3, SSE
+TEXT ·dw3x3Px8(SB), NOSPLIT, $8-64
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+
 	// R12 = 4c
 	MOVQ c+48(FP), R12
 	SHLQ $0x02, R12
@@ -136,5 +149,6 @@ block:
 	ADDQ        R11, CX
 	DECQ        R10
 	JNZ         pixel
+	LDMXCSR     (SP)
 	VZEROUPPER
 	RET

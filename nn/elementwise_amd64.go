@@ -5,20 +5,20 @@
 package nn
 
 // add8 sets dst[i] = a[i] + b[i] for i < n, n a multiple of 8,
-// bit for bit as Go computes it. dst may be a or b.
+// bit for bit as Go computes it (subnormals flushed to zero). dst may be a or b.
 //
 //go:noescape
 func add8(dst *float32, a *float32, b *float32, n int)
 
 // addReLU8 sets dst[i] = max(a[i] + b[i], 0) for i < n, n a multiple of 8,
-// bit for bit as Go computes it. dst may be a or b.
+// bit for bit as Go computes it (subnormals flushed to zero). dst may be a or b.
 //
 //go:noescape
 func addReLU8(dst *float32, a *float32, b *float32, n int)
 
 // prelu8 sets y[r*c + j] to a[j]·y[r*c + j] where that value is ≤ 0
 // (sign bit set, or +0) for r < rows, j < c, c a positive multiple of 8,
-// bit for bit as preluRows computes it.
+// bit for bit as preluRows computes it (subnormals flushed to zero).
 //
 //go:noescape
 func prelu8(y *float32, a *float32, rows int, c int)

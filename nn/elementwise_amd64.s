@@ -5,11 +5,16 @@
 #include "textflag.h"
 
 // func add8(dst *float32, a *float32, b *float32, n int)
-// Requires: AVX
-TEXT ·add8(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
+// Requires: AVX, SSE
+TEXT ·add8(SB), NOSPLIT, $8-32
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    dst+0(FP), DI
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DX
 
 	// R13: bytes to do
 	MOVQ n+24(FP), R13
@@ -47,15 +52,21 @@ one:
 	JMP     one
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func addReLU8(dst *float32, a *float32, b *float32, n int)
-// Requires: AVX
-TEXT ·addReLU8(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
+// Requires: AVX, SSE
+TEXT ·addReLU8(SB), NOSPLIT, $8-32
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    dst+0(FP), DI
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DX
 
 	// R13: bytes to do
 	MOVQ n+24(FP), R13
@@ -104,15 +115,21 @@ one:
 	JMP     one
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func prelu8(y *float32, a *float32, rows int, c int)
-// Requires: AVX
-TEXT ·prelu8(SB), NOSPLIT, $0-32
-	MOVQ y+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ rows+16(FP), R10
+// Requires: AVX, SSE
+TEXT ·prelu8(SB), NOSPLIT, $8-32
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    y+0(FP), DI
+	MOVQ    a+8(FP), SI
+	MOVQ    rows+16(FP), R10
 
 	// R13: bytes per row
 	MOVQ   c+24(FP), R13
@@ -141,5 +158,6 @@ col:
 	JMP       row
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET

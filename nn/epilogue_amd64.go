@@ -9,7 +9,8 @@ package nn
 // column. kind is parts | act<<3: the steps to do (bit 0 bias, bit 1 scale,
 // bit 2 shift; pointers of the others are not read) and the nn.Activation.
 // Each step is rounded to float32 and the activations are Go's max(v, 0),
-// min(max(v, 0), 6) and leaky, so the result is bit for bit the Go code's.
+// min(max(v, 0), 6) and leaky, so the result is bit for bit the Go code's
+// (subnormals flushed to zero).
 //
 //go:noescape
 func affineAct8(y *float32, bias *float32, scale *float32, shift *float32, rows int, c int, n8 int, kind int)

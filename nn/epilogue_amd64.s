@@ -5,71 +5,77 @@
 #include "textflag.h"
 
 // func affineAct8(y *float32, bias *float32, scale *float32, shift *float32, rows int, c int, n8 int, kind int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·affineAct8(SB), NOSPLIT, $0-64
-	MOVQ kind+56(FP), AX
-	CMPQ AX, $0x01
-	JEQ  b_linear
-	CMPQ AX, $0x02
-	JEQ  s_linear
-	CMPQ AX, $0x03
-	JEQ  bs_linear
-	CMPQ AX, $0x04
-	JEQ  h_linear
-	CMPQ AX, $0x05
-	JEQ  bh_linear
-	CMPQ AX, $0x06
-	JEQ  sh_linear
-	CMPQ AX, $0x07
-	JEQ  bsh_linear
-	CMPQ AX, $0x08
-	JEQ  none_relu
-	CMPQ AX, $0x09
-	JEQ  b_relu
-	CMPQ AX, $0x0a
-	JEQ  s_relu
-	CMPQ AX, $0x0b
-	JEQ  bs_relu
-	CMPQ AX, $0x0c
-	JEQ  h_relu
-	CMPQ AX, $0x0d
-	JEQ  bh_relu
-	CMPQ AX, $0x0e
-	JEQ  sh_relu
-	CMPQ AX, $0x0f
-	JEQ  bsh_relu
-	CMPQ AX, $0x10
-	JEQ  none_relu6
-	CMPQ AX, $0x11
-	JEQ  b_relu6
-	CMPQ AX, $0x12
-	JEQ  s_relu6
-	CMPQ AX, $0x13
-	JEQ  bs_relu6
-	CMPQ AX, $0x14
-	JEQ  h_relu6
-	CMPQ AX, $0x15
-	JEQ  bh_relu6
-	CMPQ AX, $0x16
-	JEQ  sh_relu6
-	CMPQ AX, $0x17
-	JEQ  bsh_relu6
-	CMPQ AX, $0x18
-	JEQ  none_leaky
-	CMPQ AX, $0x19
-	JEQ  b_leaky
-	CMPQ AX, $0x1a
-	JEQ  s_leaky
-	CMPQ AX, $0x1b
-	JEQ  bs_leaky
-	CMPQ AX, $0x1c
-	JEQ  h_leaky
-	CMPQ AX, $0x1d
-	JEQ  bh_leaky
-	CMPQ AX, $0x1e
-	JEQ  sh_leaky
-	CMPQ AX, $0x1f
-	JEQ  bsh_leaky
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·affineAct8(SB), NOSPLIT, $8-64
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    kind+56(FP), AX
+	CMPQ    AX, $0x01
+	JEQ     b_linear
+	CMPQ    AX, $0x02
+	JEQ     s_linear
+	CMPQ    AX, $0x03
+	JEQ     bs_linear
+	CMPQ    AX, $0x04
+	JEQ     h_linear
+	CMPQ    AX, $0x05
+	JEQ     bh_linear
+	CMPQ    AX, $0x06
+	JEQ     sh_linear
+	CMPQ    AX, $0x07
+	JEQ     bsh_linear
+	CMPQ    AX, $0x08
+	JEQ     none_relu
+	CMPQ    AX, $0x09
+	JEQ     b_relu
+	CMPQ    AX, $0x0a
+	JEQ     s_relu
+	CMPQ    AX, $0x0b
+	JEQ     bs_relu
+	CMPQ    AX, $0x0c
+	JEQ     h_relu
+	CMPQ    AX, $0x0d
+	JEQ     bh_relu
+	CMPQ    AX, $0x0e
+	JEQ     sh_relu
+	CMPQ    AX, $0x0f
+	JEQ     bsh_relu
+	CMPQ    AX, $0x10
+	JEQ     none_relu6
+	CMPQ    AX, $0x11
+	JEQ     b_relu6
+	CMPQ    AX, $0x12
+	JEQ     s_relu6
+	CMPQ    AX, $0x13
+	JEQ     bs_relu6
+	CMPQ    AX, $0x14
+	JEQ     h_relu6
+	CMPQ    AX, $0x15
+	JEQ     bh_relu6
+	CMPQ    AX, $0x16
+	JEQ     sh_relu6
+	CMPQ    AX, $0x17
+	JEQ     bsh_relu6
+	CMPQ    AX, $0x18
+	JEQ     none_leaky
+	CMPQ    AX, $0x19
+	JEQ     b_leaky
+	CMPQ    AX, $0x1a
+	JEQ     s_leaky
+	CMPQ    AX, $0x1b
+	JEQ     bs_leaky
+	CMPQ    AX, $0x1c
+	JEQ     h_leaky
+	CMPQ    AX, $0x1d
+	JEQ     bh_leaky
+	CMPQ    AX, $0x1e
+	JEQ     sh_leaky
+	CMPQ    AX, $0x1f
+	JEQ     bsh_leaky
+	LDMXCSR (SP)
 	RET
 
 b_linear:
@@ -1823,5 +1829,6 @@ bsh_leaky_next:
 	JNZ  bsh_leaky_row
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET

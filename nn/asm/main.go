@@ -13,7 +13,8 @@
 // float32 semantics of the Go code they replace, which the tests in package
 // nn check: the elementwise kernels bit for bit (including NaN and signed
 // zeros), the convolutions to within the rounding that fused multiply-adds
-// save.
+// save; except that all but the pooling kernel flush subnormal operands and
+// results to zero (see flushSubnormals).
 package main
 
 import (
@@ -53,6 +54,25 @@ func main() {
 }
 
 // ymm is the register Yi.
+// flushSubnormals sets the DAZ and FTZ bits of MXCSR, so that the kernel
+// reads subnormal operands as zero and writes zero for subnormal results,
+// and returns the slot holding the caller's MXCSR, which every return must
+// restore. It must come first: it uses AX before any argument is loaded.
+// Networks with dead channels (MobileFaceNet's has weights near 1e-30)
+// make subnormal activations, and on Intel cores every arithmetic
+// instruction that meets one takes a microcode assist, which made the
+// network several times slower there. Changing MXCSR inside the kernel is
+// safe because Go never preempts an assembly function asynchronously.
+func flushSubnormals() Mem {
+	saved := AllocLocal(8)
+	STMXCSR(saved)
+	MOVL(saved, EAX)
+	ORL(U32(0x8040), EAX) // DAZ (bit 6) | FTZ (bit 15)
+	MOVL(EAX, saved.Offset(4))
+	LDMXCSR(saved.Offset(4))
+	return saved
+}
+
 func ymm(i int) VecPhysical {
 	return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
 }
@@ -79,6 +99,7 @@ func broadcast32(bits uint32, v VecPhysical) {
 func genConv3x3C3(cout, p int) {
 	name := fmt.Sprintf("conv3x3c3x%d", cout)
 	TEXT(name, NOSPLIT, "func(dst, src, w *float32, n, sstep, rowStride int)")
+	mxcsr := flushSubnormals()
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes n ≥ 1 output pixels of a 3×3 convolution of a 3-channel", name),
@@ -173,6 +194,7 @@ func genConv3x3C3(cout, p int) {
 	JMP(LabelRef("tail"))
 
 	Label("done")
+	LDMXCSR(mxcsr)
 	VZEROUPPER()
 	RET()
 }
@@ -182,6 +204,7 @@ func genConv3x3C3(cout, p int) {
 // in Y0-Y8.
 func genDWRow() {
 	TEXT("dw3x3Row8", NOSPLIT, "func(dst, r0, r1, r2, w *float32, n, c, sstep int)")
+	mxcsr := flushSubnormals()
 	Pragma("noescape")
 	Doc(
 		"dw3x3Row8 computes n ≥ 1 output pixels of one row of a 3×3 depthwise",
@@ -250,6 +273,7 @@ func genDWRow() {
 	JMP(LabelRef("block"))
 
 	Label("done")
+	LDMXCSR(mxcsr)
 	VZEROUPPER()
 	RET()
 }
@@ -261,6 +285,7 @@ func genDWRow() {
 // prefetchers on every load; this order reads all three rows sequentially.
 func genDWPixel() {
 	TEXT("dw3x3Px8", NOSPLIT, "func(dst, r0, r1, r2, w *float32, n, c, sstep int)")
+	mxcsr := flushSubnormals()
 	Pragma("noescape")
 	Doc(
 		"dw3x3Px8 is dw3x3Row8 computed pixel by pixel (all channels of a pixel,",
@@ -321,6 +346,7 @@ func genDWPixel() {
 	}
 	DECQ(R10)
 	JNZ(LabelRef("pixel"))
+	LDMXCSR(mxcsr)
 	VZEROUPPER()
 	RET()
 }
@@ -419,6 +445,7 @@ var (
 // once per call, so that the loop does only the arithmetic it needs.
 func genAffineAct() {
 	TEXT("affineAct8", NOSPLIT, "func(y, bias, scale, shift *float32, rows, c, n8, kind int)")
+	mxcsr := flushSubnormals()
 	Pragma("noescape")
 	Doc(
 		"affineAct8 sets y = act(((y + bias)·scale) + shift) on the first n8",
@@ -426,18 +453,21 @@ func genAffineAct() {
 		"column. kind is parts | act<<3: the steps to do (bit 0 bias, bit 1 scale,",
 		"bit 2 shift; pointers of the others are not read) and the nn.Activation.",
 		"Each step is rounded to float32 and the activations are Go's max(v, 0),",
-		"min(max(v, 0), 6) and leaky, so the result is bit for bit the Go code's.",
+		"min(max(v, 0), 6) and leaky, so the result is bit for bit the Go code's",
+		"(subnormals flushed to zero).",
 	)
 	kind := Load(Param("kind"), GP64())
 	for k := 1; k < 8*numActs; k++ {
 		CMPQ(kind, Imm(uint64(k)))
 		JEQ(LabelRef(affineLabel(k)))
 	}
+	LDMXCSR(mxcsr)
 	RET() // kind 0 (nothing to do) or out of range
 	for k := 1; k < 8*numActs; k++ {
 		genAffineLoop(k)
 	}
 	Label("done")
+	LDMXCSR(mxcsr)
 	VZEROUPPER()
 	RET()
 }
@@ -561,10 +591,11 @@ func genAdd(relu bool) {
 		name, what = "addReLU8", "max(a[i] + b[i], 0)"
 	}
 	TEXT(name, NOSPLIT, "func(dst, a, b *float32, n int)")
+	mxcsr := flushSubnormals()
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s sets dst[i] = %s for i < n, n a multiple of 8,", name, what),
-		"bit for bit as Go computes it. dst may be a or b.",
+		"bit for bit as Go computes it (subnormals flushed to zero). dst may be a or b.",
 	)
 	Load(Param("dst"), RDI)
 	Load(Param("a"), RSI)
@@ -601,6 +632,7 @@ func genAdd(relu bool) {
 	ADDQ(Imm(32), R8)
 	JMP(LabelRef("one"))
 	Label("done")
+	LDMXCSR(mxcsr)
 	VZEROUPPER()
 	RET()
 }
@@ -611,11 +643,12 @@ func genAdd(relu bool) {
 // choice (v ≤ 0, and NaN by its sign) bit for bit.
 func genPReLU() {
 	TEXT("prelu8", NOSPLIT, "func(y, a *float32, rows, c int)")
+	mxcsr := flushSubnormals()
 	Pragma("noescape")
 	Doc(
 		"prelu8 sets y[r*c + j] to a[j]·y[r*c + j] where that value is ≤ 0",
 		"(sign bit set, or +0) for r < rows, j < c, c a positive multiple of 8,",
-		"bit for bit as preluRows computes it.",
+		"bit for bit as preluRows computes it (subnormals flushed to zero).",
 	)
 	Load(Param("y"), RDI)
 	Load(Param("a"), RSI)
@@ -643,6 +676,7 @@ func genPReLU() {
 	DECQ(R10)
 	JMP(LabelRef("row"))
 	Label("done")
+	LDMXCSR(mxcsr)
 	VZEROUPPER()
 	RET()
 }

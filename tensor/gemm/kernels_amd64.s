@@ -5,16 +5,21 @@
 #include "textflag.h"
 
 // func kern512x1(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x1(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), CX
-	MOVQ   b+32(FP), DX
-	MOVQ   bs+40(FP), BX
-	MOVQ   k+0(FP), SI
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x1(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), CX
+	MOVQ    b+32(FP), DX
+	MOVQ    bs+40(FP), BX
+	MOVQ    k+0(FP), SI
 
 kern512x1_loop:
 	CMPQ             SI, $0x08
@@ -99,28 +104,35 @@ kern512x1_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z1, Z1
 	VMOVUPS   Z1, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
 kern512x1_set:
 	VMOVUPS Z0, K1, (AX)
 	VMOVUPS Z1, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x2(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x2(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	MOVQ   b+32(FP), BX
-	MOVQ   bs+40(FP), SI
-	MOVQ   k+0(FP), DI
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x2(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    bs+40(FP), SI
+	MOVQ    k+0(FP), DI
 
 kern512x2_loop:
 	CMPQ             DI, $0x08
@@ -231,6 +243,7 @@ kern512x2_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z3, Z3
 	VMOVUPS   Z3, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -240,24 +253,30 @@ kern512x2_set:
 	ADDQ    CX, AX
 	VMOVUPS Z2, K1, (AX)
 	VMOVUPS Z3, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x3(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x3(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	MOVQ   b+32(FP), BX
-	MOVQ   bs+40(FP), SI
-	MOVQ   k+0(FP), DI
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x3(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    bs+40(FP), SI
+	MOVQ    k+0(FP), DI
 
 kern512x3_loop:
 	CMPQ             DI, $0x08
@@ -394,6 +413,7 @@ kern512x3_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z5, Z5
 	VMOVUPS   Z5, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -406,27 +426,33 @@ kern512x3_set:
 	ADDQ    CX, AX
 	VMOVUPS Z4, K1, (AX)
 	VMOVUPS Z5, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x4(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x4(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	MOVQ   b+32(FP), SI
-	MOVQ   bs+40(FP), DI
-	MOVQ   k+0(FP), R8
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x4(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	MOVQ    b+32(FP), SI
+	MOVQ    bs+40(FP), DI
+	MOVQ    k+0(FP), R8
 
 kern512x4_loop:
 	CMPQ             R8, $0x08
@@ -589,6 +615,7 @@ kern512x4_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z7, Z7
 	VMOVUPS   Z7, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -604,29 +631,35 @@ kern512x4_set:
 	ADDQ    CX, AX
 	VMOVUPS Z6, K1, (AX)
 	VMOVUPS Z7, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x5(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x5(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	MOVQ   b+32(FP), SI
-	MOVQ   bs+40(FP), DI
-	MOVQ   k+0(FP), R8
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x5(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	MOVQ    b+32(FP), SI
+	MOVQ    bs+40(FP), DI
+	MOVQ    k+0(FP), R8
 
 kern512x5_loop:
 	CMPQ             R8, $0x08
@@ -815,6 +848,7 @@ kern512x5_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z9, Z9
 	VMOVUPS   Z9, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -833,32 +867,38 @@ kern512x5_set:
 	ADDQ    CX, AX
 	VMOVUPS Z8, K1, (AX)
 	VMOVUPS Z9, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x6(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x6(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	MOVQ   b+32(FP), DI
-	MOVQ   bs+40(FP), R8
-	MOVQ   k+0(FP), R9
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x6(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	MOVQ    b+32(FP), DI
+	MOVQ    bs+40(FP), R8
+	MOVQ    k+0(FP), R9
 
 kern512x6_loop:
 	CMPQ             R9, $0x08
@@ -1073,6 +1113,7 @@ kern512x6_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z11, Z11
 	VMOVUPS   Z11, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -1094,36 +1135,42 @@ kern512x6_set:
 	ADDQ    CX, AX
 	VMOVUPS Z10, K1, (AX)
 	VMOVUPS Z11, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x7(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x7(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	LEAQ   (AX)(CX*2), DI
-	LEAQ   (DI)(CX*4), DI
-	MOVQ   b+32(FP), R8
-	MOVQ   bs+40(FP), R9
-	MOVQ   k+0(FP), R10
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x7(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	LEAQ    (AX)(CX*2), DI
+	LEAQ    (DI)(CX*4), DI
+	MOVQ    b+32(FP), R8
+	MOVQ    bs+40(FP), R9
+	MOVQ    k+0(FP), R10
 
 kern512x7_loop:
 	CMPQ             R10, $0x08
@@ -1373,6 +1420,7 @@ kern512x7_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z13, Z13
 	VMOVUPS   Z13, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -1397,38 +1445,44 @@ kern512x7_set:
 	ADDQ    CX, AX
 	VMOVUPS Z12, K1, (AX)
 	VMOVUPS Z13, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x8(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x8(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	LEAQ   (AX)(CX*2), DI
-	LEAQ   (DI)(CX*4), DI
-	MOVQ   b+32(FP), R8
-	MOVQ   bs+40(FP), R9
-	MOVQ   k+0(FP), R10
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x8(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	LEAQ    (AX)(CX*2), DI
+	LEAQ    (DI)(CX*4), DI
+	MOVQ    b+32(FP), R8
+	MOVQ    bs+40(FP), R9
+	MOVQ    k+0(FP), R10
 
 kern512x8_loop:
 	CMPQ             R10, $0x08
@@ -1704,6 +1758,7 @@ kern512x8_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z15, Z15
 	VMOVUPS   Z15, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -1731,40 +1786,46 @@ kern512x8_set:
 	ADDQ    CX, AX
 	VMOVUPS Z14, K1, (AX)
 	VMOVUPS Z15, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x9(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x9(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	LEAQ   (AX)(CX*2), DI
-	LEAQ   (DI)(CX*4), DI
-	MOVQ   b+32(FP), R8
-	MOVQ   bs+40(FP), R9
-	MOVQ   k+0(FP), R10
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x9(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	LEAQ    (AX)(CX*2), DI
+	LEAQ    (DI)(CX*4), DI
+	MOVQ    b+32(FP), R8
+	MOVQ    bs+40(FP), R9
+	MOVQ    k+0(FP), R10
 
 kern512x9_loop:
 	CMPQ             R10, $0x08
@@ -2066,6 +2127,7 @@ kern512x9_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z17, Z17
 	VMOVUPS   Z17, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -2096,42 +2158,48 @@ kern512x9_set:
 	ADDQ    CX, AX
 	VMOVUPS Z16, K1, (AX)
 	VMOVUPS Z17, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x10(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x10(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	LEAQ   (AX)(CX*2), DI
-	LEAQ   (DI)(CX*4), DI
-	MOVQ   b+32(FP), R8
-	MOVQ   bs+40(FP), R9
-	MOVQ   k+0(FP), R10
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x10(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	VPXORD  Z19, Z19, Z19
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	LEAQ    (AX)(CX*2), DI
+	LEAQ    (DI)(CX*4), DI
+	MOVQ    b+32(FP), R8
+	MOVQ    bs+40(FP), R9
+	MOVQ    k+0(FP), R10
 
 kern512x10_loop:
 	CMPQ             R10, $0x08
@@ -2459,6 +2527,7 @@ kern512x10_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z19, Z19
 	VMOVUPS   Z19, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -2492,44 +2561,50 @@ kern512x10_set:
 	ADDQ    CX, AX
 	VMOVUPS Z18, K1, (AX)
 	VMOVUPS Z19, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x11(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x11(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	LEAQ   (AX)(CX*2), DI
-	LEAQ   (DI)(CX*4), DI
-	MOVQ   b+32(FP), R8
-	MOVQ   bs+40(FP), R9
-	MOVQ   k+0(FP), R10
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x11(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	VPXORD  Z19, Z19, Z19
+	VPXORD  Z20, Z20, Z20
+	VPXORD  Z21, Z21, Z21
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	LEAQ    (AX)(CX*2), DI
+	LEAQ    (DI)(CX*4), DI
+	MOVQ    b+32(FP), R8
+	MOVQ    bs+40(FP), R9
+	MOVQ    k+0(FP), R10
 
 kern512x11_loop:
 	CMPQ             R10, $0x08
@@ -2883,6 +2958,7 @@ kern512x11_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z21, Z21
 	VMOVUPS   Z21, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -2919,46 +2995,52 @@ kern512x11_set:
 	ADDQ    CX, AX
 	VMOVUPS Z20, K1, (AX)
 	VMOVUPS Z21, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern512x12(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask uint32, acc bool)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·kern512x12(SB), NOSPLIT, $0-69
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	LEAQ   (AX)(CX*2), DI
-	LEAQ   (DI)(CX*4), DI
-	MOVQ   b+32(FP), R8
-	MOVQ   bs+40(FP), R9
-	MOVQ   k+0(FP), R10
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·kern512x12(SB), NOSPLIT, $8-69
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	VPXORD  Z19, Z19, Z19
+	VPXORD  Z20, Z20, Z20
+	VPXORD  Z21, Z21, Z21
+	VPXORD  Z22, Z22, Z22
+	VPXORD  Z23, Z23, Z23
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	LEAQ    (AX)(CX*2), DI
+	LEAQ    (DI)(CX*4), DI
+	MOVQ    b+32(FP), R8
+	MOVQ    bs+40(FP), R9
+	MOVQ    k+0(FP), R10
 
 kern512x12_loop:
 	CMPQ             R10, $0x08
@@ -3338,6 +3420,7 @@ kern512x12_store:
 	VMOVUPS.Z 64(AX), K2, Z30
 	VADDPS    Z30, Z23, Z23
 	VMOVUPS   Z23, K2, 64(AX)
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -3377,20 +3460,26 @@ kern512x12_set:
 	ADDQ    CX, AX
 	VMOVUPS Z22, K1, (AX)
 	VMOVUPS Z23, K2, 64(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func kern256x1(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask *int32, acc bool)
-// Requires: AVX, FMA3, MMX+
-TEXT ·kern256x1(SB), NOSPLIT, $0-73
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), CX
-	MOVQ   b+32(FP), DX
-	MOVQ   bs+40(FP), BX
-	MOVQ   k+0(FP), SI
+// Requires: AVX, FMA3, MMX+, SSE
+TEXT ·kern256x1(SB), NOSPLIT, $8-73
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), CX
+	MOVQ    b+32(FP), DX
+	MOVQ    bs+40(FP), BX
+	MOVQ    k+0(FP), SI
 
 kern256x1_loop:
 	CMPQ         SI, $0x08
@@ -3481,12 +3570,14 @@ kern256x1_store:
 	VMOVUPS Y0, (AX)
 	VADDPS  32(AX), Y1, Y1
 	VMOVUPS Y1, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 kern256x1_set:
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3501,28 +3592,35 @@ kern256x1_masked:
 	VMASKMOVPS 32(AX), Y15, Y12
 	VADDPS     Y12, Y1, Y1
 	VMASKMOVPS Y1, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 kern256x1_mset:
 	VMASKMOVPS Y0, Y14, (AX)
 	VMASKMOVPS Y1, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func kern256x2(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask *int32, acc bool)
-// Requires: AVX, FMA3, MMX+
-TEXT ·kern256x2(SB), NOSPLIT, $0-73
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	MOVQ   b+32(FP), BX
-	MOVQ   bs+40(FP), SI
-	MOVQ   k+0(FP), DI
+// Requires: AVX, FMA3, MMX+, SSE
+TEXT ·kern256x2(SB), NOSPLIT, $8-73
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    bs+40(FP), SI
+	MOVQ    k+0(FP), DI
 
 kern256x2_loop:
 	CMPQ         DI, $0x08
@@ -3646,6 +3744,7 @@ kern256x2_store:
 	VMOVUPS Y2, (AX)
 	VADDPS  32(AX), Y3, Y3
 	VMOVUPS Y3, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3655,6 +3754,7 @@ kern256x2_set:
 	ADDQ    CX, AX
 	VMOVUPS Y2, (AX)
 	VMOVUPS Y3, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3676,6 +3776,7 @@ kern256x2_masked:
 	VMASKMOVPS 32(AX), Y15, Y12
 	VADDPS     Y12, Y3, Y3
 	VMASKMOVPS Y3, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
@@ -3685,24 +3786,30 @@ kern256x2_mset:
 	ADDQ       CX, AX
 	VMASKMOVPS Y2, Y14, (AX)
 	VMASKMOVPS Y3, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func kern256x3(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask *int32, acc bool)
-// Requires: AVX, FMA3, MMX+
-TEXT ·kern256x3(SB), NOSPLIT, $0-73
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	MOVQ   b+32(FP), BX
-	MOVQ   bs+40(FP), SI
-	MOVQ   k+0(FP), DI
+// Requires: AVX, FMA3, MMX+, SSE
+TEXT ·kern256x3(SB), NOSPLIT, $8-73
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	MOVQ    b+32(FP), BX
+	MOVQ    bs+40(FP), SI
+	MOVQ    k+0(FP), DI
 
 kern256x3_loop:
 	CMPQ         DI, $0x08
@@ -3859,6 +3966,7 @@ kern256x3_store:
 	VMOVUPS Y4, (AX)
 	VADDPS  32(AX), Y5, Y5
 	VMOVUPS Y5, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3871,6 +3979,7 @@ kern256x3_set:
 	ADDQ    CX, AX
 	VMOVUPS Y4, (AX)
 	VMOVUPS Y5, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3899,6 +4008,7 @@ kern256x3_masked:
 	VMASKMOVPS 32(AX), Y15, Y12
 	VADDPS     Y12, Y5, Y5
 	VMASKMOVPS Y5, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
@@ -3911,27 +4021,33 @@ kern256x3_mset:
 	ADDQ       CX, AX
 	VMASKMOVPS Y4, Y14, (AX)
 	VMASKMOVPS Y5, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func kern256x4(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask *int32, acc bool)
-// Requires: AVX, FMA3, MMX+
-TEXT ·kern256x4(SB), NOSPLIT, $0-73
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	MOVQ   b+32(FP), SI
-	MOVQ   bs+40(FP), DI
-	MOVQ   k+0(FP), R8
+// Requires: AVX, FMA3, MMX+, SSE
+TEXT ·kern256x4(SB), NOSPLIT, $8-73
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	MOVQ    b+32(FP), SI
+	MOVQ    bs+40(FP), DI
+	MOVQ    k+0(FP), R8
 
 kern256x4_loop:
 	CMPQ         R8, $0x08
@@ -4121,6 +4237,7 @@ kern256x4_store:
 	VMOVUPS Y6, (AX)
 	VADDPS  32(AX), Y7, Y7
 	VMOVUPS Y7, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -4136,6 +4253,7 @@ kern256x4_set:
 	ADDQ    CX, AX
 	VMOVUPS Y6, (AX)
 	VMOVUPS Y7, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -4171,6 +4289,7 @@ kern256x4_masked:
 	VMASKMOVPS 32(AX), Y15, Y12
 	VADDPS     Y12, Y7, Y7
 	VMASKMOVPS Y7, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
@@ -4186,29 +4305,35 @@ kern256x4_mset:
 	ADDQ       CX, AX
 	VMASKMOVPS Y6, Y14, (AX)
 	VMASKMOVPS Y7, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func kern256x5(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask *int32, acc bool)
-// Requires: AVX, FMA3, MMX+
-TEXT ·kern256x5(SB), NOSPLIT, $0-73
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	MOVQ   b+32(FP), SI
-	MOVQ   bs+40(FP), DI
-	MOVQ   k+0(FP), R8
+// Requires: AVX, FMA3, MMX+, SSE
+TEXT ·kern256x5(SB), NOSPLIT, $8-73
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	MOVQ    b+32(FP), SI
+	MOVQ    bs+40(FP), DI
+	MOVQ    k+0(FP), R8
 
 kern256x5_loop:
 	CMPQ         R8, $0x08
@@ -4431,6 +4556,7 @@ kern256x5_store:
 	VMOVUPS Y8, (AX)
 	VADDPS  32(AX), Y9, Y9
 	VMOVUPS Y9, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -4449,6 +4575,7 @@ kern256x5_set:
 	ADDQ    CX, AX
 	VMOVUPS Y8, (AX)
 	VMOVUPS Y9, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -4491,6 +4618,7 @@ kern256x5_masked:
 	VMASKMOVPS 32(AX), Y15, Y12
 	VADDPS     Y12, Y9, Y9
 	VMASKMOVPS Y9, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
@@ -4509,32 +4637,38 @@ kern256x5_mset:
 	ADDQ       CX, AX
 	VMASKMOVPS Y8, Y14, (AX)
 	VMASKMOVPS Y9, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func kern256x6(k int, a *float32, rsa int, csa int, b *float32, bs int, c *float32, ldc int, mask *int32, acc bool)
-// Requires: AVX, FMA3, MMX+
-TEXT ·kern256x6(SB), NOSPLIT, $0-73
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	MOVQ   a+8(FP), AX
-	MOVQ   rsa+16(FP), CX
-	MOVQ   csa+24(FP), DX
-	LEAQ   (CX)(CX*2), BX
-	LEAQ   (CX)(CX*4), SI
-	MOVQ   b+32(FP), DI
-	MOVQ   bs+40(FP), R8
-	MOVQ   k+0(FP), R9
+// Requires: AVX, FMA3, MMX+, SSE
+TEXT ·kern256x6(SB), NOSPLIT, $8-73
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	MOVQ    a+8(FP), AX
+	MOVQ    rsa+16(FP), CX
+	MOVQ    csa+24(FP), DX
+	LEAQ    (CX)(CX*2), BX
+	LEAQ    (CX)(CX*4), SI
+	MOVQ    b+32(FP), DI
+	MOVQ    bs+40(FP), R8
+	MOVQ    k+0(FP), R9
 
 kern256x6_loop:
 	CMPQ         R9, $0x08
@@ -4790,6 +4924,7 @@ kern256x6_store:
 	VMOVUPS Y10, (AX)
 	VADDPS  32(AX), Y11, Y11
 	VMOVUPS Y11, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -4811,6 +4946,7 @@ kern256x6_set:
 	ADDQ    CX, AX
 	VMOVUPS Y10, (AX)
 	VMOVUPS Y11, 32(AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -4860,6 +4996,7 @@ kern256x6_masked:
 	VMASKMOVPS 32(AX), Y15, Y12
 	VADDPS     Y12, Y11, Y11
 	VMASKMOVPS Y11, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
@@ -4881,5 +5018,6 @@ kern256x6_mset:
 	ADDQ       CX, AX
 	VMASKMOVPS Y10, Y14, (AX)
 	VMASKMOVPS Y11, Y15, 32(AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
