@@ -147,3 +147,30 @@ func (g *Graph) ScaleChannels(x, s *Var) *Var {
 	}
 	return out
 }
+
+// ReLU6 returns min(max(x, 0), 6) elementwise (MobileNet's clipped ReLU
+// and the core of its hard-swish and hard-sigmoid); the gradient is dy
+// where 0 < y < 6 and 0 elsewhere.
+func (g *Graph) ReLU6(x *Var) *Var {
+	return g.unary(x, func(v float64) float64 { return min(max(v, 0), 6) },
+		func(y float32) float32 {
+			if y > 0 && y < 6 {
+				return 1
+			}
+			return 0
+		})
+}
+
+// MulScalar returns x·s elementwise; the gradient is dy·s. Each product
+// is rounded once to float32, as a float32 multiplication is.
+func (g *Graph) MulScalar(x *Var, s float32) *Var {
+	return g.unary(x, func(v float64) float64 { return v * float64(s) },
+		func(float32) float32 { return s })
+}
+
+// AddScalar returns x+s elementwise; the gradient is dy. Each sum is
+// rounded once to float32, as a float32 addition is.
+func (g *Graph) AddScalar(x *Var, s float32) *Var {
+	return g.unary(x, func(v float64) float64 { return v + float64(s) },
+		func(float32) float32 { return 1 })
+}

@@ -36,6 +36,13 @@ func TestGateOps(t *testing.T) {
 		}
 	}
 
+	r6 := g.ReLU6(g.AddScalar(g.MulScalar(in, 2), 1))
+	for i, want := range []float32{0, 1, 6, 6} {
+		if r6.Value.Data[i] != want {
+			t.Errorf("relu6(2·%g+1) = %g, want %g", x.Data[i], r6.Value.Data[i], want)
+		}
+	}
+
 	for name, f := range map[string]func(g *Graph){
 		"mul of two shapes": func(g *Graph) {
 			g.Mul(g.Input(tensor.New(2, 3), false), g.Input(tensor.New(3, 2), false))
@@ -72,6 +79,12 @@ func TestGateGradients(t *testing.T) {
 			build: func(g *Graph, xs []*Var) *Var { return g.Mul(xs[0], xs[0]) }},
 		{name: "scale channels", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 2, 4), randTensor(rng, 2, 4)},
 			build: func(g *Graph, xs []*Var) *Var { return g.ScaleChannels(xs[0], xs[1]) }},
+		{name: "relu6", inputs: []*tensor.Tensor{randTensor(rng, 2, 9)},
+			build: func(g *Graph, xs []*Var) *Var { return g.ReLU6(g.MulScalar(xs[0], 5)) }},
+		{name: "hard swish", inputs: []*tensor.Tensor{randTensor(rng, 2, 9)},
+			build: func(g *Graph, xs []*Var) *Var {
+				return g.Mul(g.MulScalar(xs[0], 1.0/6), g.ReLU6(g.AddScalar(g.MulScalar(xs[0], 4), 3)))
+			}},
 		{name: "squeeze-excitation", inputs: []*tensor.Tensor{randTensor(rng, 2, 3, 2, 4)},
 			build: func(g *Graph, xs []*Var) *Var {
 				return g.ScaleChannels(xs[0], g.Sigmoid(g.GlobalAvgPool(xs[0])))

@@ -145,7 +145,7 @@ func All() []Manifest {
 
 // Optional returns the manifests that are known but not fetched by
 // default (a pipeline that uses one fetches it on first use).
-func Optional() []Manifest { return Analysis() }
+func Optional() []Manifest { return append(Analysis(), CenterNet) }
 
 // Lookup finds a manifest of All or Optional by name.
 func Lookup(name string) (Manifest, bool) {
