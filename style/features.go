@@ -110,3 +110,30 @@ func (n vggNet) Graph(g *nn.Graph, x *nn.Var, k int) []*nn.Var { return n.v.Grap
 func (vggNet) Defaults() (string, []string) {
 	return "conv4_2", []string{"conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"}
 }
+
+// CenterNet is the MobileNetV3 backbone of human-models' centernet object
+// detector as a feature network (model.MobileNetV3: layers conv, b0, e1,
+// b1, … e14, b14). Unlike the face networks it was trained on general
+// images (COCO), so its deeper layers describe shapes and textures of any
+// scene.
+func CenterNet(b *model.MobileNetV3) FeatureNet { return centerNet{b} }
+
+type centerNet struct{ b *model.MobileNetV3 }
+
+func (centerNet) Name() string       { return "centernet-mobilenetv3" }
+func (c centerNet) Layers() []string { return c.b.Layers() }
+
+// The network reads pixel values 0–255.
+func (centerNet) InputAffine() (scale, shift [3]float32) {
+	return [3]float32{255, 255, 255}, [3]float32{}
+}
+
+func (c centerNet) Graph(g *nn.Graph, x *nn.Var, n int) []*nn.Var { return c.b.Graph(g, x, n) }
+
+// Style from post-activation layers, one per resolution, as Gatys et al.
+// take the first ReLU of each VGG block: the stem (stride 2, 16 channels),
+// e1 (stride 2, 64), e3 (stride 4, 72), e6 (stride 8, 192) and e12
+// (stride 16, 528); content from e10 (stride 16, 384 channels).
+func (centerNet) Defaults() (string, []string) {
+	return "e10", []string{"conv", "e1", "e3", "e6", "e12"}
+}

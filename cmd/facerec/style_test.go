@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/facerec/facerec/model/registry"
 )
 
 // TestStyleCommand runs facerec style on the docs' procedural inputs at a
@@ -41,5 +43,31 @@ func TestStyleCommand(t *testing.T) {
 	if _, err := runCommand(t, styleCmd(), "", "--content", filepath.Join(root, "content-scene.png"),
 		"--style", filepath.Join(root, "style-mosaic.png"), "--blend", "0.5,0.5", "--out", out); err == nil {
 		t.Error("two blend weights for one style accepted")
+	}
+}
+
+// TestStyleCenterNet runs facerec style with centernet's backbone, when it
+// is installed (it is optional: facerec models pull centernet).
+func TestStyleCenterNet(t *testing.T) {
+	dir, err := registry.Dir()
+	if err == nil {
+		err = registry.Verify(dir, registry.CenterNet)
+	}
+	if err != nil {
+		t.Skipf("needs centernet in the model directory: %v", err)
+	}
+	root := filepath.Join("..", "..", "docs", "style")
+	out := filepath.Join(t.TempDir(), "g.png")
+	stdout, err := runCommand(t, styleCmd(), "", "--features", "centernet", "--content", filepath.Join(root, "content-scene.png"),
+		"--style", filepath.Join(root, "style-mosaic.png"), "--size", "48", "--iterations", "3", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Split(strings.TrimSpace(stdout), "\n")); n != 3 {
+		t.Errorf("%d JSON lines, want 3", n)
+	}
+	if _, err := runCommand(t, styleCmd(), "", "--features", "centernet", "--content", filepath.Join(root, "content-scene.png"),
+		"--style", filepath.Join(root, "style-mosaic.png"), "--content-layer", "conv7", "--out", out); err == nil || !strings.Contains(err.Error(), "e10") {
+		t.Errorf("an SSD layer name with centernet: %v, want an error listing centernet's layers", err)
 	}
 }
