@@ -59,6 +59,9 @@ func NewMobileNetV3(m *tfjsgraph.Model) (*MobileNetV3, error) {
 		}
 	}
 	net, err := tfjsgraph.Compile(m, "tower_0/images", nodes...)
+	if err == nil {
+		net, err = net.WithNames(layers...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("model: mobilenetv3: %w", err)
 	}
@@ -83,7 +86,13 @@ func (b *MobileNetV3) Layers() []string { return append([]string(nil), b.layers.
 
 // Graph runs the first n layers (1 ≤ n ≤ len(Layers())) on x [N, H, W, 3]
 // with values 0–255 and returns their outputs [N, h, w, C] in order, each
-// named with its graph node's name; only what those layers need is run.
+// named (nn.Graph.Named) with its layer name; only what those layers need
+// is run.
 func (b *MobileNetV3) Graph(g *nn.Graph, x *nn.Var, n int) []*nn.Var {
 	return b.net.GraphUpTo(g, x, n)
+}
+
+// Stem returns the first convolution (3×3, stride 2, 3 → 16 channels).
+func (b *MobileNetV3) Stem() *nn.Conv2D {
+	return b.net.Conv(mnv3Prefix + "Conv/BatchNorm/FusedBatchNorm")
 }

@@ -46,12 +46,14 @@ type Net struct {
 }
 
 // Models lists the names LoadNet accepts.
-var Models = []string{"descriptor", "ssd", "tiny", "landmarks"}
+var Models = []string{"descriptor", "ssd", "tiny", "landmarks", "centernet"}
 
 // LoadNet builds one of facerec's pretrained networks from the model
 // directory: "descriptor" (dlib's ResNet, 150×150 face chips), "ssd" (the
 // SSD detector's MobileNet V1 backbone, shown at 256×256), "tiny" (the tiny
-// face detector, 224×224), "landmarks" (the 68-point landmark net, 112×112);
+// face detector, 224×224), "landmarks" (the 68-point landmark net, 112×112),
+// "centernet" (the MobileNetV3 backbone of human-models' object detector,
+// 256×256; an optional model, see registry.CenterNet);
 // or a network trained with `facerec train`, given as the path of its
 // checkpoint (….safetensors; colour nets of its own layers only).
 func LoadNet(dir, name string) (*Net, error) {
@@ -115,6 +117,15 @@ func LoadNet(dir, name string) (*Net, error) {
 		}
 		n.Input = model.LandmarkInput
 		n.Graph = func(g *nn.Graph, x *nn.Var) { net.Graph(g, x) }
+	case "centernet":
+		b, err := model.LoadCenterNetBackbone(dir)
+		if err != nil {
+			return nil, fmt.Errorf("visualize: %w (run `facerec models pull centernet`)", err)
+		}
+		n.Input, n.Stem = 256, b.Stem()
+		n.Scale, n.Shift = [3]float32{255, 255, 255}, [3]float32{}
+		n.Graph = func(g *nn.Graph, x *nn.Var) { b.Graph(g, x, len(b.Layers())) }
+		return n, nil
 	default:
 		return nil, fmt.Errorf("visualize: unknown model %q (want one of %s)", name, strings.Join(Models, ", "))
 	}

@@ -21,7 +21,7 @@ func visualizeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "visualize",
 		Short: "Show what the layers of facerec's networks have learned",
-		Long: `Feature visualisations of the pretrained networks (--model descriptor, ssd, tiny or landmarks):
+		Long: `Feature visualisations of the pretrained networks (--model descriptor, ssd, tiny, landmarks or centernet):
 layers (names, output shapes, receptive fields), filters (first-layer kernels), activations (feature maps
 of an image), top-patches (the image patches that excite units most, Zeiler & Fergus), maximize (an
 image optimised to excite a unit), saliency (|∂d(A,B)/∂A| and Grad-CAM for a verification pair) and

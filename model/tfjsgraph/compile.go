@@ -16,7 +16,9 @@ import (
 // read-only after Compile and may be shared by concurrent graphs.
 type Net struct {
 	input   string
-	outputs []string
+	outputs []string // node names
+	names   []string // what Graph names the outputs (nn.Graph.Named)
+	convs   map[string]*nn.Conv2D
 	steps   []step
 	outStep []int // outputs[i] is the value of steps[outStep[i]]
 	inputC  int   // the input's channels (0: not stated by the model)
@@ -56,7 +58,8 @@ func Compile(m *Model, input string, outputs ...string) (*Net, error) {
 	if len(outputs) == 0 {
 		return nil, fmt.Errorf("tfjsgraph: compile: no outputs named")
 	}
-	c := &compiler{m: m, net: &Net{input: input, outputs: outputs}, byName: map[string]*Node{}, done: map[string]int{}}
+	c := &compiler{m: m, net: &Net{input: input, outputs: outputs, names: outputs, convs: map[string]*nn.Conv2D{}},
+		byName: map[string]*Node{}, done: map[string]int{}}
 	for i := range m.Nodes {
 		c.byName[m.Nodes[i].Name] = &m.Nodes[i]
 	}
@@ -456,6 +459,7 @@ func (c *compiler) conv(n *Node, ins []int) (step, error) {
 			return step{}, err
 		}
 		cv.Pad, cv.Bias, cv.Act, cv.Frozen = pad, bias, act, true
+		c.net.convs[n.Name] = cv
 		s.run = func(g *nn.Graph, in []*nn.Var) *nn.Var { return g.Conv2D(in[0], cv) }
 	}
 	return s, nil
@@ -464,12 +468,28 @@ func (c *compiler) conv(n *Node, ins []int) (step, error) {
 // Outputs returns the output node names, in the order Graph returns them.
 func (net *Net) Outputs() []string { return slices.Clone(net.outputs) }
 
+// WithNames returns a copy of net that names its outputs (nn.Graph.Named)
+// with names, one per output, instead of the node names.
+func (net *Net) WithNames(names ...string) (*Net, error) {
+	if len(names) != len(net.outputs) {
+		return nil, fmt.Errorf("tfjsgraph: %d names for %d outputs", len(names), len(net.outputs))
+	}
+	cp := *net
+	cp.names = slices.Clone(names)
+	return &cp, nil
+}
+
+// Conv returns the dense convolution compiled for node name (shared with
+// the Net: do not modify it), or nil when the node is not one.
+func (net *Net) Conv(name string) *nn.Conv2D { return net.convs[name] }
+
 // InputChannels returns the input's channels as the model states them (0
 // when it does not).
 func (net *Net) InputChannels() int { return net.inputC }
 
 // Graph runs the network on x [N, H, W, C] and returns the outputs in
-// Compile's order, each named (nn.Graph.Named) with its node's name.
+// Compile's order, each named (nn.Graph.Named) with its node's name (or
+// the names of WithNames).
 func (net *Net) Graph(g *nn.Graph, x *nn.Var) []*nn.Var { return net.GraphUpTo(g, x, len(net.outputs)) }
 
 // GraphUpTo runs only what the first k outputs need (1 ≤ k ≤ the number of
@@ -497,7 +517,7 @@ func (net *Net) GraphUpTo(g *nn.Graph, x *nn.Var, k int) []*nn.Var {
 	}
 	out := make([]*nn.Var, k)
 	for i := range out {
-		out[i] = g.Named(net.outputs[i], vals[net.outStep[i]])
+		out[i] = g.Named(net.names[i], vals[net.outStep[i]])
 	}
 	return out
 }
