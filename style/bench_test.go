@@ -14,8 +14,13 @@ import (
 // included. The network runs one image, and the engine splits most work
 // over cores by batch: run it with -cpu 1,2 to see what a second core
 // gives (docs/style.md).
-func BenchmarkStyleStep(b *testing.B) {
-	net := testSSD(b)
+func BenchmarkStyleStep(b *testing.B) { benchStyleStep(b, testSSD(b)) }
+
+// BenchmarkStyleStepCenterNet is BenchmarkStyleStep with centernet's
+// backbone (skipped when it is not installed).
+func BenchmarkStyleStepCenterNet(b *testing.B) { benchStyleStep(b, testCenterNet(b)) }
+
+func benchStyleStep(b *testing.B, net FeatureNet) {
 	for _, size := range []int{256, 512} {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
 			content := Pixels(Resize(checker(96, 12), size))
