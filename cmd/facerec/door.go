@@ -61,7 +61,12 @@ default decision is the one facerec ships (the calibration an --lfw run made, fa
 photos are not like LFW's (other cameras, light, people) passes it as --calibration to serve, identify and
 verify, so that --far holds for its own population.
 
-Descriptors are cached in --cache (keyed by the models and options, and by each file's size and time).`,
+Descriptors are cached in --cache (keyed by the models and options, and by each file's size and time).
+
+With --quality the photo-quality gate is measured too (docs/analysis.md): each enrolled person re-enrolled from
+their first photo the gate accepts, against their first photo with a face, on the same attempts; then the
+probes the gate would answer "try again". The quality measures are cached with the descriptors, so
+--quality-thresholds can be varied without describing the photos again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (lfw == "") == (root == "") {
