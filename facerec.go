@@ -23,6 +23,7 @@ import (
 	"image"
 	"io"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/model/registry"
@@ -42,6 +43,10 @@ type Descriptor = face.Descriptor
 // Decision says whether two faces are the same person, and how close.
 type Decision = face.Decision
 
+// Quality is a face's photo quality for recognition: its measures, and
+// the reasons it is poor (empty when OK).
+type Quality = analysis.Quality
+
 // ErrNoFace is returned by Verify and Enroll when a photo holds no face;
 // face.ErrAmbiguous when several faces could be the person.
 var ErrNoFace = face.ErrNoFace
@@ -49,9 +54,10 @@ var ErrNoFace = face.ErrNoFace
 // Recognizer finds, describes and compares faces. It is safe for
 // concurrent use.
 type Recognizer struct {
-	p      *face.Pipeline
-	enroll *face.Pipeline // p with its descriptor's enrolment copies, or p
-	svc    *recognition.Service
+	p       *face.Pipeline
+	enroll  *face.Pipeline // p with its descriptor's enrolment copies, or p
+	svc     *recognition.Service
+	quality *analysis.Analyzer // analysis.DefaultQuality; no network
 }
 
 // New loads the models from the model directory ($FACEREC_MODELS or the
@@ -78,7 +84,23 @@ func New(ctx context.Context, opt Options, log ...io.Writer) (*Recognizer, error
 	if err != nil {
 		return nil, err
 	}
-	return &Recognizer{p: p, enroll: enroll, svc: svc}, nil
+	q, err := analysis.Load(ctx, dir, analysis.Options{}, w)
+	if err != nil {
+		return nil, err
+	}
+	return &Recognizer{p: p, enroll: enroll, svc: svc, quality: q}, nil
+}
+
+// CheckQuality measures the photo quality of the subject of img (the
+// face at the centre) with analysis.DefaultQuality's thresholds, the ones
+// facerec enroll refuses a photo by: check it before Enroll when the
+// photo can be taken again.
+func (r *Recognizer) CheckQuality(ctx context.Context, img image.Image) (Quality, error) {
+	f, err := r.p.Subject(ctx, img)
+	if err != nil {
+		return Quality{}, err
+	}
+	return r.quality.Quality(ctx, img, f)
 }
 
 // ReadImage decodes a photo file (JPEG, PNG, GIF, WebP, BMP, TIFF, PGM/PPM)
@@ -129,6 +151,20 @@ func (r *Recognizer) Compare(a, b Descriptor) (Decision, error) {
 // Service returns the recognition service over a gallery opened for the
 // recognizer's model (gallery.Open with Model().ID() and Model().Dim()):
 // enrolment, identification and verification against enrolled people.
+//
+// The service measures photo quality as facerec enroll and identify do:
+// a poor enrolment photo is refused (an error wrapping
+// recognition.ErrPoorQuality, with the reasons), a poor photo at the door
+// is decided with its quality in the answer (recognition.QualityWarn;
+// ServiceWith chooses otherwise).
 func (r *Recognizer) Service(g *gallery.Gallery) (*recognition.Service, error) {
-	return recognition.New(recognition.Config{Recognizer: r.p, Enroller: r.enroll, Gallery: g, Decision: face.RuleOf(r.p.Model())})
+	return r.ServiceWith(g, recognition.QualityRefuse, recognition.QualityWarn)
+}
+
+// ServiceWith is Service with the quality modes of enrolment and of the
+// door (recognition.QualityOff, QualityWarn or QualityRefuse: a poor probe
+// refused "poor_quality", try again).
+func (r *Recognizer) ServiceWith(g *gallery.Gallery, enrol, door recognition.QualityMode) (*recognition.Service, error) {
+	return recognition.New(recognition.Config{Recognizer: r.p, Enroller: r.enroll, Gallery: g, Decision: face.RuleOf(r.p.Model()),
+		Quality: r.quality, EnrolQuality: enrol, DoorQuality: door})
 }

@@ -63,7 +63,7 @@ type Analyzer struct {
 // fetching the missing ones first (progress to log, which may be nil).
 func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Analyzer, error) {
 	a := &Analyzer{opt: opt}
-	a.opt.Quality = opt.Quality.withDefaults()
+	a.opt.Quality = opt.Quality.WithDefaults()
 	type want struct {
 		on  bool
 		m   registry.Manifest

@@ -1,4 +1,4 @@
-package analysis
+package analysis_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/model/registry"
@@ -37,7 +38,7 @@ func TestQualityGateReport(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	a, err := Load(ctx, dir, Options{}, nil)
+	a, err := analysis.Load(ctx, dir, analysis.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,13 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/internal/parallel"
 	"github.com/facerec/facerec/photo"
@@ -21,6 +23,11 @@ import (
 // must share its detector and landmarks). It follows CentredFace's policy.
 type SubjectDescriber struct {
 	Pipelines []*face.Pipeline
+	// Quality, when set, also measures the subject's photo quality
+	// (analysis.Analyzer.Quality), kept in the cache beside the
+	// descriptors so that a quality gate can be tried without
+	// describing the photos again.
+	Quality func(ctx context.Context, img image.Image, f face.Face) (analysis.Quality, error)
 }
 
 // Key names what the describer computes, for a DescriptorCache: the models
@@ -31,33 +38,44 @@ func (d SubjectDescriber) Key() string {
 		o := p.Options()
 		parts = append(parts, fmt.Sprintf("%s;%s;%s;%d;%v;%d;%v;%g", p.Model().ID(), o.Detector, o.Align, o.InputSize, o.Flip, o.Jitter, o.TinyLandmarks, o.MinScore))
 	}
+	if d.Quality != nil {
+		parts = append(parts, "quality")
+	}
 	return strings.Join(parts, "|")
 }
 
 // Describe returns one descriptor per pipeline, nil when the photo holds
-// no face.
-func (d SubjectDescriber) Describe(ctx context.Context, path string) ([][]float32, error) {
+// no face, and the subject's quality when d.Quality is set (nil without a
+// face).
+func (d SubjectDescriber) Describe(ctx context.Context, path string) ([][]float32, *analysis.Quality, error) {
 	img, _, err := photo.DecodeFile(path, photo.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([][]float32, len(d.Pipelines))
 	f, err := d.Pipelines[0].Subject(ctx, img)
 	switch {
 	case errors.Is(err, face.ErrNoFace):
-		return out, nil
+		return out, nil, nil
 	case err != nil && !errors.Is(err, face.ErrAmbiguous):
-		return nil, err
+		return nil, nil, err
 	}
 	out[0] = f.Descriptor.Vector
 	for i, p := range d.Pipelines[1:] {
 		desc, err := p.Describe(ctx, img, f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out[i+1] = desc.Vector
 	}
-	return out, nil
+	if d.Quality == nil {
+		return out, nil, nil
+	}
+	q, err := d.Quality(ctx, img, f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("quality: %w", err)
+	}
+	return out, &q, nil
 }
 
 // DescriptorCache keeps computed descriptors on disk between evaluation
@@ -74,6 +92,7 @@ type cacheEntry struct {
 	Size    int64
 	ModTime int64
 	Vectors [][]float32
+	Quality *analysis.Quality // with SubjectDescriber.Quality (part of the key)
 }
 
 type cacheFile struct {
@@ -109,20 +128,20 @@ func OpenDescriptorCache(dir, key string) (*DescriptorCache, error) {
 }
 
 // get returns the cached vectors of path, if they are of this very file.
-func (c *DescriptorCache) get(path string, st os.FileInfo) ([][]float32, bool) {
+func (c *DescriptorCache) get(path string, st os.FileInfo) (cacheEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[path]
 	if !ok || e.Size != st.Size() || e.ModTime != st.ModTime().UnixNano() {
-		return nil, false
+		return cacheEntry{}, false
 	}
-	return e.Vectors, true
+	return e, true
 }
 
-func (c *DescriptorCache) put(path string, st os.FileInfo, v [][]float32) {
+func (c *DescriptorCache) put(path string, st os.FileInfo, v [][]float32, q *analysis.Quality) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[path] = cacheEntry{Size: st.Size(), ModTime: st.ModTime().UnixNano(), Vectors: v}
+	c.entries[path] = cacheEntry{Size: st.Size(), ModTime: st.ModTime().UnixNano(), Vectors: v, Quality: q}
 }
 
 // Save writes the cache (atomically: a killed run leaves the old one).
@@ -147,11 +166,21 @@ func (c *DescriptorCache) Save() error {
 	return os.Rename(tmp, c.path)
 }
 
+// Described is what DescribeAll found in each of its files.
+type Described struct {
+	// Vectors[m][i] is model m's descriptor of files[i], nil without a
+	// face.
+	Vectors [][][]float32
+	// Quality[i] is the subject's quality in files[i] when the describer
+	// measures it, nil without a face (and all nil when it does not).
+	Quality []*analysis.Quality
+}
+
 // DescribeAll describes every file with d on all cores, through the
-// cache (saved every 500 new files and at the end): result[m][i] is model
-// m's descriptor of files[i], nil without a face.
-func DescribeAll(ctx context.Context, files []string, d SubjectDescriber, cache *DescriptorCache, progress func(done, total int)) ([][][]float32, error) {
-	out := make([][][]float32, len(d.Pipelines))
+// cache (saved every 500 new files and at the end).
+func DescribeAll(ctx context.Context, files []string, d SubjectDescriber, cache *DescriptorCache, progress func(done, total int)) (*Described, error) {
+	res := &Described{Vectors: make([][][]float32, len(d.Pipelines)), Quality: make([]*analysis.Quality, len(files))}
+	out := res.Vectors
 	for m := range out {
 		out[m] = make([][]float32, len(files))
 	}
@@ -164,17 +193,18 @@ func DescribeAll(ctx context.Context, files []string, d SubjectDescriber, cache 
 			errs[i] = err
 			return
 		}
-		vs, ok := cache.get(files[i], st)
+		e, ok := cache.get(files[i], st)
 		if !ok {
-			if vs, err = d.Describe(ctx, files[i]); err != nil {
+			if e.Vectors, e.Quality, err = d.Describe(ctx, files[i]); err != nil {
 				errs[i] = err
 				return
 			}
-			cache.put(files[i], st, vs)
+			cache.put(files[i], st, e.Vectors, e.Quality)
 		}
-		for m, v := range vs {
+		for m, v := range e.Vectors {
 			out[m][i] = v
 		}
+		res.Quality[i] = e.Quality
 		mu.Lock()
 		defer mu.Unlock()
 		done++
@@ -197,5 +227,5 @@ func DescribeAll(ctx context.Context, files []string, d SubjectDescriber, cache 
 			return nil, fmt.Errorf("eval: %s: %w", files[i], e)
 		}
 	}
-	return out, cache.Save()
+	return res, cache.Save()
 }

@@ -35,6 +35,10 @@ type Decision struct {
 	Refused string `json:"refused,omitempty"`
 	// Liveness is the probe's liveness score when the door requires one.
 	Liveness *float64 `json:"liveness,omitempty"`
+	// QualityReasons are why the probe's photo is poor when the door
+	// measures quality (empty: it is fine); with Refused "poor_quality"
+	// the claim was refused for them: try again.
+	QualityReasons []string `json:"quality_reasons,omitempty"`
 }
 
 // Threshold decides by the distance of one model's descriptors.

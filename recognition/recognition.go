@@ -24,6 +24,7 @@ import (
 	"maps"
 	"math"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 )
@@ -64,6 +65,17 @@ type Config struct {
 	// DefaultLivenessThreshold) with the reason RefusedNotLive.
 	Liveness          LivenessChecker
 	LivenessThreshold float64
+	// Quality, when set, measures the photo quality of every face
+	// enrolled and every face at the door. EnrolQuality says what
+	// Enroll and AddFace do with a poor photo (refuse: a *QualityError,
+	// wrapping ErrPoorQuality, with the reasons; warn: enrol it, the
+	// quality reported to Photo.OnQuality), DoorQuality what Identify,
+	// Verify and CompareProbe do with a poor probe (refuse: the answer
+	// RefusedPoorQuality, "try again"; warn: decide as usual, the
+	// quality in the answer). Empty modes are QualityRefuse.
+	Quality      QualityChecker
+	EnrolQuality QualityMode
+	DoorQuality  QualityMode
 }
 
 // Service is the recognition service. It is safe for concurrent use.
@@ -120,6 +132,11 @@ type Photo struct {
 	// stored as the new person's metadata beside Enroll's meta (the
 	// server's face thumbnails). AddFace does not call it.
 	Meta func(img image.Image, f face.Face) map[string]string
+	// OnQuality, when set, is called with the quality of the face chosen
+	// in the photo when the service measures it (Config.Quality), before
+	// anything is stored, in warn mode as in refuse mode: how a caller
+	// reports a warning.
+	OnQuality func(q analysis.Quality)
 }
 
 // subject describes the subject of a photo with rec and checks its model.
@@ -146,6 +163,9 @@ func (s *Service) galleryFace(ctx context.Context, p Photo) (gallery.Face, face.
 		f, err = s.subject(ctx, s.cfg.Enroller, p.Image)
 	}
 	if err != nil {
+		return gallery.Face{}, face.Face{}, err
+	}
+	if err := s.checkEnrolQuality(ctx, p, f); err != nil {
 		return gallery.Face{}, face.Face{}, err
 	}
 	// The store keeps Photo only when it was opened to keep photos.
@@ -267,6 +287,10 @@ type FaceResult struct {
 	// Liveness is the face's liveness score when the service requires
 	// one (Config.Liveness).
 	Liveness *float64 `json:"liveness,omitempty"`
+	// Quality is the face's photo quality when the service measures it
+	// (Config.Quality); a poor one is refused RefusedPoorQuality in
+	// refuse mode.
+	Quality *analysis.Quality `json:"quality,omitempty"`
 }
 
 // Identify looks up every face of img (the every-face policy): for each,
@@ -334,6 +358,11 @@ func (s *Service) Identify(ctx context.Context, img image.Image, k int) ([]FaceR
 				r.Match = &found[0]
 			}
 		}
+		if err := s.checkDoorQuality(ctx, img, *f, &r); err != nil {
+			return nil, fmt.Errorf("recognition: face %d: %w", i, err)
+		}
+		// After the quality: a face that is both poor and not live is
+		// refused as not live, the reason that matters to the door.
 		if err := s.checkLive(ctx, img, *f, i, &r); err != nil {
 			return nil, err
 		}
@@ -364,8 +393,39 @@ func (s *Service) Verify(ctx context.Context, personID string, img image.Image) 
 		return face.Decision{}, fmt.Errorf("recognition: verifying %s: %w", personID, err)
 	}
 	d := s.cfg.Decision.Apply(s.cfg.Decision.Metric.FromEuclidean(m.Distance)) // a claim is a search of one
-	if err := s.checkLiveClaim(ctx, img, f, &d); err != nil {
+	if err := s.checkClaim(ctx, img, f, &d); err != nil {
 		return face.Decision{}, err
+	}
+	return d, nil
+}
+
+// checkClaim applies the door's checks of a claim's probe: its quality,
+// then its liveness (whose refusal wins).
+func (s *Service) checkClaim(ctx context.Context, img image.Image, f face.Face, d *face.Decision) error {
+	if err := s.checkClaimQuality(ctx, img, f, d); err != nil {
+		return err
+	}
+	return s.checkLiveClaim(ctx, img, f, d)
+}
+
+// CompareProbe is Compare for a probe against a reference photo (a
+// passport photo, a badge): the door's checks of Verify, liveness and the
+// probe's quality, apply to probe, not to ref.
+func (s *Service) CompareProbe(ctx context.Context, ref, probe image.Image) (face.Decision, error) {
+	var fs [2]face.Face
+	for i, img := range []image.Image{ref, probe} {
+		f, err := s.subject(ctx, s.cfg.Recognizer, img)
+		if err != nil {
+			return face.Decision{}, photoError(i, 2, err)
+		}
+		fs[i] = f
+	}
+	d, err := s.Decider().Decide(fs[0].Descriptor, fs[1].Descriptor)
+	if err != nil {
+		return face.Decision{}, err
+	}
+	if err := s.checkClaim(ctx, probe, fs[1], &d); err != nil {
+		return face.Decision{}, photoError(1, 2, err)
 	}
 	return d, nil
 }
@@ -390,6 +450,13 @@ func (s *Service) Decider() face.Decider {
 		return face.Head{Threshold: s.cfg.Decision.Threshold, Head: s.cfg.Head}
 	}
 	return s.cfg.Decision
+}
+
+// Faces finds and describes every face of img as Identify does (the
+// door's pipeline), without searching the gallery: what a check over
+// several frames (the server's liveness challenge) needs.
+func (s *Service) Faces(ctx context.Context, img image.Image) ([]face.Face, error) {
+	return s.cfg.Recognizer.Faces(ctx, img)
 }
 
 // Rule is the service's decision rule.

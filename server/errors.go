@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
@@ -32,6 +34,7 @@ const (
 	CodeCorruptImage      = "corrupt_image"      // 422: the photo is truncated or malformed
 	CodeNoFace            = "no_face"            // 422: no face in the photo
 	CodeMultipleFaces     = "multiple_faces"     // 422: several faces, none clearly in front
+	CodePoorQuality       = "poor_quality"       // 422: the enrolment photo is too poor (the reasons in quality)
 	CodeRequestTimeout    = "request_timeout"    // 408: the request body stopped arriving
 	CodeTooManyRequests   = "too_many_requests"  // 429: too many failed authentications (with Retry-After)
 	CodeUnavailable       = "store_unavailable"  // 503: the gallery cannot be written now (with Retry-After)
@@ -52,9 +55,10 @@ type apiError struct {
 	// Details some codes carry: the person of name_exists, the faces to
 	// choose from of multiple_faces, the photo (1 or 2) of a comparison
 	// that an error is about.
-	person *personJSON
-	faces  []faceBox
-	photo  int
+	person  *personJSON
+	faces   []faceBox
+	photo   int
+	quality *analysis.Quality
 }
 
 // faceBox is one face a client may choose (face=N is its index).
@@ -76,6 +80,8 @@ type errorBody struct {
 		Person  *personJSON `json:"person,omitempty"`
 		Faces   []faceBox   `json:"faces,omitempty"`
 		Photo   int         `json:"photo,omitempty"`
+		// Quality is the measures and reasons of a poor_quality photo.
+		Quality *analysis.Quality `json:"quality,omitempty"`
 	} `json:"error"`
 }
 
@@ -120,6 +126,14 @@ func classify(err error) (*apiError, bool) {
 				"(0 to %d, left to right, as listed in faces) or box=x,y,w,h, or send a photo of one person", len(e.faces), len(e.faces)-1)
 		}
 		return e, false
+	case errors.As(err, new(*recognition.QualityError)):
+		var qe *recognition.QualityError
+		errors.As(err, &qe)
+		e := errorf(http.StatusUnprocessableEntity, CodePoorQuality,
+			"the photo is too poor to enrol (%s); send a sharper, frontal, well-lit photo with the face large enough",
+			strings.Join(qe.Quality.Reasons, ", "))
+		e.quality = &qe.Quality
+		return e, false
 	case errors.Is(err, gallery.ErrUnavailable):
 		// Logged as a fault: an operator must hear that writes, deletions
 		// included, are failing.
@@ -146,6 +160,7 @@ func writeError(w http.ResponseWriter, ae *apiError) {
 	var body errorBody
 	body.Error.Code, body.Error.Message = ae.code, ae.message
 	body.Error.Person, body.Error.Faces, body.Error.Photo = ae.person, ae.faces, ae.photo
+	body.Error.Quality = ae.quality
 	if ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
@@ -41,6 +42,10 @@ type personJSON struct {
 	// Thumbnail is a small JPEG of the face, base64, when one was kept
 	// (Config.Thumbnails).
 	Thumbnail string `json:"thumbnail,omitempty"`
+	// QualityWarnings are the quality reasons of the photo just enrolled
+	// when the server enrols poor photos with a warning (serve --quality
+	// warn).
+	QualityWarnings []string `json:"quality_warnings,omitempty"`
 }
 
 func toPersonJSON(p gallery.Person) personJSON {
@@ -321,6 +326,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var p gallery.Person
+	var warnings []string
 	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) error {
 		ph, err := s.choose(ctx, pick, img, data)
 		if err != nil {
@@ -329,6 +335,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		if s.cfg.Thumbnails {
 			ph.Meta = thumbnailMeta
 		}
+		ph.OnQuality = func(q analysis.Quality) { warnings = q.Reasons }
 		p, err = s.svc.Enroll(ctx, name, nil, ph)
 		return err
 	})
@@ -336,7 +343,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("enrolling %q: %w", name, err)
 	}
 	w.Header().Set("Location", "/v1/people/"+p.ID)
-	writeJSON(w, http.StatusCreated, toPersonJSON(p))
+	pj := toPersonJSON(p)
+	pj.QualityWarnings = warnings
+	writeJSON(w, http.StatusCreated, pj)
 	return nil
 }
 
@@ -359,18 +368,22 @@ func (s *Server) addFace(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var p gallery.Person
+	var warnings []string
 	err = s.recognize(r.Context(), data, func(ctx context.Context, img image.Image) error {
 		ph, err := s.choose(ctx, pick, img, data)
 		if err != nil {
 			return err
 		}
+		ph.OnQuality = func(q analysis.Quality) { warnings = q.Reasons }
 		p, err = s.svc.AddFace(ctx, id, ph)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toPersonJSON(p))
+	pj := toPersonJSON(p)
+	pj.QualityWarnings = warnings
+	writeJSON(w, http.StatusCreated, pj)
 	return nil
 }
 

@@ -31,6 +31,7 @@ func TestEveryEndpointByScope(t *testing.T) {
 		"POST /v1/verify":            recognize,
 		"POST /v1/compare":           recognize,
 		"POST /v1/analyze":           recognize,
+		"POST /v1/challenge":         recognize,
 		"GET /metrics":               recognize,
 		"GET /v1/info":               open,
 		"GET /openapi.json":          open,

@@ -29,6 +29,7 @@
 //	GET    /openapi.json          the OpenAPI 3 description (no key needed)
 //	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
 //	POST   /v1/analyze            multipart photo → {"faces":[{"box","score","liveness","age","gender",...,"pose","quality"}]}
+//	POST   /v1/challenge          multipart kind=turn|blink, frame1..frame12 → {"passed","reason","yaw_min","yaw_max","parallax","blinks",...}
 //	                              (Config.Analysis; 404 without it; nothing is stored)
 //	GET    /healthz               → {"status":"ok"|"degraded","store":"ok"|what fails} (200: liveness)
 //	GET    /readyz                → {"status":"ready"|"not ready","store":...} (503 while the gallery takes no writes)
@@ -77,6 +78,7 @@
 //	422 corrupt_image        the photo is truncated or malformed
 //	422 no_face              no face in the photo (or at the chosen box)
 //	422 multiple_faces       several faces, none clearly in front (error.faces lists their boxes, left to right)
+//	422 poor_quality         the enrolment photo is too poor (error.quality holds its measures and reasons)
 //	500 internal             a server fault (logged; details are not sent)
 //	503 busy                 every recognition slot stayed taken (with Retry-After)
 //	503 store_unavailable    the gallery cannot be written now: read-only or full disk, database gone (with Retry-After)
@@ -298,6 +300,7 @@ func (s *Server) routes() {
 	s.handle("/v1/info", needNone, map[string]handlerFunc{http.MethodGet: s.info})
 	s.handle("/openapi.json", needNone, map[string]handlerFunc{http.MethodGet: serveOpenAPI})
 	s.handle("/v1/analyze", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.analyze})
+	s.handle("/v1/challenge", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.challenge})
 	s.handle("/healthz", needNone, map[string]handlerFunc{http.MethodGet: s.healthz})
 	s.handle("/readyz", needNone, map[string]handlerFunc{http.MethodGet: s.readyz})
 	s.handle("/metrics", ScopeRecognize, map[string]handlerFunc{http.MethodGet: s.metrics.serve})

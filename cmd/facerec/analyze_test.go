@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ func TestAnalysisOptions(t *testing.T) {
 		"all":                   analysis.All(),
 	} {
 		got, err := analysisOptions(list)
-		if err != nil || got != want {
+		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("analysisOptions(%q) = %+v, %v; want %+v", list, got, err, want)
 		}
 	}

@@ -232,9 +232,12 @@ func TestFormats(t *testing.T) {
 	}{
 		{"json", face.Decision{Distance: 0.31641234, Threshold: 0.61, Same: true}, `{"a":"a.jpg","b":"b.jpg","decided_by":"threshold","distance":0.3164,"model":"m","same":true,"threshold":0.61}` + "\n"},
 		{"json", face.Decision{Distance: 0.5, Threshold: 0.61, Same: true, Probability: &p}, `{"a":"a.jpg","b":"b.jpg","decided_by":"head","distance":0.5,"model":"m","probability":0.9123,"same":true,"threshold":0.61}` + "\n"},
-		{"csv", face.Decision{Distance: 0.71649, Threshold: 0.61}, "a,b,model,distance,threshold,same,decided_by,probability\na.jpg,b.jpg,m,0.7165,0.61,false,threshold,\n"},
+		{"csv", face.Decision{Distance: 0.71649, Threshold: 0.61}, "a,b,model,distance,threshold,same,decided_by,probability,refused,quality_reasons\na.jpg,b.jpg,m,0.7165,0.61,false,threshold,,,\n"},
 		{"text", face.Decision{Distance: 0.71649, Threshold: 0.61}, "different people: distance 0.7165 ≥ threshold 0.61 (m)\n"},
 		{"text", face.Decision{Distance: 0.3, Threshold: 0.61, Same: true}, "same person: distance 0.3 < threshold 0.61 (m)\n"},
+		{"text", face.Decision{Distance: 0.3, Threshold: 0.61, Refused: "poor_quality", QualityReasons: []string{"blurred"}}, "try again: the photo B is too poor: blurred (m)\n"},
+		{"json", face.Decision{Distance: 0.3, Threshold: 0.61, Refused: "poor_quality", QualityReasons: []string{"blurred"}},
+			`{"a":"a.jpg","b":"b.jpg","decided_by":"threshold","distance":0.3,"model":"m","quality_reasons":["blurred"],"refused":"poor_quality","same":false,"threshold":0.61}` + "\n"},
 	} {
 		b.Reset()
 		if err := writeVerify(c.format, &b, "a.jpg", "b.jpg", "m", c.d); err != nil {

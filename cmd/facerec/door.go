@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/eval"
 	"github.com/facerec/facerec/face"
 	"github.com/schollz/progressbar/v3"
@@ -39,6 +40,8 @@ func evalDoorCmd() *cobra.Command {
 		pairsFiles  []string
 		strangers   float64
 		seed        uint64
+		quality     bool
+		qualityT    string
 	)
 	cmd := &cobra.Command{
 		Use:   "door (--lfw DIR | --root DIR)",
@@ -58,7 +61,12 @@ default decision is the one facerec ships (the calibration an --lfw run made, fa
 photos are not like LFW's (other cameras, light, people) passes it as --calibration to serve, identify and
 verify, so that --far holds for its own population.
 
-Descriptors are cached in --cache (keyed by the models and options, and by each file's size and time).`,
+Descriptors are cached in --cache (keyed by the models and options, and by each file's size and time).
+
+With --quality the photo-quality gate is measured too (docs/analysis.md): each enrolled person re-enrolled from
+their first photo the gate accepts, against their first photo with a face, on the same attempts; then the
+probes the gate would answer "try again". The quality measures are cached with the descriptors, so
+--quality-thresholds can be varied without describing the photos again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (lfw == "") == (root == "") {
@@ -88,6 +96,20 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 				}
 				probe, enrol = append(probe, p), append(enrol, e)
 			}
+			var qt analysis.QualityThresholds
+			var qa *analysis.Analyzer
+			if quality {
+				if qt, err = analysis.ParseQualityThresholds(qualityT); err != nil {
+					return fmt.Errorf("--quality-thresholds: %w", err)
+				}
+				// The measures are cached, not the reasons: the
+				// thresholds apply afterwards, so trying others costs
+				// no describing.
+				if qa, err = analysis.Load(cmd.Context(), dir, analysis.Options{}, os.Stderr); err != nil {
+					return err
+				}
+			}
+			described := map[string]*describedSplit{}
 			var dev, test eval.DoorSplit
 			if lfw != "" {
 				if dev, err = lfwSplit(lfw, "peopleDevTrain.txt"); err != nil {
@@ -101,7 +123,7 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 					return err
 				}
 			}
-			describe := func(d eval.SubjectDescriber, files []string, what string) ([][][]float32, error) {
+			describe := func(d eval.SubjectDescriber, files []string, what string) (*eval.Described, error) {
 				c, err := eval.OpenDescriptorCache(cache, d.Key())
 				if err != nil {
 					return nil, err
@@ -114,7 +136,7 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 					bar.Set(done)
 				})
 			}
-			scores := func(split eval.DoorSplit) (jit, plain []*eval.DoorScores, err error) {
+			scores := func(name string, split eval.DoorSplit) (jit, plain []*eval.DoorScores, err error) {
 				if len(split.Enrol) == 0 {
 					return nil, nil, nil
 				}
@@ -126,14 +148,21 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 				for _, p := range split.Enrol {
 					enrolFiles = append(enrolFiles, p.Path)
 				}
-				pv, err := describe(eval.SubjectDescriber{Pipelines: probe}, append(enrolFiles, files...), "describing")
+				pd := eval.SubjectDescriber{Pipelines: probe}
+				if qa != nil {
+					pd.Quality = qa.Quality
+				}
+				all := append(enrolFiles, files...)
+				pvd, err := describe(pd, all, "describing")
 				if err != nil {
 					return nil, nil, err
 				}
-				ev, err := describe(eval.SubjectDescriber{Pipelines: enrol}, enrolFiles, "enrolling")
+				described[name] = &describedSplit{split: split, files: all, d: pvd}
+				evd, err := describe(eval.SubjectDescriber{Pipelines: enrol}, enrolFiles, "enrolling")
 				if err != nil {
 					return nil, nil, err
 				}
+				pv, ev := pvd.Vectors, evd.Vectors
 				n := len(enrolFiles)
 				add := func(m int, metric face.Metric) error {
 					s, err := eval.NewDoorScores(split, ev[m], pv[m][n:], metric)
@@ -163,11 +192,11 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 				}
 				return jit, plain, nil
 			}
-			devJ, devP, err := scores(dev)
+			devJ, devP, err := scores("dev", dev)
 			if err != nil {
 				return err
 			}
-			testJ, testP, err := scores(test)
+			testJ, testP, err := scores("test", test)
 			if err != nil {
 				return err
 			}
@@ -198,13 +227,25 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 			if err := rep.run(cmd, models, probe, out); err != nil {
 				return err
 			}
+			if quality {
+				if rep.Quality, err = qualityGates(described, models[:len(probe)], probe, qt, far, out); err != nil {
+					return err
+				}
+			}
 			for _, pf := range pairsFiles {
 				if lfw == "" {
 					break
 				}
 				all := eval.SubjectDescriber{Pipelines: probe}
+				if qa != nil {
+					all.Quality = qa.Quality // the same cache as the door's
+				}
 				if err := rep.pairs(filepath.Join(lfw, pf), filepath.Join(lfw, "deepfunneled"), probe, func(files []string) ([][][]float32, error) {
-					return describe(all, files, "describing")
+					d, err := describe(all, files, "describing")
+					if err != nil {
+						return nil, err
+					}
+					return d.Vectors, nil
 				}); err != nil {
 					return err
 				}
@@ -230,6 +271,8 @@ Descriptors are cached in --cache (keyed by the models and options, and by each 
 	fl.StringVar(&farFlag, "far", face.DefaultPreset, "target share (`RATE`) of strangers' attempts let in, for the calibrated default decision: strict (0.1%), balanced (1%), lenient (5%) or a number")
 	fl.Float64Var(&strangers, "strangers", 0.5, "with --root: share of the people never enrolled")
 	fl.Uint64Var(&seed, "seed", 1, "with --root: picks the strangers")
+	fl.BoolVar(&quality, "quality", false, "also measure the photo-quality gate: enrolment refusing poor photos (the person's next acceptable photo enrolled instead) and probes answered try again; the quality measures are cached with the descriptors")
+	fl.StringVar(&qualityT, "quality-thresholds", "", "with --quality: the gate's thresholds, a `LIST` name=value,... as enroll's --quality-thresholds (empty: analysis.DefaultQuality)")
 	return cmd
 }
 
@@ -254,6 +297,7 @@ type doorReport struct {
 	Margins map[string]float64 `json:"margins"`
 	Results []eval.DoorResult  `json:"results"`
 	Scaling []doorScaling      `json:"gallery_size_scaling,omitempty"`
+	Quality *doorQuality       `json:"quality_gate,omitempty"`
 	// site is --root: its photos are also measured for a calibration of
 	// the site's own (site-calibration-*.json, for --calibration).
 	site string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/recognition"
@@ -151,6 +152,10 @@ func (w *identifyWriter) write(path string, faces []recognition.FaceResult) erro
 		for i, f := range faces {
 			who := "unknown (nobody enrolled)"
 			switch {
+			case f.Verdict != nil && f.Verdict.Refused == recognition.RefusedPoorQuality && f.Quality != nil:
+				who = "try again (the photo is too poor: " + strings.Join(f.Quality.Reasons, ", ") + ")"
+			case f.Verdict != nil && f.Verdict.Refused == recognition.RefusedNotLive:
+				who = "refused (not live)"
 			case f.Match != nil:
 				who = fmt.Sprintf("%s (distance %s)", f.Match.Name, fmtFloat(f.Match.Distance, distDecimals))
 			case len(f.Candidates) > 0:
@@ -197,8 +202,9 @@ func writeVerify(format string, out io.Writer, a, b, model string, d face.Decisi
 		if d.Probability != nil {
 			p = fmtFloat(*d.Probability, distDecimals)
 		}
-		c := newCSV(out, "a", "b", "model", "distance", "threshold", "same", "decided_by", "probability")
-		return c.row(a, b, model, fmtFloat(d.Distance, distDecimals), fmtFloat(d.Threshold, distDecimals), strconv.FormatBool(d.Same), by, p)
+		c := newCSV(out, "a", "b", "model", "distance", "threshold", "same", "decided_by", "probability", "refused", "quality_reasons")
+		return c.row(a, b, model, fmtFloat(d.Distance, distDecimals), fmtFloat(d.Threshold, distDecimals), strconv.FormatBool(d.Same), by, p,
+			d.Refused, strings.Join(d.QualityReasons, " "))
 	case "text":
 		verdict := "different people"
 		if d.Same {
@@ -206,6 +212,10 @@ func writeVerify(format string, out io.Writer, a, b, model string, d face.Decisi
 		}
 		var why string
 		switch {
+		case d.Refused == recognition.RefusedPoorQuality:
+			verdict, why = "try again", "the photo B is too poor: "+strings.Join(d.QualityReasons, ", ")
+		case d.Refused != "":
+			why = "refused: " + d.Refused
 		case d.Probability != nil:
 			why = fmt.Sprintf("P(same) %s from the head; distance %s", fmtFloat(*d.Probability, distDecimals), fmtFloat(d.Distance, distDecimals))
 		case d.Same:
@@ -225,6 +235,15 @@ func writeVerify(format string, out io.Writer, a, b, model string, d face.Decisi
 	}
 	if d.Confidence != nil {
 		res["confidence"] = round(*d.Confidence, distDecimals)
+	}
+	if d.Refused != "" {
+		res["refused"] = d.Refused
+	}
+	if d.Liveness != nil {
+		res["liveness"] = round(*d.Liveness, distDecimals)
+	}
+	if len(d.QualityReasons) > 0 {
+		res["quality_reasons"] = d.QualityReasons
 	}
 	return json.NewEncoder(out).Encode(res)
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/facerec/facerec/analysis"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/model"
@@ -210,6 +212,9 @@ func enrollCmd() *cobra.Command {
 				return err
 			}
 			defer g.Close()
+			if err := pf.loadQuality(cmd); err != nil {
+				return err
+			}
 			svc, err := pf.service(p, g)
 			if err != nil {
 				return err
@@ -219,6 +224,7 @@ func enrollCmd() *cobra.Command {
 	}
 	pf.register(cmd)
 	pf.registerEnroll(cmd)
+	pf.registerQuality(cmd, true, false)
 	gf.register(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "the person's `NAME` (with their photos)")
 	cmd.Flags().StringVar(&folders, "folders", "", "enrol everyone in `DIR`: Name.jpg photos and Name/ sub-folders of photos")
@@ -248,18 +254,31 @@ func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPe
 			continue
 		}
 		var person *gallery.Person
+		var warnings []qualityWarning
 		for _, path := range kp.photos {
 			ph, err := readPhoto(path)
 			if err == nil {
+				ph.OnQuality = func(q analysis.Quality) {
+					if !q.OK {
+						warnings = append(warnings, qualityWarning{Photo: path, Reasons: q.Reasons})
+					}
+				}
 				var np gallery.Person
 				if person == nil {
 					np, err = svc.Enroll(cmd.Context(), kp.name, nil, ph)
 				} else {
 					np, err = svc.AddFace(cmd.Context(), person.ID, ph)
 				}
-				if err == nil {
+				switch {
+				case err == nil:
 					person = &np
-				} else {
+					if n := len(warnings); n > 0 && warnings[n-1].Photo == path {
+						report(fmt.Errorf("%s: warning: %v: %s (enrolled anyway: --quality warn)", path, recognition.ErrPoorQuality, strings.Join(warnings[n-1].Reasons, ", ")))
+					}
+				case errors.Is(err, recognition.ErrPoorQuality):
+					warnings = slices.DeleteFunc(warnings, func(w qualityWarning) bool { return w.Photo == path })
+					err = fmt.Errorf("%s: %w (refused: --quality refuse; --quality warn enrols it anyway)", path, err)
+				default:
 					err = fmt.Errorf("%s: %w", path, err)
 				}
 			}
@@ -279,7 +298,7 @@ func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPe
 			nobody++
 			continue
 		}
-		if err := out.Encode(person); err != nil {
+		if err := out.Encode(enrolled{*person, warnings}); err != nil {
 			return err
 		}
 	}
@@ -300,6 +319,20 @@ func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPe
 		msg += fmt.Sprintf("; %d of %d photos failed (named above)", failed, total)
 	}
 	return errors.New(msg)
+}
+
+// qualityWarning is a photo enrolled in spite of its quality (--quality
+// warn).
+type qualityWarning struct {
+	Photo   string   `json:"photo"`
+	Reasons []string `json:"reasons"`
+}
+
+// enrolled is enroll's line: the person as stored, and the photos
+// enrolled with a quality warning.
+type enrolled struct {
+	gallery.Person
+	QualityWarnings []qualityWarning `json:"quality_warnings,omitempty"`
 }
 
 func identifyCmd() *cobra.Command {
@@ -342,6 +375,9 @@ func identifyCmd() *cobra.Command {
 			if err := pf.loadLiveness(cmd); err != nil {
 				return err
 			}
+			if err := pf.loadQuality(cmd); err != nil {
+				return err
+			}
 			svc, err := pf.service(p, g)
 			if err != nil {
 				return err
@@ -379,6 +415,7 @@ func identifyCmd() *cobra.Command {
 	cmd.Flags().IntVar(&k, "k", 3, "candidates to list per face")
 	pf.registerDecision(cmd)
 	pf.registerLiveness(cmd)
+	pf.registerQuality(cmd, false, true)
 	return cmd
 }
 

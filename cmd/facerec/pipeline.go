@@ -20,7 +20,8 @@ type pipelineFlags struct {
 	opt          face.Options
 	enrollJitter int // registered by the commands that enrol
 	decision     decisionFlags
-	liveness     livenessFlags // registered by identify and serve
+	liveness     livenessFlags // registered by identify, verify and serve
+	quality      qualityFlags  // registered by enroll, identify, verify and serve
 }
 
 // decisionFlags choose the decision rule of the commands that decide.
@@ -177,6 +178,7 @@ func (f *pipelineFlags) service(p *face.Pipeline, g *openedGallery) (*recognitio
 	if f.liveness.checker != nil {
 		cfg.Liveness, cfg.LivenessThreshold = f.liveness.checker, f.liveness.threshold
 	}
+	f.quality.configure(&cfg)
 	if g != nil {
 		cfg.Gallery = g.Gallery
 	}

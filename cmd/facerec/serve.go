@@ -65,6 +65,9 @@ func serveCmd() *cobra.Command {
 			if err := pf.loadLiveness(cmd); err != nil {
 				return err
 			}
+			if err := pf.loadQuality(cmd); err != nil {
+				return err
+			}
 			if cfg.Service, err = pf.service(p, g); err != nil {
 				return err
 			}
@@ -95,6 +98,7 @@ func serveCmd() *cobra.Command {
 	fl.BoolVar(&debug, "debug", false, "log health checks and metric scrapes too")
 	pf.registerDecision(cmd)
 	pf.registerLiveness(cmd)
+	pf.registerQuality(cmd, true, true)
 	fl.Int64Var(&cfg.MaxBodyBytes, "max-body", server.DefaultMaxBodyBytes, "largest request body, in bytes")
 	fl.IntVar(&cfg.MaxPixels, "max-pixels", server.DefaultMaxPixels, "largest photo, in pixels (width×height)")
 	fl.DurationVar(&cfg.RequestTimeout, "timeout", server.DefaultRequestTimeout, "time limit of one request")

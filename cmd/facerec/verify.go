@@ -21,7 +21,10 @@ func verifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify A B",
 		Short: "Do two photos show the same person (the face at the centre of each)? JSON {distance, threshold, same}",
-		Args:  cobra.ExactArgs(2),
+		Long: "A is the reference (an enrolment or ID photo), B the probe (the photo taken at the door): the door's checks, " +
+			"--liveness and --quality, apply to B. A probe that is not live is refused (refused: not_live), a poor one " +
+			"with --quality refuse is refused poor_quality (try again), its reasons in quality_reasons.",
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := format.check(); err != nil {
 				return err
@@ -46,7 +49,18 @@ func verifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := recognition.New(recognition.Config{Recognizer: p, Decision: d, Head: head})
+			if err := pf.loadLiveness(cmd); err != nil {
+				return err
+			}
+			if err := pf.loadQuality(cmd); err != nil {
+				return err
+			}
+			cfg := recognition.Config{Recognizer: p, Decision: d, Head: head}
+			if pf.liveness.checker != nil {
+				cfg.Liveness, cfg.LivenessThreshold = pf.liveness.checker, pf.liveness.threshold
+			}
+			pf.quality.configure(&cfg)
+			svc, err := recognition.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -56,7 +70,7 @@ func verifyCmd() *cobra.Command {
 					return err
 				}
 			}
-			dec, err := svc.Compare(cmd.Context(), imgs[0], imgs[1])
+			dec, err := svc.CompareProbe(cmd.Context(), imgs[0], imgs[1])
 			if pe := (*recognition.PhotoError)(nil); errors.As(err, &pe) {
 				return fmt.Errorf("%s: %w", args[pe.Index], pe.Err)
 			}
@@ -69,6 +83,8 @@ func verifyCmd() *cobra.Command {
 	pf.register(cmd)
 	format.register(cmd)
 	pf.registerDecision(cmd)
+	pf.registerLiveness(cmd)
+	pf.registerQuality(cmd, false, true)
 	cmd.Flags().StringVar(&headPath, "head", "", "decide with a logistic head (the JSON `FILE` that facerec train-head writes) instead of the threshold")
 	return cmd
 }

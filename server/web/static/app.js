@@ -333,6 +333,7 @@
         }),
       );
       door.timer = setInterval(tick, TICK_MS);
+      challengeButtons.forEach((b) => (b.hidden = false));
       doorToggle.textContent = "Stop door check";
       show(doorStatus, "Watching the door.");
     } catch (e) {
@@ -345,6 +346,8 @@
   }
 
   function stopDoor(message, kind) {
+    challengeButtons.forEach((b) => (b.hidden = true));
+    challengeSeq++; // a challenge under way is dropped
     if (door) {
       clearInterval(door.timer);
       closeCamera(doorVideo, door.stream);
@@ -358,6 +361,60 @@
   }
 
   doorToggle.addEventListener("click", () => (door ? stopDoor() : startDoor()));
+
+  // ---- active liveness challenge ---------------------------------------------
+  // The person is asked to turn their head (or blink) while a few frames
+  // are taken; the server checks the motion from the landmarks
+  // (POST /v1/challenge): a photo held to the camera does not turn as a
+  // head does, and does not blink. The answer binds nothing on the server
+  // (docs/security.md): it tells the person at the door, not the lock.
+  const challengeStatus = $("challenge-status");
+  const challengeButtons = [$("challenge-turn"), $("challenge-blink")];
+  const CHALLENGE_FRAMES = 8;
+  const CHALLENGE_MS = 350; // between frames: about 3 s in all
+  let challengeSeq = 0;
+  const challengePrompts = {
+    turn: ["Look at the camera…", "Now turn your head slowly to one side…", "…and to the other side…", "…and back."],
+    blink: ["Look at the camera…", "Blink slowly…", "…and once more."],
+  };
+
+  async function runChallenge(kind) {
+    const run = door;
+    if (!run) return;
+    const seq = ++challengeSeq;
+    challengeButtons.forEach((b) => (b.disabled = true));
+    const canvas = document.createElement("canvas");
+    const fd = new FormData();
+    fd.append("kind", kind);
+    try {
+      const prompts = challengePrompts[kind];
+      for (let i = 0; i < CHALLENGE_FRAMES; i++) {
+        show(challengeStatus, prompts[Math.min(prompts.length - 1, Math.floor((i * prompts.length) / CHALLENGE_FRAMES))]);
+        await new Promise((r) => setTimeout(r, CHALLENGE_MS));
+        if (seq !== challengeSeq || door !== run) return;
+        if (!grab(doorVideo, canvas, 640)) throw new Error("the camera gave no picture");
+        fd.append("frame" + (i + 1), await toJPEG(canvas), "frame" + (i + 1) + ".jpg");
+      }
+      show(challengeStatus, "Checking…");
+      const res = await api("POST", "v1/challenge", fd);
+      if (seq !== challengeSeq) return;
+      if (res.passed) {
+        const how = kind === "turn"
+          ? "the head turned " + Math.round(res.yaw_min) + "° and +" + Math.round(res.yaw_max) + "°"
+          : res.blinks + (res.blinks === 1 ? " blink" : " blinks");
+        show(challengeStatus, "Liveness check passed: " + how + ".", "ok");
+      } else {
+        show(challengeStatus, "Liveness check failed: " + (res.reason || "not met") + ". Try again.", "error");
+      }
+    } catch (e) {
+      if (seq === challengeSeq) show(challengeStatus, "Liveness check not done: " + e.message, "error");
+    } finally {
+      if (seq === challengeSeq) challengeButtons.forEach((b) => (b.disabled = false));
+    }
+  }
+
+  challengeButtons[0].addEventListener("click", () => runChallenge("turn"));
+  challengeButtons[1].addEventListener("click", () => runChallenge("blink"));
 
   // tick sends one frame to /v1/identify, skipping the tick while the
   // previous request is still in flight so a slow server never builds a
@@ -430,6 +487,10 @@
     if (f.refused === "not_live") { // serve --liveness: whoever it looks like, the door stays shut
       const ls = typeof f.liveness === "number" ? " (liveness " + fmt(f.liveness) + ")" : "";
       return { kind: "unknown", label: "not live", text: "refused: not live" + ls + " — a photo or a screen? Try again in person" };
+    }
+    if (f.refused === "poor_quality") { // serve --door-quality refuse: not a stranger, a photo too poor to tell
+      const rs = f.quality && Array.isArray(f.quality.reasons) ? f.quality.reasons.join(", ").replace(/_/g, " ") : "poor photo";
+      return { kind: "unknown", label: "try again", text: "try again: the picture is too poor (" + rs + ") — face the camera, in good light" };
     }
     if (f.match) {
       const name = String(f.match.name || f.match.id || "?");
