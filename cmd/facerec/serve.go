@@ -61,7 +61,10 @@ func serveCmd() *cobra.Command {
 			if err := server.CheckAddr(addr, cfg.Keys); err != nil {
 				return err
 			}
-			if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+			if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+				return fmt.Errorf("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
+			}
+			if cfg.TLSCertFile != "" {
 				if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
 					return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 				}
