@@ -1,7 +1,7 @@
 # The README's test command is `make test`; CI runs it through .ci/run.
 GO ?= go
 
-.PHONY: test models check bench
+.PHONY: test models check bench fuzz
 
 # The packages with concurrency, tested again under the race detector.
 RACE_PKGS = ./tensor/gemm/ ./tensor/vec/ ./nn/ ./train/ ./face/ ./gallery/ ./server/...
@@ -28,8 +28,22 @@ test: models check
 	else \
 		echo "SKIPPED: the race-detector step (go test -race): it needs cgo and a C compiler, and here CGO_ENABLED=$$cgo, CC=$$cc $$(command -v "$${cc%% *}" >/dev/null 2>&1 || echo '(not found)') (install gcc, or set CC)"; \
 	fi
-	# A short run of the request fuzzer (every endpoint, arbitrary bodies).
-	$(GO) test -run '^$$' -fuzz FuzzRequests -fuzztime 10s ./server/
+
+# Every fuzz target for FUZZTIME each (go test -fuzz takes one target at a
+# time). Their seed corpora (f.Add and testdata/fuzz/) also run as plain
+# tests in `make test`; this explores beyond them. .ci/run runs it short.
+FUZZTIME ?= 30s
+# Minimising each new input through the whole server can stall a short run
+# for tens of seconds; a second is enough to keep the corpus small.
+FUZZMINIMIZE ?= 1s
+FUZZ_TARGETS = ./server/:FuzzRequests ./server/:FuzzAuthorization ./photo/:FuzzDecode \
+	./model/onnx/:FuzzParse ./model/onnx/:FuzzCompile ./model/:FuzzParseWeights
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "$(GO) test -run '^$$' -fuzz '^$$fn\$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
+	done
 
 bench: models
 	$(GO) test -run '^$$' -bench . -cpu 1 ./tensor/gemm/ ./face/

@@ -36,7 +36,7 @@ const (
 	CodeMultipleFaces     = "multiple_faces"     // 422: several faces, none clearly in front
 	CodePoorQuality       = "poor_quality"       // 422: the enrolment photo is too poor (the reasons in quality)
 	CodeRequestTimeout    = "request_timeout"    // 408: the request body stopped arriving
-	CodeTooManyRequests   = "too_many_requests"  // 429: too many failed authentications (with Retry-After)
+	CodeTooManyRequests   = "too_many_requests"  // 429: too many failed authentications, or a key over its rate limit (with Retry-After)
 	CodeUnavailable       = "store_unavailable"  // 503: the gallery cannot be written now (with Retry-After)
 	CodeInternal          = "internal"           // 500
 	CodeBusy              = "busy"               // 503: every recognition slot stayed taken; retry later

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -69,7 +70,7 @@ type keyFile struct {
 type Keys struct {
 	master    [sha256.Size]byte
 	hasMaster bool
-	masterLen int // of the master key, for the weak-key warning
+	weak      bool // the master key is short or repetitive: warned about at start
 	path      string
 
 	mu     sync.Mutex
@@ -101,11 +102,27 @@ func (a fileStamp) same(b fileStamp) bool {
 
 // minMasterKeyLen is the shortest master key the server accepts without a
 // warning: 16 random characters of a key's alphabet are beyond guessing at
-// the rate failed authentications are allowed.
-const minMasterKeyLen = 16
+// the rate failed authentications are allowed. minMasterKeyDistinct is the
+// fewest different characters it must hold: length alone would pass
+// "aaaaaaaaaaaaaaaa" or "passwordpassword".
+const (
+	minMasterKeyLen      = 16
+	minMasterKeyDistinct = 8
+)
 
-// weakMaster reports whether the master key is too short.
-func (k *Keys) weakMaster() bool { return k != nil && k.hasMaster && k.masterLen < minMasterKeyLen }
+// weakKey reports whether key is short or repetitive enough to guess. It
+// is a heuristic against the obvious mistakes, not an entropy estimate: a
+// key made by `facerec keys create` (32 random bytes) always passes.
+func weakKey(key string) bool {
+	distinct := map[rune]bool{}
+	for _, r := range key {
+		distinct[r] = true
+	}
+	return len(key) < minMasterKeyLen || len(distinct) < minMasterKeyDistinct
+}
+
+// weakMaster reports whether the master key is too easy to guess.
+func (k *Keys) weakMaster() bool { return k != nil && k.hasMaster && k.weak }
 
 // NewKeys returns the keys accepted by a server: master (full access; ""
 // for none) and those in the keys file at path ("" for none; a missing file
@@ -113,7 +130,7 @@ func (k *Keys) weakMaster() bool { return k != nil && k.hasMaster && k.masterLen
 func NewKeys(master, path string) (*Keys, error) {
 	k := &Keys{path: path, byHash: map[[sha256.Size]byte]Scope{}}
 	if master != "" {
-		k.master, k.hasMaster, k.masterLen = sha256.Sum256([]byte(master)), true, len(master)
+		k.master, k.hasMaster, k.weak = sha256.Sum256([]byte(master)), true, weakKey(master)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -139,20 +156,37 @@ func (k *Keys) Configured() bool {
 
 // Scope returns the scope of key, and false when the key is unknown.
 func (k *Keys) Scope(key string) (Scope, bool) {
+	_, s, ok := k.lookup(key)
+	return s, ok
+}
+
+// masterKeyID names the master key in rate limits and logs (a file key is
+// named by its KeyInfo.ID).
+const masterKeyID = "master"
+
+// lookup returns the ID and scope of key, and false when the key is
+// unknown. The key's SHA-256 is compared with every accepted hash in
+// constant time (crypto/subtle), and the loop does not stop at a match, so
+// the time taken says neither how much of a guess was right nor which key
+// matched; the scan is linear in the number of keys, which is small (a
+// keys file holds one key per door or operator).
+func (k *Keys) lookup(key string) (id string, scope Scope, ok bool) {
 	if k == nil || key == "" {
-		return "", false
+		return "", "", false
 	}
 	h := sha256.Sum256([]byte(key))
-	// Comparing hashes rather than keys makes the comparison's timing
-	// independent of how much of a guessed key is right.
-	if k.hasMaster && h == k.master {
-		return ScopeFull, true
+	if k.hasMaster && subtle.ConstantTimeCompare(h[:], k.master[:]) == 1 {
+		id, scope, ok = masterKeyID, ScopeFull, true
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.refresh()
-	s, ok := k.byHash[h]
-	return s, ok
+	for kh, s := range k.byHash {
+		if subtle.ConstantTimeCompare(h[:], kh[:]) == 1 && !ok {
+			id, scope, ok = hex.EncodeToString(kh[:6]), s, true
+		}
+	}
+	return id, scope, ok
 }
 
 // refresh re-reads the keys file if it changed; k.mu is held. A file that

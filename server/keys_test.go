@@ -148,13 +148,14 @@ func TestKeyGuessingIsLimited(t *testing.T) {
 	}
 }
 
-// TestWeakMasterKeyWarned: a master key a guesser could find is accepted
+// TestWeakMasterKeyWarned: a master key a guesser could find (short, or of
+// few different characters) is accepted
 // (refusing it would lock existing doors out) but warned about.
 func TestWeakMasterKeyWarned(t *testing.T) {
 	for _, c := range []struct {
 		master string
 		warned bool
-	}{{"1234567", true}, {"frk_0123456789abcdef0123", false}} {
+	}{{"1234567", true}, {"aaaaaaaaaaaaaaaaaaaaaaaaaaaa", true}, {"passwordpassword", true}, {"frk_0123456789abcdef0123", false}} {
 		var logs bytes.Buffer
 		keys, err := server.NewKeys(c.master, "")
 		if err != nil {

@@ -103,9 +103,11 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -185,6 +187,21 @@ type Config struct {
 	// nodes are searched here too (default gallery.DefaultFollowInterval;
 	// negative: never, the index then only holds this server's changes).
 	FollowInterval time.Duration
+	// RateLimit is how many requests a second each API key may make on
+	// average, and RateBurst how many at once (a token bucket per key);
+	// past it the answer is 429 too_many_requests with Retry-After.
+	// 0 (the default) is no limit: the recognition slots (Concurrency,
+	// MaxQueue) already bound the server's work, and a limit must fit the
+	// door (see docs/security.md). RateBurst defaults to twice the rate,
+	// at least 1. Requests without a key (keyless mode, /healthz) are not
+	// limited by it.
+	RateLimit float64
+	RateBurst int
+	// TLSCertFile and TLSKeyFile, both set, make Serve answer HTTPS only
+	// (TLS 1.2 or newer) with this PEM certificate (chain) and key; they
+	// are read by New, so a bad pair fails at start, and a renewed
+	// certificate takes a restart.
+	TLSCertFile, TLSKeyFile string
 }
 
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
@@ -192,6 +209,8 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	authFails *authLimiter
+	keyRate   *keyLimiter // nil: no per-key limit
+	tls       *tls.Config // nil: plain HTTP
 	store     *storeCheck
 	svc       *recognition.Service
 	gal       *gallery.Gallery
@@ -265,6 +284,25 @@ func New(cfg Config) (*Server, error) {
 		s.history = newHistory(cfg.HistorySize)
 	}
 	s.authFails = newAuthLimiter(s.log)
+	if cfg.RateLimit < 0 || cfg.RateBurst < 0 {
+		return nil, fmt.Errorf("server: negative rate limit %v/s, burst %d", cfg.RateLimit, cfg.RateBurst)
+	}
+	if cfg.RateLimit > 0 {
+		if s.cfg.RateBurst == 0 {
+			s.cfg.RateBurst = max(1, int(math.Ceil(2*cfg.RateLimit)))
+		}
+		s.keyRate = newKeyLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("server: TLS needs both a certificate and a key file")
+	}
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: TLS certificate: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	s.store = &storeCheck{check: s.gal.Check}
 	if cfg.Keys != nil {
 		cfg.Keys.setLogger(s.log)
@@ -414,7 +452,14 @@ func (s *Server) authorize(r *http.Request, need Scope) (Scope, error) {
 		return "", &apiError{status: http.StatusTooManyRequests, code: CodeTooManyRequests,
 			message: "too many failed authentications from this address; retry later", retryAfter: max(1, int(wait.Seconds()+0.999))}
 	}
-	scope, ok := s.cfg.Keys.Scope(strings.TrimSpace(key))
+	id, scope, ok := s.cfg.Keys.lookup(strings.TrimSpace(key))
+	if ok && s.keyRate != nil {
+		if ok, wait := s.keyRate.take(id); !ok {
+			return "", &apiError{status: http.StatusTooManyRequests, code: CodeTooManyRequests,
+				message:    fmt.Sprintf("this key's rate limit (%g requests a second, %d at once) is used up; retry later", s.cfg.RateLimit, s.cfg.RateBurst),
+				retryAfter: max(1, int(math.Ceil(wait.Seconds())))}
+		}
+	}
 	if !ok {
 		s.authFails.failed(client)
 		if need == needNone {
@@ -600,6 +645,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	scheme := "http"
+	if s.tls != nil {
+		scheme = "https"
+		hs.TLSConfig = s.tls
+		ln = tls.NewListener(ln, s.tls)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if s.cfg.FollowInterval >= 0 {
@@ -609,7 +660,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer func() { stop(); <-done }()
 	}
 	people, faces := s.gal.Size()
-	s.log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "auth", s.auth, "people", people, "faces", faces,
+	s.log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "auth", s.auth, "people", people, "faces", faces,
 		"concurrency", s.cfg.Concurrency)
 	if !s.auth {
 		s.log.Warn("no API key configured: every request is allowed, so the server listens on loopback only; " +

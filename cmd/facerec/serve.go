@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,6 +22,7 @@ func serveCmd() *cobra.Command {
 		cfg       server.Config
 		analyze   string
 		explain   bool
+		rate      string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -49,12 +51,23 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cfg.RateLimit, err = server.ParseRate(rate); err != nil {
+				return fmt.Errorf("--rate-limit: %w", err)
+			}
 			if cfg.Keys, err = server.NewKeys(os.Getenv("FACEREC_API_KEY"), keysPath); err != nil {
 				return err
 			}
 			// Refuse a bad address before the models take seconds to load.
 			if err := server.CheckAddr(addr, cfg.Keys); err != nil {
 				return err
+			}
+			if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+				return fmt.Errorf("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
+			}
+			if cfg.TLSCertFile != "" {
+				if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+					return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+				}
 			}
 			p, g, err := pf.loadWithGallery(cmd, &gf)
 			if err != nil {
@@ -108,5 +121,9 @@ func serveCmd() *cobra.Command {
 	fl.IntVar(&cfg.HistorySize, "history", server.DefaultHistorySize, "recent door decisions kept in memory for the page (negative: none)")
 	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint) (`LIST`)")
 	fl.BoolVar(&explain, "explain", true, "let /v1/verify and /v1/compare explain a decision with ?explain=1 (heatmaps over photo A; costs about one more recognition in the request's slot)")
+	fl.StringVar(&rate, "rate-limit", "off", "requests a second each API key may make on average, e.g. 5/s or 300/m (`RATE`; off: no limit; over it: 429 with Retry-After)")
+	fl.IntVar(&cfg.RateBurst, "rate-burst", 0, "requests a key may make at once under --rate-limit (default twice the rate a second, at least 1)")
+	fl.StringVar(&cfg.TLSCertFile, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) `FILE` (with --tls-key)")
+	fl.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	return cmd
 }
