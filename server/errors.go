@@ -35,6 +35,7 @@ const (
 	CodeRequestTimeout    = "request_timeout"    // 408: the request body stopped arriving
 	CodeTooManyRequests   = "too_many_requests"  // 429: too many failed authentications (with Retry-After)
 	CodeUnavailable       = "store_unavailable"  // 503: the gallery cannot be written now (with Retry-After)
+	CodeAuditUnavailable  = "audit_unavailable"  // 503: the audit log could not record the decision or change
 	CodeInternal          = "internal"           // 500
 	CodeBusy              = "busy"               // 503: every recognition slot stayed taken; retry later
 	CodeTimeout           = "timeout"            // 503: the request ran out of time

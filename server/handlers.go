@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/facerec/facerec/audit"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
@@ -335,6 +336,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("enrolling %q: %w", name, err)
 	}
+	if err := s.change(r, audit.ActionEnroll, p.ID); err != nil {
+		return err
+	}
 	w.Header().Set("Location", "/v1/people/"+p.ID)
 	writeJSON(w, http.StatusCreated, toPersonJSON(p))
 	return nil
@@ -368,6 +372,9 @@ func (s *Server) addFace(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.change(r, audit.ActionAddFace, p.ID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, toPersonJSON(p))
@@ -420,6 +427,9 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.history.forget(r.PathValue("id"))
+	if err := s.change(r, audit.ActionDelete, r.PathValue("id")); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -447,9 +457,18 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
+		if evs := s.refusal(err, ""); evs != nil {
+			if aerr := s.record(r, evs); aerr != nil {
+				return aerr
+			}
+		}
 		return err
 	}
-	s.history.record(results, s.threshold())
+	threshold := s.threshold()
+	if err := s.record(r, s.identifyEvents(results, threshold)); err != nil {
+		return err
+	}
+	s.history.record(results, threshold)
 	if scopeOf(r.Context()) != ScopeFull {
 		// A recognize key learns the decision for the faces it sent and
 		// nothing else: the nearest strangers' names would list the gallery.
@@ -508,7 +527,15 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
+		if evs := s.refusal(err, id); evs != nil {
+			if aerr := s.record(r, evs); aerr != nil {
+				return aerr
+			}
+		}
 		return fmt.Errorf("verifying %s: %w", id, err)
+	}
+	if err := s.record(r, []audit.Event{s.verifyEvent(id, d.Decision)}); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, d)
 	return nil
