@@ -84,10 +84,10 @@ type Event struct {
 	Threshold *float64 `json:"threshold,omitempty"`
 	Model     string   `json:"model,omitempty"`
 
-	// A change: Action, the person changed (Person), and for an import
-	// how many people came in.
+	// A change: Action, the person changed (Person), and for a change of
+	// many how many: people imported, faces re-embedded.
 	Action string `json:"action,omitempty"`
-	People int    `json:"people,omitempty"`
+	Count  int    `json:"count,omitempty"`
 }
 
 // Options configure a Log.
@@ -135,6 +135,28 @@ func Open(path string, opts Options) (*Log, error) {
 	return l, nil
 }
 
+// endLine ends a torn last line (a crash mid-write) so that the next
+// record starts a line of its own instead of being lost with it.
+func endLine(r *os.File, size int64) error {
+	if size == 0 {
+		return nil
+	}
+	last := make([]byte, 1)
+	if _, err := r.ReadAt(last, size-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	w, err := os.OpenFile(r.Name(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	_, err = w.Write([]byte{'\n'})
+	return err
+}
+
 // seed reads the latest records of an existing log; corrupt lines are
 // skipped (`facerec audit` reports them).
 func (l *Log) seed() error {
@@ -146,6 +168,9 @@ func (l *Log) seed() error {
 	st, err := r.Stat()
 	if err != nil {
 		return fmt.Errorf("audit: reading the log: %w", err)
+	}
+	if err := endLine(r, st.Size()); err != nil {
+		return fmt.Errorf("audit: ending the torn last line of %s: %w", l.path, err)
 	}
 	skipFirst := false
 	if st.Size() > seedBytes {

@@ -21,6 +21,7 @@ func serveCmd() *cobra.Command {
 		cfg       server.Config
 		analyze   string
 		explain   bool
+		af        auditFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -78,6 +79,10 @@ func serveCmd() *cobra.Command {
 					fmt.Fprintf(cmd.ErrOrStderr(), "facerec: note: explanations (?explain=1) are off: %v\n", err)
 				}
 			}
+			if cfg.Audit, err = af.open(); err != nil {
+				return err
+			}
+			defer cfg.Audit.Close()
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -103,6 +108,8 @@ func serveCmd() *cobra.Command {
 	fl.BoolVar(&cfg.Thumbnails, "thumbnails", false, "keep a small face thumbnail of each new person (shown in the people list; stored with the person, exported with them)")
 	fl.IntVar(&cfg.HistorySize, "history", server.DefaultHistorySize, "recent door decisions kept in memory for the page (negative: none)")
 	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint) (`LIST`)")
+	af.register(cmd, "every identification and verification decision and every change to the gallery, each written before the answer,")
+	af.registerSync(cmd)
 	fl.BoolVar(&explain, "explain", true, "let /v1/verify and /v1/compare explain a decision with ?explain=1 (heatmaps over photo A; costs about one more recognition in the request's slot)")
 	return cmd
 }
