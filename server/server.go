@@ -93,7 +93,8 @@
 // stored, in a keys file beside the gallery database. /healthz and the web
 // page need no key (probes and browsers cannot send one); /metrics,
 // /v1/identify, /v1/verify and /v1/compare need any key; /v1/info and
-// /openapi.json none; the rest (the people, the history) needs ScopeFull.
+// /openapi.json none; the rest (the people, the history, the audit
+// records of /v1/events) needs ScopeFull.
 //
 // With no key configured at all when the server starts, every request is
 // allowed, and the server refuses to listen anywhere but on loopback; it
