@@ -158,6 +158,10 @@ func (a *auditWriter) write(ev audit.Event) error {
 			who = fmt.Sprintf("(%d)", ev.Count)
 		}
 	}
+	key := ev.Key
+	if key == "" && ev.Source == "cli" {
+		key = "(cli)"
+	}
 	if ev.Claimed != "" && who == "" {
 		who = "claimed " + ev.Claimed
 	}
@@ -168,7 +172,7 @@ func (a *auditWriter) write(ev audit.Event) error {
 		return fmtFloat(*v, 3)
 	}
 	_, err := fmt.Fprintf(a.tab, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Kind,
-		dash(ev.Key), ev.Endpoint, dash(result), dash(who), num(ev.Distance), num(ev.Threshold), dash(ev.Reason))
+		dash(key), ev.Endpoint, dash(result), dash(who), num(ev.Distance), num(ev.Threshold), dash(ev.Reason))
 	return err
 }
 
