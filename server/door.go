@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/facerec/facerec/audit"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/recognition"
@@ -160,6 +161,9 @@ func (s *Server) renamePerson(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.history.rename(p.ID, p.Name)
+	if err := s.change(r, audit.ActionRename, p.ID); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, toPersonJSON(p))
 	return nil
 }
@@ -221,6 +225,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 		"close_call_band": CloseCallBand,
 		"history":         s.history.size(),
 		"thumbnails":      s.cfg.Thumbnails,
+		"audit":           s.cfg.Audit != nil,
 	})
 	return nil
 }

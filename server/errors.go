@@ -38,6 +38,7 @@ const (
 	CodeRequestTimeout    = "request_timeout"    // 408: the request body stopped arriving
 	CodeTooManyRequests   = "too_many_requests"  // 429: too many failed authentications, or a key over its rate limit (with Retry-After)
 	CodeUnavailable       = "store_unavailable"  // 503: the gallery cannot be written now (with Retry-After)
+	CodeAuditUnavailable  = "audit_unavailable"  // 503: the audit log could not record the decision or change
 	CodeInternal          = "internal"           // 500
 	CodeBusy              = "busy"               // 503: every recognition slot stayed taken; retry later
 	CodeTimeout           = "timeout"            // 503: the request ran out of time

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/facerec/facerec/analysis"
+	"github.com/facerec/facerec/audit"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
@@ -342,6 +343,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("enrolling %q: %w", name, err)
 	}
+	if err := s.change(r, audit.ActionEnroll, p.ID); err != nil {
+		return err
+	}
 	w.Header().Set("Location", "/v1/people/"+p.ID)
 	pj := toPersonJSON(p)
 	pj.QualityWarnings = warnings
@@ -379,6 +383,9 @@ func (s *Server) addFace(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.change(r, audit.ActionAddFace, p.ID); err != nil {
 		return err
 	}
 	pj := toPersonJSON(p)
@@ -433,6 +440,9 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.history.forget(r.PathValue("id"))
+	if err := s.change(r, audit.ActionDelete, r.PathValue("id")); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -460,9 +470,18 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
+		if evs := s.refusal(err, ""); evs != nil {
+			if aerr := s.record(r, evs); aerr != nil {
+				return aerr
+			}
+		}
 		return err
 	}
-	s.history.record(results, s.threshold())
+	threshold := s.threshold()
+	if err := s.record(r, s.identifyEvents(results, threshold)); err != nil {
+		return err
+	}
+	s.history.record(results, threshold)
 	if scopeOf(r.Context()) != ScopeFull {
 		// A recognize key learns the decision for the faces it sent and
 		// nothing else: the nearest strangers' names would list the gallery.
@@ -521,7 +540,15 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
+		if evs := s.refusal(err, id); evs != nil {
+			if aerr := s.record(r, evs); aerr != nil {
+				return aerr
+			}
+		}
 		return fmt.Errorf("verifying %s: %w", id, err)
+	}
+	if err := s.record(r, []audit.Event{s.verifyEvent(id, d.Decision)}); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, d)
 	return nil

@@ -16,7 +16,10 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	handler  http.Handler
+	// decisions counts the door's decisions, one per face (or per photo
+	// refused as a whole), by result and refusal reason.
+	decisions *prometheus.CounterVec
+	handler   http.Handler
 }
 
 func newMetrics(g interface{ Size() (people, faces int) }, lim *limiter) *metrics {
@@ -32,8 +35,15 @@ func newMetrics(g interface{ Size() (people, faces int) }, lim *limiter) *metric
 			// From a cache-warm healthz to a large photo on a busy server.
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route", "method"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "facerec_decisions_total",
+			Help: "Identification and verification decisions, one per face: result known, unknown or refused (with its reason).",
+		}, []string{"result", "reason"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency,
+	for _, r := range []string{"known", "unknown"} {
+		m.decisions.WithLabelValues(r, "") // shown at 0 from the start
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.decisions,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "facerec_gallery_people", Help: "People enrolled in the gallery.",
 		}, func() float64 { p, _ := g.Size(); return float64(p) }),
@@ -71,6 +81,11 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	method = methodLabel(method)
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// decision counts one decision.
+func (m *metrics) decision(result, reason string) {
+	m.decisions.WithLabelValues(result, reason).Inc()
 }
 
 func (m *metrics) serve(w http.ResponseWriter, r *http.Request) error {

@@ -27,6 +27,7 @@ func TestEveryEndpointByScope(t *testing.T) {
 		"DELETE /v1/people/{id}":     full,
 		"POST /v1/people/{id}/faces": full,
 		"GET /v1/history":            full,
+		"GET /v1/events":             full,
 		"POST /v1/identify":          recognize,
 		"POST /v1/verify":            recognize,
 		"POST /v1/compare":           recognize,

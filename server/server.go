@@ -25,6 +25,8 @@
 //	                              (?explain=1 on either adds "explanation": heatmaps over photo A of
 //	                              the pixels that made the distance, PNG data URLs; Config.Explainer)
 //	GET    /v1/history            ?limit= → {"events":[...],"size"}: the latest door decisions, newest first
+//	GET    /v1/events             ?since=&limit=&kind= → {"events":[...],"limit"}: the latest audit records, newest first
+//	                              (Config.Audit; 404 without it)
 //	GET    /v1/info               → {"auth","threshold","close_call_band","history"} (no key needed)
 //	GET    /openapi.json          the OpenAPI 3 description (no key needed)
 //	POST   /v1/verify             multipart person_id + photo → {"distance","threshold","same"}
@@ -82,6 +84,7 @@
 //	500 internal             a server fault (logged; details are not sent)
 //	503 busy                 every recognition slot stayed taken (with Retry-After)
 //	503 store_unavailable    the gallery cannot be written now: read-only or full disk, database gone (with Retry-After)
+//	503 audit_unavailable    the audit log (Config.Audit) could not record the decision or change (with Retry-After)
 //	503 timeout              the request ran past Config.RequestTimeout
 //
 // # Keys
@@ -92,7 +95,8 @@
 // stored, in a keys file beside the gallery database. /healthz and the web
 // page need no key (probes and browsers cannot send one); /metrics,
 // /v1/identify, /v1/verify and /v1/compare need any key; /v1/info and
-// /openapi.json none; the rest (the people, the history) needs ScopeFull.
+// /openapi.json none; the rest (the people, the history, the audit
+// records of /v1/events) needs ScopeFull.
 //
 // With no key configured at all when the server starts, every request is
 // allowed, and the server refuses to listen anywhere but on loopback; it
@@ -117,6 +121,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facerec/facerec/audit"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server/web"
@@ -202,6 +207,11 @@ type Config struct {
 	// are read by New, so a bad pair fails at start, and a renewed
 	// certificate takes a restart.
 	TLSCertFile, TLSKeyFile string
+	// Audit, when set, receives every identification and verification
+	// decision and every change to the gallery, written before the answer
+	// (a record it cannot take turns the answer into 503
+	// audit_unavailable); GET /v1/events reads its latest records.
+	Audit *audit.Log
 }
 
 // Server is the HTTP API. It is an http.Handler; Serve and ListenAndServe
@@ -335,6 +345,7 @@ func (s *Server) routes() {
 	s.handle("/v1/verify", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.verify})
 	s.handle("/v1/compare", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.compare})
 	s.handle("/v1/history", ScopeFull, map[string]handlerFunc{http.MethodGet: s.serveHistory})
+	s.handle("/v1/events", ScopeFull, map[string]handlerFunc{http.MethodGet: s.serveEvents})
 	s.handle("/v1/info", needNone, map[string]handlerFunc{http.MethodGet: s.info})
 	s.handle("/openapi.json", needNone, map[string]handlerFunc{http.MethodGet: serveOpenAPI})
 	s.handle("/v1/analyze", ScopeRecognize, map[string]handlerFunc{http.MethodPost: s.analyze})

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/facerec/facerec/analysis"
+	"github.com/facerec/facerec/audit"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/model"
@@ -161,6 +162,7 @@ func enrollCmd() *cobra.Command {
 		gf      galleryFlags
 		name    string
 		folders string
+		af      auditFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "enroll --name NAME PHOTO... | enroll --folders DIR",
@@ -219,7 +221,12 @@ func enrollCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return enrollPeople(cmd, svc, people)
+			log, err := af.open()
+			if err != nil {
+				return err
+			}
+			defer log.Close()
+			return enrollPeople(cmd, svc, people, log)
 		},
 	}
 	pf.register(cmd)
@@ -228,13 +235,15 @@ func enrollCmd() *cobra.Command {
 	gf.register(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "the person's `NAME` (with their photos)")
 	cmd.Flags().StringVar(&folders, "folders", "", "enrol everyone in `DIR`: Name.jpg photos and Name/ sub-folders of photos")
+	af.register(cmd, "each enrolment and added face")
 	return cmd
 }
 
 // enrollPeople enrols each person from their photos, one JSON line per
 // person enrolled; a photo that fails is reported on stderr and the rest
-// go on.
-func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPerson) error {
+// go on. Each enrolment and added face goes to log (nil: none); one that
+// cannot be logged stops the command.
+func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPerson, log *audit.Log) error {
 	stderr := cmd.ErrOrStderr()
 	total := 0
 	for _, p := range people {
@@ -264,14 +273,19 @@ func enrollPeople(cmd *cobra.Command, svc *recognition.Service, people []knownPe
 					}
 				}
 				var np gallery.Person
+				action := audit.ActionEnroll
 				if person == nil {
 					np, err = svc.Enroll(cmd.Context(), kp.name, nil, ph)
 				} else {
+					action = audit.ActionAddFace
 					np, err = svc.AddFace(cmd.Context(), person.ID, ph)
 				}
 				switch {
 				case err == nil:
 					person = &np
+					if err := cliChange(log, cmd, action, np.ID, 0); err != nil {
+						return err
+					}
 					if n := len(warnings); n > 0 && warnings[n-1].Photo == path {
 						report(fmt.Errorf("%s: warning: %v: %s (enrolled anyway: --quality warn)", path, recognition.ErrPoorQuality, strings.Join(warnings[n-1].Reasons, ", ")))
 					}
@@ -451,7 +465,10 @@ func peopleCmd() *cobra.Command {
 		},
 	}
 	lf.registerDB(list)
-	var rf galleryFlags
+	var (
+		rf  galleryFlags
+		raf auditFlags
+	)
 	rm := &cobra.Command{
 		Use:   "rm ID...",
 		Short: "Remove people with all their faces (and photos)",
@@ -462,6 +479,11 @@ func peopleCmd() *cobra.Command {
 				return err
 			}
 			defer g.Close()
+			log, err := raf.open()
+			if err != nil {
+				return err
+			}
+			defer log.Close()
 			failed := false
 			for _, id := range args {
 				if err := g.DeletePerson(cmd.Context(), id); err != nil {
@@ -470,6 +492,9 @@ func peopleCmd() *cobra.Command {
 					continue
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "removed %s\n", id)
+				if err := cliChange(log, cmd, audit.ActionDelete, id, 0); err != nil {
+					return err
+				}
 			}
 			if failed {
 				return errReported
@@ -478,6 +503,7 @@ func peopleCmd() *cobra.Command {
 		},
 	}
 	rf.registerDB(rm)
+	raf.register(rm, "each deletion")
 	cmd.AddCommand(list, rm)
 	return cmd
 }
@@ -488,6 +514,7 @@ func galleryCmd() *cobra.Command {
 		ef, imf       galleryFlags
 		efile, imfile string
 		imodel        string
+		iaf           auditFlags
 	)
 	export := &cobra.Command{
 		Use:   "export",
@@ -540,8 +567,18 @@ func galleryCmd() *cobra.Command {
 				defer f.Close()
 				r = f
 			}
+			log, err := iaf.open()
+			if err != nil {
+				return err
+			}
+			defer log.Close()
 			n, err := g.Import(cmd.Context(), r)
 			fmt.Fprintf(cmd.ErrOrStderr(), "imported %d people\n", n)
+			if n > 0 {
+				if lerr := cliChange(log, cmd, audit.ActionImport, "", n); lerr != nil {
+					return errors.Join(err, lerr)
+				}
+			}
 			if err != nil {
 				return fmt.Errorf("import stopped after %d people: %w", n, err)
 			}
@@ -551,6 +588,7 @@ func galleryCmd() *cobra.Command {
 	imf.register(imp)
 	imp.Flags().StringVar(&imfile, "file", "", "read `FILE` instead of stdin")
 	registerModel(imp, &imodel)
+	iaf.register(imp, "the import (one record: how many people)")
 	cmd.AddCommand(export, imp, reembedCmd(), galleryBackupCmd())
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facerec/facerec/audit"
 	"github.com/facerec/facerec/checkpoint"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
@@ -115,9 +116,11 @@ func TestGalleryCommands(t *testing.T) {
 		return filepath.Join(lfw, name, fmt.Sprintf("%s_%04d.jpg", name, i))
 	}
 	db := []string{"--db", filepath.Join(t.TempDir(), "g.db")}
+	auditLog := filepath.Join(t.TempDir(), "audit.jsonl")
+	withAudit := func(args ...string) []string { return append(args, "--audit", auditLog) }
 
-	out, err := runCommand(t, enrollCmd(), "", append(db, "--name", "Aaron Peirsol",
-		photo("Aaron_Peirsol", 1), photo("Aaron_Peirsol", 2))...)
+	out, err := runCommand(t, enrollCmd(), "", withAudit(append(db, "--name", "Aaron Peirsol",
+		photo("Aaron_Peirsol", 1), photo("Aaron_Peirsol", 2))...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,14 +169,34 @@ func TestGalleryCommands(t *testing.T) {
 	if err != nil || strings.Count(export, "\n") != 1 {
 		t.Fatalf("gallery export = %q, %v", export, err)
 	}
-	if _, err := runCommand(t, peopleCmd(), "", append([]string{"rm", p.ID}, db...)...); err != nil {
+	if _, err := runCommand(t, peopleCmd(), "", withAudit(append([]string{"rm", p.ID}, db...)...)...); err != nil {
 		t.Fatal(err)
 	}
 	if got := identify(); got[0] != "null" {
 		t.Errorf("after people rm, Aaron identified as %s", got[0])
 	}
-	if _, err := runCommand(t, galleryCmd(), export, append([]string{"import"}, db...)...); err != nil {
+	if _, err := runCommand(t, galleryCmd(), export, withAudit(append([]string{"import"}, db...)...)...); err != nil {
 		t.Fatal(err)
+	}
+	// The CLI's changes, run with --audit, are in the log: the
+	// enrolment, the added face, the deletion and the import.
+	logged, err := runCommand(t, auditCmd(), "", auditLog, "--kind", "change")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, line := range strings.Split(strings.TrimSpace(logged), "\n") {
+		var ev audit.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if ev.Source != "cli" || (ev.Action != audit.ActionImport && ev.Person != p.ID) {
+			t.Errorf("audit record %+v: want a cli change of %s", ev, p.ID)
+		}
+		actions = append(actions, ev.Action+" "+ev.Endpoint)
+	}
+	if want := []string{"enroll enroll", "add_face enroll", "delete people rm", "import gallery import"}; !slices.Equal(actions, want) {
+		t.Errorf("audited changes %q, want %q", actions, want)
 	}
 	if got := identify(); got[0] != p.ID {
 		t.Errorf("after gallery import, Aaron identified as %s, want %s", got[0], p.ID)

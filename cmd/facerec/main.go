@@ -119,7 +119,7 @@ func rootCmd() *cobra.Command {
 	root.PersistentFlags().String("models", "", "model `DIR` (default $FACEREC_MODELS or the user cache dir)")
 	root.Version = version()
 	root.SetVersionTemplate("{{.Version}}")
-	root.AddCommand(modelsCmd(), detectCmd(), analyzeCmd(), embedCmd(), verifyCmd(), distanceCmd(), evalCmd(), trainCmd(), trainHeadCmd(), benchCmd(), styleCmd(), visualizeCmd(), serveCmd(), enrollCmd(), identifyCmd(), peopleCmd(), galleryCmd(), keysCmd())
+	root.AddCommand(modelsCmd(), detectCmd(), analyzeCmd(), embedCmd(), verifyCmd(), distanceCmd(), evalCmd(), trainCmd(), trainHeadCmd(), benchCmd(), styleCmd(), visualizeCmd(), serveCmd(), auditCmd(), enrollCmd(), identifyCmd(), peopleCmd(), galleryCmd(), keysCmd())
 	markUsageErrors(root)
 	return root
 }

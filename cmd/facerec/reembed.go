@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/facerec/facerec/audit"
 	"github.com/facerec/facerec/face"
 	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/photo"
@@ -18,6 +19,7 @@ func reembedCmd() *cobra.Command {
 	var (
 		pf pipelineFlags
 		gf galleryFlags
+		af auditFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "reembed [--model PATH]",
@@ -42,6 +44,11 @@ func reembedCmd() *cobra.Command {
 				return err
 			}
 			defer g.Close()
+			log, err := af.open()
+			if err != nil {
+				return err
+			}
+			defer log.Close()
 			bar := newBar(-1, "faces")
 			n, err := g.Reembed(cmd.Context(), func(data []byte) ([]float32, error) {
 				defer bar.Add(1)
@@ -58,6 +65,11 @@ func reembedCmd() *cobra.Command {
 				return f.Descriptor.Vector, nil
 			})
 			bar.Finish()
+			if n > 0 {
+				if lerr := cliChange(log, cmd, audit.ActionReembed, "", n); lerr != nil {
+					return errors.Join(err, lerr)
+				}
+			}
 			if err != nil && !errors.Is(err, gallery.ErrModelMismatch) {
 				return fmt.Errorf("re-embedding stopped after %d faces: %w", n, err)
 			}
@@ -74,5 +86,6 @@ func reembedCmd() *cobra.Command {
 	pf.register(cmd)
 	pf.registerEnroll(cmd)
 	gf.registerDB(cmd)
+	af.register(cmd, "the re-embedding (one record: how many faces)")
 	return cmd
 }

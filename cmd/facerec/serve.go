@@ -23,6 +23,7 @@ func serveCmd() *cobra.Command {
 		analyze   string
 		explain   bool
 		rate      string
+		af        auditFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -94,6 +95,10 @@ func serveCmd() *cobra.Command {
 					fmt.Fprintf(cmd.ErrOrStderr(), "facerec: note: explanations (?explain=1) are off: %v\n", err)
 				}
 			}
+			if cfg.Audit, err = af.open(); err != nil {
+				return err
+			}
+			defer cfg.Audit.Close()
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -120,6 +125,8 @@ func serveCmd() *cobra.Command {
 	fl.BoolVar(&cfg.Thumbnails, "thumbnails", false, "keep a small face thumbnail of each new person (shown in the people list; stored with the person, exported with them)")
 	fl.IntVar(&cfg.HistorySize, "history", server.DefaultHistorySize, "recent door decisions kept in memory for the page (negative: none)")
 	fl.StringVar(&analyze, "analysis", "off", "enable POST /v1/analyze with these networks (as analyze --networks; none: quality and pose only; off: no endpoint) (`LIST`)")
+	af.register(cmd, "every identification and verification decision and every change to the gallery, each written before the answer,")
+	af.registerSync(cmd)
 	fl.BoolVar(&explain, "explain", true, "let /v1/verify and /v1/compare explain a decision with ?explain=1 (heatmaps over photo A; costs about one more recognition in the request's slot)")
 	fl.StringVar(&rate, "rate-limit", "off", "requests a second each API key may make on average, e.g. 5/s or 300/m (`RATE`; off: no limit; over it: 429 with Retry-After)")
 	fl.IntVar(&cfg.RateBurst, "rate-burst", 0, "requests a key may make at once under --rate-limit (default twice the rate a second, at least 1)")

@@ -46,6 +46,12 @@ type fakeAPI struct {
 	identifyFaces func() []any
 	history       []any
 	chosen        []string // the face=N of each enrolment that had one
+
+	// events, when not nil, are the audit records GET /v1/events gives
+	// (and /v1/info says the server keeps a log); eventsForbidden answers
+	// it 403, as the real server does a recognize key.
+	events          []any
+	eventsForbidden bool
 }
 
 type person struct {
@@ -90,7 +96,8 @@ func (f *fakeAPI) person(id string) *person {
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/v1/info" {
-		f.reply(w, http.StatusOK, map[string]any{"auth": f.key != "", "threshold": 0.61, "close_call_band": 0.05, "history": 100})
+		f.reply(w, http.StatusOK, map[string]any{"auth": f.key != "", "threshold": 0.61, "close_call_band": 0.05, "history": 100,
+			"audit": f.events != nil})
 		return
 	}
 	if f.key != "" && r.Header.Get("Authorization") != "Bearer "+f.key {
@@ -122,6 +129,12 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ev = []any{}
 		}
 		f.reply(w, http.StatusOK, map[string]any{"events": ev, "size": 100})
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/events":
+		if f.eventsForbidden {
+			f.fail(w, http.StatusForbidden, "forbidden", "a recognize key cannot do this; it needs a full key")
+			return
+		}
+		f.reply(w, http.StatusOK, map[string]any{"events": f.events, "limit": 20})
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/compare":
 		f.compare(w, r)
 	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/v1/people/"):

@@ -21,6 +21,7 @@
   const JPEG_QUALITY = 0.9;
   const HISTORY_MS = 5000; // how often the history panel is re-read
   const HISTORY_SHOWN = 20;
+  const EVENTS_SHOWN = 20; // audit records in the audit panel
 
   // What the server says about itself (GET v1/info); the defaults stand
   // in for an older server without it.
@@ -1006,6 +1007,67 @@
       }),
     );
     historyTimer = setTimeout(loadHistory, HISTORY_MS);
+    loadEvents();
+  }
+
+  // ---- audit log --------------------------------------------------------------------
+
+  const eventsSection = $("events");
+  const eventsList = $("events-list");
+  const eventsStatus = $("events-status");
+
+  // auditText is one audit record in words: who (the key's id), what, the
+  // result or the change, and the numbers.
+  function auditText(ev) {
+    const who = ev.key ? "key " + ev.key : ev.source === "cli" ? "command line" : "";
+    const what = ev.endpoint || "";
+    let result;
+    if (ev.kind === "change") {
+      result = (ev.action || "change").replace("_", " ") + (ev.person ? " " + ev.person : "") + (ev.count ? " (" + ev.count + ")" : "");
+    } else {
+      result = ev.result || "";
+      if (ev.person) result += " " + ev.person;
+      else if (ev.claimed) result += " (claimed " + ev.claimed + ")";
+      if (ev.reason) result += ": " + ev.reason.replaceAll("_", " ");
+      if (typeof ev.distance === "number") {
+        result += " (" + fmt(ev.distance) + (typeof ev.threshold === "number" ? " / " + fmt(ev.threshold) : "") + ")";
+      }
+    }
+    return [result, what, who].filter(Boolean).join(" — ");
+  }
+
+  // loadEvents shows the latest audit records when the server keeps a
+  // log; a key that may not read them gets a sentence, not an error.
+  async function loadEvents() {
+    if (!info.audit) {
+      eventsSection.hidden = true;
+      return;
+    }
+    eventsSection.hidden = false;
+    let data;
+    try {
+      data = await api("GET", "v1/events?limit=" + EVENTS_SHOWN);
+    } catch (e) {
+      show(eventsStatus, e.code === "forbidden" ? "This API key cannot read the audit log." : "Cannot read the audit log: " + e.message,
+        e.code === "forbidden" ? "" : "error");
+      eventsList.replaceChildren();
+      return;
+    }
+    const events = data.events || [];
+    show(eventsStatus, events.length ? "" : "Nothing recorded yet.");
+    eventsList.replaceChildren(
+      ...events.map((ev) => {
+        const li = document.createElement("li");
+        li.className = ev.kind === "change" ? "change" : ev.result === "known" ? "known" : ev.result === "refused" ? "close" : "unknown";
+        const time = document.createElement("time");
+        time.dateTime = ev.time;
+        time.textContent = timeFmt.format(new Date(ev.time));
+        const text = document.createElement("span");
+        text.textContent = auditText(ev);
+        li.append(time, " ", text);
+        return li;
+      }),
+    );
   }
 
   // ---- people ----------------------------------------------------------------------
