@@ -40,7 +40,9 @@ func (s *Server) keyID(r *http.Request) string {
 // one); an error means the client must not get the decision.
 func (s *Server) record(r *http.Request, evs []audit.Event) error {
 	for _, ev := range evs {
-		s.metrics.decision(ev.Result, ev.Reason)
+		if ev.Kind == audit.KindDecision { // a change is logged, not counted
+			s.metrics.decision(ev.Result, ev.Reason)
+		}
 	}
 	if s.cfg.Audit == nil {
 		return nil

@@ -215,7 +215,19 @@ func TestAuditUnavailable(t *testing.T) {
 // TestDecisionCounters: /metrics counts known, unknown and refused
 // decisions (by reason), with or without an audit log.
 func TestDecisionCounters(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	t.Run("no log", func(t *testing.T) { testDecisionCounters(t, harnessOptions{}) })
+	t.Run("with a log", func(t *testing.T) {
+		log, err := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"), audit.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { log.Close() })
+		testDecisionCounters(t, harnessOptions{cfg: func(c *server.Config) { c.Audit = log }})
+	})
+}
+
+func testDecisionCounters(t *testing.T, opts harnessOptions) {
+	h := newHarness(t, opts)
 	count := func(labels string) float64 {
 		t.Helper()
 		re := regexp.MustCompile(`(?m)^facerec_decisions_total\{` + regexp.QuoteMeta(labels) + `\} (\S+)$`)
@@ -244,8 +256,12 @@ func TestDecisionCounters(t *testing.T) {
 			t.Errorf("facerec_decisions_total{%s} = %v, want %v", labels, got, want)
 		}
 	}
+	// The enrolment is a change, not a decision.
+	if m := regexp.MustCompile(`(?m)^facerec_decisions_total\{reason="",result=""\}.*$`).FindString(h.metricsText()); m != "" {
+		t.Errorf("a change counted as a decision: %s", m)
+	}
 	var info map[string]any
-	if err := json.Unmarshal(h.get("/v1/info").body, &info); err != nil || info["audit"] != false {
-		t.Errorf("/v1/info audit = %v (%v), want false", info["audit"], err)
+	if err := json.Unmarshal(h.get("/v1/info").body, &info); err != nil || info["audit"] != (opts.cfg != nil) {
+		t.Errorf("/v1/info audit = %v (%v), want %v", info["audit"], err, opts.cfg != nil)
 	}
 }
