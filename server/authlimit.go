@@ -34,11 +34,13 @@ type authLimiter struct {
 }
 
 type authClient struct {
-	tokens   float64
-	last     time.Time // when tokens was last brought up to date
-	failures int       // since the last log line
+	bucket
+	failures int // since the last log line
 	logged   time.Time
 }
+
+// authFailRate is the attempts a second an address regains.
+var authFailRate = 1 / authFailRefill.Seconds()
 
 func newAuthLimiter(log *slog.Logger) *authLimiter {
 	return &authLimiter{clients: map[string]*authClient{}, now: time.Now, log: log}
@@ -66,7 +68,7 @@ func (l *authLimiter) allowed(client string) (ok bool, wait time.Duration) {
 	if c.tokens >= 1 {
 		return true, 0
 	}
-	return false, time.Duration((1 - c.tokens) * float64(authFailRefill))
+	return false, c.wait(authFailRate)
 }
 
 // failed records a failed authentication of client, and logs the client's
@@ -79,7 +81,7 @@ func (l *authLimiter) failed(client string) {
 		if len(l.clients) >= authMaxClients {
 			l.evict()
 		}
-		c = &authClient{tokens: authFailBurst, last: l.now()}
+		c = &authClient{bucket: bucket{tokens: authFailBurst, last: l.now()}}
 		l.clients[client] = c
 	}
 	l.refill(c)
@@ -92,11 +94,7 @@ func (l *authLimiter) failed(client string) {
 }
 
 // refill brings c's tokens up to date; l.mu is held.
-func (l *authLimiter) refill(c *authClient) {
-	now := l.now()
-	c.tokens = min(c.tokens+float64(now.Sub(c.last))/float64(authFailRefill), authFailBurst)
-	c.last = now
-}
+func (l *authLimiter) refill(c *authClient) { c.bucket.refill(l.now(), authFailRate, authFailBurst) }
 
 // evict drops the clients whose buckets are full again (they are as if
 // new), or, if none is, half of them; l.mu is held.

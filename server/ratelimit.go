@@ -22,9 +22,22 @@ type keyLimiter struct {
 	keys map[string]*bucket // by key ID; one entry per configured key, so bounded
 }
 
+// bucket is one token bucket's state: its tokens as of last. The owner
+// holds the lock and knows the rate and burst.
 type bucket struct {
 	tokens float64
 	last   time.Time
+}
+
+// refill brings b up to now at rate tokens a second, at most burst.
+func (b *bucket) refill(now time.Time, rate, burst float64) {
+	b.tokens = min(b.tokens+now.Sub(b.last).Seconds()*rate, burst)
+	b.last = now
+}
+
+// wait is how long b takes at rate to hold one token again.
+func (b *bucket) wait(rate float64) time.Duration {
+	return time.Duration((1 - b.tokens) / rate * float64(time.Second))
 }
 
 func newKeyLimiter(rate float64, burst int) *keyLimiter {
@@ -42,13 +55,12 @@ func (l *keyLimiter) take(id string) (ok bool, wait time.Duration) {
 		b = &bucket{tokens: l.burst, last: now}
 		l.keys[id] = b
 	}
-	b.tokens = min(b.tokens+now.Sub(b.last).Seconds()*l.rate, l.burst)
-	b.last = now
+	b.refill(now, l.rate, l.burst)
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return false, b.wait(l.rate)
 }
 
 // ParseRate reads a rate limit such as "5/s", "300/m", "1000/h" or "5"
