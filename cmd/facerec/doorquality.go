@@ -104,8 +104,7 @@ func qualityGates(described map[string]*describedSplit, models []*doorModel, pro
 				}
 				return eval.NewDoorScores(s, enrol, probes, pipe.Model().Metric())
 			}
-			var def func(n int) (*eval.DoorRule, error)
-			def = func(n int) (*eval.DoorRule, error) {
+			def := func(n int) (*eval.DoorRule, error) {
 				if dm.cal == nil {
 					return nil, nil
 				}
@@ -143,7 +142,8 @@ func qualityGates(described map[string]*describedSplit, models []*doorModel, pro
 					}
 				}
 			}
-			eg, bs, gs, err := compare(good(t))
+			ok := good(t)
+			eg, bs, gs, err := compare(ok)
 			if err != nil {
 				return nil, err
 			}
@@ -156,7 +156,7 @@ func qualityGates(described map[string]*describedSplit, models []*doorModel, pro
 			gate.Results = append(gate.Results,
 				bs.Summarise(label+" baseline", 0, d),
 				gs.Summarise(label+" enrolment gate", 0, d))
-			poor := func(p eval.DoorProbe) bool { return p.Found && !good(t)(p.Photo) }
+			poor := func(p eval.DoorProbe) bool { return p.Found && !ok(p.Photo) }
 			for _, p := range gs.Probes {
 				if poor(p) {
 					if p.Known {
