@@ -48,7 +48,7 @@ func ReadTensors(data []byte) (map[string]*tensor.Tensor, error) {
 		case safetensors.F16:
 			v = make([]float32, n)
 			for i := range v {
-				v[i] = halfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+				v[i] = tensor.HalfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
 			}
 		case safetensors.BF16:
 			v = make([]float32, n)
@@ -111,25 +111,4 @@ func WriteTensors(w io.Writer, ts map[string]*tensor.Tensor) error {
 		return fmt.Errorf("checkpoint: write: %w", err)
 	}
 	return nil
-}
-
-// halfToFloat32 converts an IEEE 754 binary16 value.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0 && mant == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: normalise
-		e := uint32(127 - 15 + 1)
-		for mant&0x400 == 0 {
-			mant <<= 1
-			e--
-		}
-		return math.Float32frombits(sign | e<<23 | (mant&0x3ff)<<13)
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }

@@ -43,7 +43,7 @@ func TestHalfToFloat32(t *testing.T) {
 		{0x3c00, 1}, {0xc000, -2}, {0x3555, 0.333251953125}, {0x0001, 5.9604645e-08},
 		{0x7bff, 65504}, {0x0000, 0}, {0x7c00, float32(math.Inf(1))},
 	} {
-		if got := halfToFloat32(c.h); got != c.want {
+		if got := tensor.HalfToFloat32(c.h); got != c.want {
 			t.Errorf("half %#04x = %v, want %v", c.h, got, c.want)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/facerec/facerec/model/tfjsgraph"
 	"github.com/facerec/facerec/tensor"
 )
 
@@ -303,19 +304,16 @@ func (ls layouts) decode(bin []byte) (Weights, error) {
 	return w, nil
 }
 
-// dequantTable returns the value of each of the 256 quantised levels, computed
-// as tfjs io.decodeWeights does in JavaScript doubles: q*scale + min rounded
-// once to float32, or for int32 tensors Math.round'ed and stored in an
-// Int32Array. The explicit float64 conversion of the product keeps the Go
-// compiler from fusing it into an FMA, which would round differently.
+// dequantTable returns the value of each of the 256 quantised levels, as
+// tfjs io.decodeWeights computes them (tfjsgraph.Dequantize), or for int32
+// tensors Math.round'ed and stored in an Int32Array.
 func dequantTable(dtype string, scale, min float64) *[256]float32 {
 	var lut [256]float32
 	for q := range lut {
-		v := float64(float64(q)*scale) + min
 		if dtype == "int32" {
-			lut[q] = float32(jsToInt32(jsRound(v)))
+			lut[q] = float32(jsToInt32(jsRound(float64(float64(q)*scale) + min)))
 		} else {
-			lut[q] = float32(v)
+			lut[q] = tfjsgraph.Dequantize(uint32(q), scale, min)
 		}
 	}
 	return &lut

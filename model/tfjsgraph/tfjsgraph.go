@@ -26,6 +26,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/facerec/facerec/tensor"
 )
 
 // Limits bound what a model may hold; Parse checks each.
@@ -473,16 +475,15 @@ func (m *Model) decodeWeights(jm *jsonModel, data []byte, lim Limits) error {
 					}
 				case q.DType == "float16":
 					for i := range t.Float {
-						t.Float[i] = halfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+						t.Float[i] = tensor.HalfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
 					}
 				default: // tfjs's affine dequantisation: v·scale + min
-					sc, mn := float32(*q.Scale), float32(*q.Min)
 					for i := range t.Float {
 						v := uint32(raw[i])
 						if size == 2 {
 							v = uint32(binary.LittleEndian.Uint16(raw[2*i:]))
 						}
-						t.Float[i] = float32(v)*sc + mn
+						t.Float[i] = Dequantize(v, *q.Scale, *q.Min)
 					}
 				}
 			case "int32":
@@ -502,27 +503,12 @@ func (m *Model) decodeWeights(jm *jsonModel, data []byte, lim Limits) error {
 	return nil
 }
 
-// halfToFloat32 converts an IEEE 754 binary16 value exactly (tfjs's
-// float16 dequantisation is exact too).
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		// Subnormal: mant·2^−24.
-		f := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+// Dequantize is the weight value of quantised level q, computed as tfjs's
+// io.decodeWeights does in JavaScript doubles: q·scale + min rounded once
+// to float32. The explicit float64 conversion of the product keeps the Go
+// compiler from fusing it into an FMA, which would round differently.
+func Dequantize(q uint32, scale, min float64) float32 {
+	return float32(float64(float64(q)*scale) + min)
 }
 
 // Node returns the node called name, or nil.

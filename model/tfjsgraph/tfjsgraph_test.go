@@ -153,11 +153,11 @@ func TestHalfToFloat32(t *testing.T) {
 		{0x3c00, 1}, {0xc000, -2}, {0x3555, 0.333251953125}, {0x0001, 1.0 / (1 << 24)},
 		{0x7bff, 65504}, {0x8000, float32(math.Copysign(0, -1))}, {0x7c00, float32(math.Inf(1))},
 	} {
-		if got := halfToFloat32(c.h); got != c.want || math.Signbit(float64(got)) != math.Signbit(float64(c.want)) {
-			t.Errorf("halfToFloat32(%#04x) = %g, want %g", c.h, got, c.want)
+		if got := tensor.HalfToFloat32(c.h); got != c.want || math.Signbit(float64(got)) != math.Signbit(float64(c.want)) {
+			t.Errorf("tensor.HalfToFloat32(%#04x) = %g, want %g", c.h, got, c.want)
 		}
 	}
-	if !math.IsNaN(float64(halfToFloat32(0x7e00))) {
+	if !math.IsNaN(float64(tensor.HalfToFloat32(0x7e00))) {
 		t.Error("0x7e00 is not NaN")
 	}
 }
