@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,9 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server/web"
 	"github.com/facerec/facerec/server/web/browsertest"
@@ -30,23 +27,9 @@ func TestBrowserChallengeStillPhoto(t *testing.T) {
 	_, err := browsertest.ExecPath()
 	sharedtest.Need(t, "chromium", err)
 	frame, _ := doorScene(t, sharedtest.Path(t, "data", "lfw", "deepfunneled", "Colin_Powell", "Colin_Powell_0002.jpg"))
-	dir, err := registry.Dir()
-	sharedtest.Need(t, "the face models", err)
-	sharedtest.Need(t, "the face models in "+dir, registry.Verify(dir))
-	pipe, err := face.Load(context.Background(), dir, face.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pipe := realPipeline(t)
 	tmp := t.TempDir()
-	store, err := gallery.OpenSQLite(filepath.Join(tmp, "gallery.db"), gallery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	g, err := recognition.OpenGallery(context.Background(), store, pipe.Model(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := realGallery(t, tmp, pipe)
 	const key = "challenge-test-key"
 	keys, err := NewKeys(key, "")
 	if err != nil {

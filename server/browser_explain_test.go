@@ -11,9 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server/web"
@@ -33,13 +31,7 @@ func TestBrowserCompareWhy(t *testing.T) {
 	}
 	_, err := browsertest.ExecPath()
 	sharedtest.Need(t, "chromium", err)
-	dir, err := registry.Dir()
-	sharedtest.Need(t, "the face models", err)
-	sharedtest.Need(t, "the face models in "+dir, registry.Verify(dir))
-	pipe, err := face.Load(context.Background(), dir, face.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pipe := realPipeline(t)
 	a, _ := filepath.Abs(filepath.Join("..", "docs", "samples", "known", "Ada.jpg"))
 	b, _ := filepath.Abs(filepath.Join("..", "docs", "samples", "door", "Ada_2.jpg"))
 	imgA, _, err := photo.DecodeFile(a, photo.Options{})
@@ -50,15 +42,7 @@ func TestBrowserCompareWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := gallery.OpenSQLite(filepath.Join(t.TempDir(), "gallery.db"), gallery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	g, err := recognition.OpenGallery(context.Background(), store, pipe.Model(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := realGallery(t, t.TempDir(), pipe)
 	svc, err := recognition.New(recognition.Config{Recognizer: pipe, Gallery: g, Decision: face.RuleOf(pipe.Model())})
 	if err != nil {
 		t.Fatal(err)

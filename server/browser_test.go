@@ -20,9 +20,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/facerec/facerec/face"
-	"github.com/facerec/facerec/gallery"
 	"github.com/facerec/facerec/internal/sharedtest"
-	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/photo"
 	"github.com/facerec/facerec/recognition"
 	"github.com/facerec/facerec/server/web"
@@ -149,23 +147,9 @@ func TestBrowserDoorAccess(t *testing.T) {
 	// the enrolment photo again.
 	frame, photoRect := doorScene(t, lfw("Colin_Powell", 2))
 
-	dir, err := registry.Dir()
-	sharedtest.Need(t, "the face models", err)
-	sharedtest.Need(t, "the face models in "+dir, registry.Verify(dir))
-	pipe, err := face.Load(context.Background(), dir, face.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pipe := realPipeline(t)
 	tmp := t.TempDir()
-	store, err := gallery.OpenSQLite(filepath.Join(tmp, "gallery.db"), gallery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	g, err := recognition.OpenGallery(context.Background(), store, pipe.Model(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := realGallery(t, tmp, pipe)
 	const key = "browser-test-key"
 	keys, err := NewKeys(key, "")
 	if err != nil {
