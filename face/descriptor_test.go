@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"math"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/facerec/facerec/checkpoint"
 	"github.com/facerec/facerec/internal/sharedtest"
+	"github.com/facerec/facerec/model"
 	"github.com/facerec/facerec/model/registry"
 	"github.com/facerec/facerec/tensor"
 )
@@ -195,4 +198,44 @@ func BenchmarkDescribeBatch(b *testing.B) {
 		m.Describe(ctx, crops)
 	}
 	b.ReportMetric(float64(len(crops)*b.N)/b.Elapsed().Seconds(), "faces/s")
+}
+
+// TestTrainedNetReadsItsCrop: a checkpoint that names the crop of its
+// training chips gets that crop from Load unless the options choose one;
+// one that names none gets dlib's, as before the crop was recorded.
+func TestTrainedNetReadsItsCrop(t *testing.T) {
+	dir := modelDir(t)
+	save := func(align string) string {
+		cfg := model.EmbedNetConfig{Kind: model.KindScratch, Input: 16, Channels: 3, Widths: []int{4}, Dim: 8, Align: align}
+		net, err := model.NewEmbedNet(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := checkpoint.Capture(net.Arch(), net.Params(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "net.safetensors")
+		if err := checkpoint.Save(path, c); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, tc := range []struct {
+		recorded string
+		opt      Alignment
+		want     Alignment
+	}{
+		{"arcface", "", AlignArcFace},
+		{"", "", AlignDlib},
+		{"arcface", AlignDlib, AlignDlib},
+	} {
+		p, err := Load(context.Background(), dir, Options{Model: save(tc.recorded), Align: tc.opt}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Options().Align; got != tc.want {
+			t.Errorf("checkpoint recording %q, option %q: crop %q, want %q", tc.recorded, tc.opt, got, tc.want)
+		}
+	}
 }

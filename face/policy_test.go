@@ -51,7 +51,15 @@ func TestFacesCancelled(t *testing.T) {
 		t.Fatalf("cancelled while running: err = %v", err)
 	}
 	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("returned %v after the start, %v after the deadline", d, d-50*time.Millisecond)
+		// A loaded machine (or the race detector) may be this slow: then
+		// the bound is the uncancelled call's own time on it.
+		start = time.Now()
+		if _, err := p.Subject(context.Background(), img); err != nil {
+			t.Fatal(err)
+		}
+		if full := time.Since(start); d > full/2 {
+			t.Errorf("returned %v after the start, %v after the deadline; the whole call takes %v", d, d-50*time.Millisecond, full)
+		}
 	}
 }
 

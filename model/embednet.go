@@ -45,6 +45,17 @@ type EmbedNetConfig struct {
 	// spread over the sphere instead of bunched in one direction).
 	// Inference uses the running statistics.
 	EmbeddingBN bool `json:"embedding_bn,omitempty"`
+	// Tail is, for KindPretrainedHead, how many of the pretrained
+	// network's last residual blocks are trained with the new final layer
+	// (fine-tuning its last stage); 0 trains the final layer alone on the
+	// frozen pooled features.
+	Tail int `json:"tail,omitempty"`
+	// Align names the crop the training chips were cut with (a
+	// face.Alignment: "dlib", "arcface" or "faceapi"), so that inference
+	// cuts the same one. Empty for chips given ready-made (--aligned) and
+	// in checkpoints written before it was recorded, whose chips were
+	// dlib's; a KindPretrainedHead net reads dlib chips, its backbone's.
+	Align string `json:"align,omitempty"`
 }
 
 // PoolFlatten is the EmbedNetConfig.Pool that flattens the last map.
@@ -77,8 +88,8 @@ func DefaultEmbedNetConfig() EmbedNetConfig {
 
 func (c EmbedNetConfig) validate() error {
 	if c.Kind == KindPretrainedHead {
-		if c.Dim < 1 || c.Dim > 4096 {
-			return fmt.Errorf("model: bad head size %d", c.Dim)
+		if c.Dim < 1 || c.Dim > 4096 || c.Tail < 0 {
+			return fmt.Errorf("model: bad head size %d or tail %d", c.Dim, c.Tail)
 		}
 		return nil
 	}
@@ -126,21 +137,28 @@ type EmbedNet struct {
 	fc     *nn.Dense
 	embBN  *nn.BatchNorm // Config.EmbeddingBN: fixed scale 1 and shift 0
 
-	backbone *RecognitionNet // KindPretrainedHead: frozen, feeds fc
+	backbone *RecognitionNet // KindPretrainedHead: frozen, feeds tail or fc
+	tail     []resBlock      // KindPretrainedHead: trainable copies of its last blocks
 }
 
 // NewPretrainedHead builds a KindPretrainedHead net on the pretrained
 // descriptor network: a new dense layer (initialised with the pretrained
 // one, so training starts from the pretrained descriptor, L2-normalised)
-// over its frozen pooled features.
-func NewPretrainedHead(backbone *RecognitionNet) (*EmbedNet, error) {
+// over its frozen pooled features, or, with tail > 0, over trainable
+// copies of its last tail residual blocks (initialised with theirs), which
+// then read the frozen network's activations before those blocks.
+func NewPretrainedHead(backbone *RecognitionNet, tail int) (*EmbedNet, error) {
 	w := backbone.FC().Clone()
 	fc, err := nn.NewDense(w, make([]float32, w.Shape[1]))
 	if err != nil {
 		return nil, err
 	}
-	cfg := EmbedNetConfig{Kind: KindPretrainedHead, Input: RecognitionInput, Channels: 3, Dim: w.Shape[1]}
-	return &EmbedNet{Config: cfg, fc: fc, backbone: backbone}, nil
+	blocks, err := backbone.trainableTail(tail)
+	if err != nil {
+		return nil, err
+	}
+	cfg := EmbedNetConfig{Kind: KindPretrainedHead, Input: RecognitionInput, Channels: 3, Dim: w.Shape[1], Tail: tail}
+	return &EmbedNet{Config: cfg, fc: fc, backbone: backbone, tail: blocks}, nil
 }
 
 // NewEmbedNet builds a network with He-initialised weights from seed.
@@ -227,7 +245,12 @@ func (n *EmbedNet) Arch() string {
 // buffers) with stable names.
 func (n *EmbedNet) Params() []*nn.Param {
 	if n.backbone != nil {
-		return n.fc.Params("fc.")
+		var ps []*nn.Param
+		for _, b := range n.tail {
+			ps = append(ps, b.conv1.Params("tail."+b.name+".conv1.")...)
+			ps = append(ps, b.conv2.Params("tail."+b.name+".conv2.")...)
+		}
+		return append(ps, n.fc.Params("fc.")...)
 	}
 	var ps []*nn.Param
 	add := func(prefix string, c convBN) {
@@ -255,10 +278,16 @@ func (n *EmbedNet) Params() []*nn.Param {
 // (and updates the running ones); without it the running statistics are
 // used, as inference does.
 //
-// A KindPretrainedHead net takes the backbone's features [N, 256] instead
-// (see Input).
+// A KindPretrainedHead net takes the backbone's features [N, 256], or with
+// a tail its activations before the tail, instead (see Input).
 func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 	if n.backbone != nil {
+		if len(n.tail) > 0 {
+			for i := range n.tail {
+				x = n.tail[i].graph(g, x)
+			}
+			x = poolGraph(g, x)
+		}
 		return g.L2Normalize(g.Dense(x, n.fc))
 	}
 	cbr := func(h *nn.Var, c convBN, relu bool) *nn.Var {
@@ -340,12 +369,16 @@ func NormalizeInput(p []float32) {
 // grey if the net is, normalised; the result is [1, S, S, C].
 //
 // For a KindPretrainedHead net the input is the frozen backbone's features
-// [1, 256] of the image, preprocessed as the pretrained network wants.
+// [1, 256] of the image (or, with a tail, its activations before the
+// tail), preprocessed as the pretrained network wants.
 func (n *EmbedNet) Input(img *image.RGBA) *tensor.Tensor {
 	if n.backbone != nil {
 		x, err := Preprocess(nil, photo.ToTensor(img))
 		if err != nil { // only for an empty image
-			return tensor.New(1, featureSize)
+			x = tensor.New(1, RecognitionInput, RecognitionInput, 3)
+		}
+		if len(n.tail) > 0 {
+			return n.backbone.prefix(nil, x, len(n.tail))
 		}
 		return n.backbone.Features(nil, x)
 	}
@@ -382,7 +415,7 @@ func LoadEmbedNet(path string, backbone func() (*RecognitionNet, error)) (*Embed
 		if err != nil {
 			return nil, err
 		}
-		if net, err = NewPretrainedHead(b); err != nil {
+		if net, err = NewPretrainedHead(b, cfg.Tail); err != nil {
 			return nil, err
 		}
 	} else if net, err = NewEmbedNet(cfg, 0); err != nil {

@@ -110,7 +110,7 @@ func TestLoadEmbedNet(t *testing.T) {
 // pretrained final layer gives the pretrained descriptor, L2-normalised.
 func TestPretrainedHeadStartsAtTheDescriptor(t *testing.T) {
 	backbone := testRecognitionNet(t)
-	head, err := NewPretrainedHead(backbone)
+	head, err := NewPretrainedHead(backbone, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +130,79 @@ func TestPretrainedHeadStartsAtTheDescriptor(t *testing.T) {
 	}
 	if n := len(head.Params()); n != 2 {
 		t.Fatalf("head has %d params, want the dense weights and bias only", n)
+	}
+}
+
+// TestPretrainedTail: a head that fine-tunes the last blocks starts at the
+// pretrained descriptor, gets weight gradients in those blocks only (the
+// shared pretrained network keeps its weights) and survives a checkpoint.
+func TestPretrainedTail(t *testing.T) {
+	backbone := testRecognitionNet(t)
+	crop := synthetic(150, 150)
+	x, err := Preprocess(nil, crop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := nn.NewInferenceGraph(nil)
+	want := g.L2Normalize(g.Input(backbone.Forward(nil, x), false)).Value
+	for _, tail := range []int{1, 4} {
+		head, err := NewPretrainedHead(backbone, tail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := backbone.prefix(nil, x, tail)
+		got, err := head.Forward(nil, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := tensor.MaxAbsDiff(got.Data, want.Data); d > 1e-5 {
+			t.Fatalf("tail %d: head differs from the normalised descriptor by %g", tail, d)
+		}
+		ps := head.Params()
+		if len(ps) != 4*tail+2 {
+			t.Fatalf("tail %d: %d params, want conv weights and biases of %d blocks and the dense layer", tail, len(ps), tail)
+		}
+		before := backbone.blocks[len(backbone.blocks)-1].conv2.W.Clone()
+		tg := nn.NewGraph(nil)
+		e := head.Graph(tg, tg.Input(in, false), true)
+		if err := tg.Backward(tg.Sum(tg.Mul(e, tg.Input(randomBatch(1, 1, head.Config.Dim).Reshape(1, head.Config.Dim), false)))); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			nonzero := false
+			for _, v := range p.Grad.Data {
+				nonzero = nonzero || v != 0
+			}
+			if !nonzero {
+				t.Errorf("tail %d: %s has no gradient", tail, p.Name)
+			}
+			for i := range p.Value.Data {
+				p.Value.Data[i] += 0.01 // a training step's change
+			}
+			p.Updated()
+		}
+		if d := tensor.MaxAbsDiff(before.Data, backbone.blocks[len(backbone.blocks)-1].conv2.W.Data); d != 0 {
+			t.Fatalf("tail %d: training the head changed the shared network by %g", tail, d)
+		}
+		c, err := checkpoint.Capture(head.Arch(), ps, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "head.safetensors")
+		if err := checkpoint.Save(path, c); err != nil {
+			t.Fatal(err)
+		}
+		back, err := LoadEmbedNet(path, func() (*RecognitionNet, error) { return backbone, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := head.Forward(nil, in)
+		b, _ := back.Forward(nil, in)
+		if d := tensor.MaxAbsDiff(a.Data, b.Data); d != 0 || back.Config.Tail != tail {
+			t.Fatalf("tail %d: reloaded head differs by %g (tail %d)", tail, d, back.Config.Tail)
+		}
+	}
+	if _, err := NewPretrainedHead(backbone, backbone.TailBlocks()+1); err == nil {
+		t.Error("a tail longer than the network was accepted")
 	}
 }

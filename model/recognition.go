@@ -182,12 +182,64 @@ func (net *RecognitionNet) Graph(g *nn.Graph, x *nn.Var) *nn.Var {
 
 // FeaturesGraph is Graph up to the global average pool, [N, 256].
 func (net *RecognitionNet) FeaturesGraph(g *nn.Graph, x *nn.Var) *nn.Var {
+	return poolGraph(g, net.prefixGraph(g, x, len(net.blocks)))
+}
+
+// prefixGraph runs the stem and the first n residual blocks.
+func (net *RecognitionNet) prefixGraph(g *nn.Graph, x *nn.Var, n int) *nn.Var {
 	h := g.Named("conv32_down", g.Conv2D(x, net.stem))
 	h = g.Named("maxpool", g.MaxPool(h, nn.Window{KH: 3, KW: 3, Stride: 2, Mode: nn.Valid}))
-	for i := range net.blocks {
+	for i := range net.blocks[:n] {
 		h = net.blocks[i].graph(g, h)
 	}
+	return h
+}
+
+func poolGraph(g *nn.Graph, h *nn.Var) *nn.Var {
 	return g.Named("global_avg_pool", g.GlobalAvgPool(h))
+}
+
+// TailBlocks is the number of residual blocks; a fine-tuned head may train
+// up to that many of the last ones.
+func (net *RecognitionNet) TailBlocks() int { return len(net.blocks) }
+
+// prefix runs the frozen network up to the input of its last tail blocks:
+// the activations [1, h, w, c] a fine-tuned tail starts from.
+func (net *RecognitionNet) prefix(arena *tensor.Arena, x *tensor.Tensor, tail int) *tensor.Tensor {
+	g := nn.NewInferenceGraph(arena)
+	return mustValue(g, net.prefixGraph(g, g.Input(x, false), len(net.blocks)-tail))
+}
+
+// trainableTail returns copies of the last n residual blocks whose
+// convolution weights and biases are trainable (each conv's scale and
+// shift stay constants of its fused epilogue), starting from the
+// pretrained values; the network itself stays frozen and shared.
+func (net *RecognitionNet) trainableTail(n int) ([]resBlock, error) {
+	if n < 0 || n > len(net.blocks) {
+		return nil, fmt.Errorf("model: a tail of %d blocks, the network has %d", n, len(net.blocks))
+	}
+	cp := func(c *nn.Conv2D) (*nn.Conv2D, error) {
+		d, err := nn.NewConv2D(c.W.Clone(), c.Stride, c.Mode)
+		if err != nil {
+			return nil, err
+		}
+		d.Bias = append([]float32(nil), c.Bias...)
+		d.Scale, d.Shift, d.Act = c.Scale, c.Shift, c.Act
+		return d, nil
+	}
+	var out []resBlock
+	for _, b := range net.blocks[len(net.blocks)-n:] {
+		c1, err := cp(b.conv1)
+		if err != nil {
+			return nil, err
+		}
+		c2, err := cp(b.conv2)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resBlock{name: b.name, down: b.down, conv1: c1, conv2: c2})
+	}
+	return out, nil
 }
 
 // graph applies one residual block: relu(conv2(conv1(x)) + skip(x)). In a

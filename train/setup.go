@@ -20,6 +20,9 @@ type NetSpec struct {
 	// Pretrained trains a new final layer on the frozen pretrained
 	// descriptor (when Checkpoint is empty).
 	Pretrained bool
+	// Tail is, with Pretrained, how many of the pretrained network's last
+	// residual blocks are fine-tuned with the new final layer.
+	Tail int
 	// Config and Seed build a network from scratch otherwise.
 	Config model.EmbedNetConfig
 	Seed   uint64
@@ -41,7 +44,7 @@ func NewNet(s NetSpec) (*model.EmbedNet, error) {
 		if err != nil {
 			return nil, err
 		}
-		return model.NewPretrainedHead(b)
+		return model.NewPretrainedHead(b, s.Tail)
 	}
 	return model.NewEmbedNet(s.Config, s.Seed)
 }

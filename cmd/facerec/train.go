@@ -30,7 +30,7 @@ func trainCmd() *cobra.Command {
 		resume, init                string
 		margin, lr                  float64
 		epochs, size, p, k, blocks  int
-		warmup                      int
+		warmup, tail                int
 		dim                         int
 		seed                        uint64
 		budget                      time.Duration
@@ -71,6 +71,9 @@ func trainCmd() *cobra.Command {
 			if (noNorm || embBN) && (pretrained || init != "" || resume != "") {
 				return fmt.Errorf("--no-normalize and --embedding-bn build a new network: not with --pretrained, --init or --resume")
 			}
+			if tail != 0 && !pretrained {
+				return fmt.Errorf("--tail fine-tunes the pretrained network's last blocks: it needs --pretrained")
+			}
 			if pretrained {
 				// The head sees the pretrained network's input: 150×150 RGB.
 				size, grey = model.RecognitionInput, false
@@ -83,12 +86,22 @@ func trainCmd() *cobra.Command {
 				}
 				return face.Backbone(m), nil
 			}
-			net, err := train.NewNet(train.NetSpec{Checkpoint: cmp.Or(resume, init), Pretrained: pretrained, Config: cfg, Seed: seed, Backbone: backbone})
+			net, err := train.NewNet(train.NetSpec{Checkpoint: cmp.Or(resume, init), Pretrained: pretrained, Tail: tail, Config: cfg, Seed: seed, Backbone: backbone})
 			if err != nil {
 				return err
 			}
-			// A network from a checkpoint brings its own input format.
+			// A network from a checkpoint brings its own input format,
+			// and its chips' crop.
 			size, grey = net.Config.Input, net.Config.Channels == 1
+			if pf.opt.Align == "" && net.Config.Align != "" {
+				pf.opt.Align = face.Alignment(net.Config.Align)
+			}
+			fromFile := resume != "" || init != ""
+			if pf.opt.Align == "" && (fromFile || net.Config.Kind == model.KindPretrainedHead) {
+				// The backbone's crop, and the one inference gives a
+				// checkpoint that does not name its own.
+				pf.opt.Align = face.AlignDlib
+			}
 			dcfg := train.DatasetConfig{Root: data, Size: size, Grey: grey, Aligned: aligned, MinImages: 2}
 			if people != "" {
 				if dcfg.People, err = train.ReadPeopleFile(people); err != nil {
@@ -106,6 +119,13 @@ func trainCmd() *cobra.Command {
 					return err
 				}
 				dcfg.Align = train.AlignFunc(cmd.Context(), pl)
+				if a := string(pl.Options().Align); net.Config.Align == "" {
+					if !fromFile { // a resumed network keeps the architecture it was saved with
+						net.Config.Align = a // the checkpoint says which crop it reads
+					}
+				} else if net.Config.Align != a {
+					return fmt.Errorf("the network was trained on %s chips, not --align %s", net.Config.Align, a)
+				}
 				if cache == "" {
 					if dir, err := os.UserCacheDir(); err == nil {
 						cache = filepath.Join(dir, "facerec", train.ChipCacheName(pl.Options()))
@@ -196,7 +216,8 @@ func trainCmd() *cobra.Command {
 	fl.IntVar(&k, "k", 4, "images per identity in a batch")
 	fl.Uint64Var(&seed, "seed", 1, "random seed")
 	fl.StringVar(&augment, "augment", train.DefaultAugment, "augmentation (`LIST`): none, or mirror and name=value for scale, shift, brightness, contrast, rotate (degrees), erase (probability)")
-	fl.BoolVar(&pretrained, "pretrained", false, "start from the pretrained descriptor: train only a new final layer on its frozen features (no augmentation)")
+	fl.BoolVar(&pretrained, "pretrained", false, "start from the pretrained descriptor (dlib's ResNet): train only a new final layer on its frozen features, or with --tail its last blocks too (no augmentation)")
+	fl.IntVar(&tail, "tail", 0, "with --pretrained, also fine-tune the last `N` residual blocks of the pretrained network (1: its last downsampling block; 4: its whole 256-channel stage); the rest stays frozen")
 	fl.StringVar(&init, "init", "", "start from the weights of a trained network (`FILE`, e.g. one trained on LFW) with a fresh optimizer: fine-tuning on new data")
 	fl.StringVar(&resume, "resume", "", "continue from a checkpoint `FILE` of an earlier run (its last.safetensors), with the same data and flags")
 	fl.StringVar(&cache, "cache", "", "`DIR` for aligned chips (default: the user cache dir)")
