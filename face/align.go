@@ -33,6 +33,16 @@ const (
 	DescriptorMobileFaceNet = "mobilefacenet"
 )
 
+// TrainedAlignment is the crop a network from facerec train reads: the one
+// its checkpoint records, or dlib's for a checkpoint that records none
+// (written before the crop was recorded, or a head on dlib's ResNet).
+func TrainedAlignment(cfg model.EmbedNetConfig) Alignment {
+	if cfg.Align != "" {
+		return Alignment(cfg.Align)
+	}
+	return AlignDlib
+}
+
 // parseAlignment checks an alignment name.
 func parseAlignment(s string) (Alignment, error) {
 	switch a := Alignment(s); a {

@@ -268,8 +268,8 @@ func Load(ctx context.Context, dir string, opt Options, log io.Writer) (*Pipelin
 		// A trained net reads the crop it was trained on unless told
 		// otherwise: a net trained on ArcFace chips scored on dlib's
 		// loses tens of points.
-		if opt.Align == "" && t.net.Config.Align != "" {
-			opt.Align = Alignment(t.net.Config.Align)
+		if opt.Align == "" {
+			opt.Align = TrainedAlignment(t.net.Config)
 		}
 		desc = t
 	}

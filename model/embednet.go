@@ -282,10 +282,10 @@ func (n *EmbedNet) Params() []*nn.Param {
 // a tail its activations before the tail, instead (see Input).
 func (n *EmbedNet) Graph(g *nn.Graph, x *nn.Var, training bool) *nn.Var {
 	if n.backbone != nil {
+		for i := range n.tail {
+			x = n.tail[i].graph(g, x)
+		}
 		if len(n.tail) > 0 {
-			for i := range n.tail {
-				x = n.tail[i].graph(g, x)
-			}
 			x = poolGraph(g, x)
 		}
 		return g.L2Normalize(g.Dense(x, n.fc))

@@ -83,15 +83,7 @@ func TestLoadEmbedNet(t *testing.T) {
 	net := smallEmbedNet(t, PoolFlatten)
 	g := nn.NewGraph(nil)
 	net.Graph(g, g.Input(randomBatch(2, 15, 3), false), true) // change running stats
-	c, err := checkpoint.Capture(net.Arch(), net.Params(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "net.safetensors")
-	if err := checkpoint.Save(path, c); err != nil {
-		t.Fatal(err)
-	}
-	back, err := LoadEmbedNet(path, nil)
+	back, err := LoadEmbedNet(saveNet(t, net), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +98,32 @@ func TestLoadEmbedNet(t *testing.T) {
 	}
 }
 
+// saveNet writes net's checkpoint to a temporary file and returns its path.
+func saveNet(t *testing.T, net *EmbedNet) string {
+	t.Helper()
+	c, err := checkpoint.Capture(net.Arch(), net.Params(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "net.safetensors")
+	if err := checkpoint.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// syntheticDescriptor returns the pretrained network's input for a
+// synthetic crop and its descriptor, L2-normalised: where a new head starts.
+func syntheticDescriptor(t *testing.T, backbone *RecognitionNet) (x, want *tensor.Tensor) {
+	t.Helper()
+	x, err := Preprocess(nil, synthetic(150, 150))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := nn.NewInferenceGraph(nil)
+	return x, g.L2Normalize(g.Input(backbone.Forward(nil, x), false)).Value
+}
+
 // TestPretrainedHeadStartsAtTheDescriptor: a new head initialised from the
 // pretrained final layer gives the pretrained descriptor, L2-normalised.
 func TestPretrainedHeadStartsAtTheDescriptor(t *testing.T) {
@@ -114,13 +132,7 @@ func TestPretrainedHeadStartsAtTheDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crop := synthetic(150, 150)
-	x, err := Preprocess(nil, crop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := nn.NewInferenceGraph(nil)
-	want := g.L2Normalize(g.Input(backbone.Forward(nil, x), false)).Value
+	x, want := syntheticDescriptor(t, backbone)
 	got, err := head.Forward(nil, backbone.Features(nil, x))
 	if err != nil {
 		t.Fatal(err)
@@ -138,13 +150,7 @@ func TestPretrainedHeadStartsAtTheDescriptor(t *testing.T) {
 // shared pretrained network keeps its weights) and survives a checkpoint.
 func TestPretrainedTail(t *testing.T) {
 	backbone := testRecognitionNet(t)
-	crop := synthetic(150, 150)
-	x, err := Preprocess(nil, crop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := nn.NewInferenceGraph(nil)
-	want := g.L2Normalize(g.Input(backbone.Forward(nil, x), false)).Value
+	x, want := syntheticDescriptor(t, backbone)
 	for _, tail := range []int{1, 4} {
 		head, err := NewPretrainedHead(backbone, tail)
 		if err != nil {
@@ -184,15 +190,7 @@ func TestPretrainedTail(t *testing.T) {
 		if d := tensor.MaxAbsDiff(before.Data, backbone.blocks[len(backbone.blocks)-1].conv2.W.Data); d != 0 {
 			t.Fatalf("tail %d: training the head changed the shared network by %g", tail, d)
 		}
-		c, err := checkpoint.Capture(head.Arch(), ps, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "head.safetensors")
-		if err := checkpoint.Save(path, c); err != nil {
-			t.Fatal(err)
-		}
-		back, err := LoadEmbedNet(path, func() (*RecognitionNet, error) { return backbone, nil })
+		back, err := LoadEmbedNet(saveNet(t, head), func() (*RecognitionNet, error) { return backbone, nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +200,7 @@ func TestPretrainedTail(t *testing.T) {
 			t.Fatalf("tail %d: reloaded head differs by %g (tail %d)", tail, d, back.Config.Tail)
 		}
 	}
-	if _, err := NewPretrainedHead(backbone, backbone.TailBlocks()+1); err == nil {
+	if _, err := NewPretrainedHead(backbone, len(backbone.blocks)+1); err == nil {
 		t.Error("a tail longer than the network was accepted")
 	}
 }

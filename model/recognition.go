@@ -199,10 +199,6 @@ func poolGraph(g *nn.Graph, h *nn.Var) *nn.Var {
 	return g.Named("global_avg_pool", g.GlobalAvgPool(h))
 }
 
-// TailBlocks is the number of residual blocks; a fine-tuned head may train
-// up to that many of the last ones.
-func (net *RecognitionNet) TailBlocks() int { return len(net.blocks) }
-
 // prefix runs the frozen network up to the input of its last tail blocks:
 // the activations [1, h, w, c] a fine-tuned tail starts from.
 func (net *RecognitionNet) prefix(arena *tensor.Arena, x *tensor.Tensor, tail int) *tensor.Tensor {

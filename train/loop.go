@@ -439,10 +439,12 @@ func allInputs(net *model.EmbedNet, ds *Dataset) ([][]*tensor.Tensor, error) {
 	return out, nil
 }
 
-// featureBatch stacks precomputed inputs [1, F] of the samples into [N, F].
+// featureBatch stacks precomputed inputs [1, ...] of the samples (pooled
+// features, or a fine-tuned tail's activation maps) into [N, ...].
 func featureBatch(feats [][]*tensor.Tensor, samples []Sample) (*tensor.Tensor, []int) {
-	f := feats[samples[0].Identity][samples[0].Image].Len()
-	x := tensor.New(len(samples), f)
+	first := feats[samples[0].Identity][samples[0].Image]
+	f := first.Len()
+	x := tensor.New(append([]int{len(samples)}, first.Shape[1:]...)...)
 	labels := make([]int, len(samples))
 	for i, s := range samples {
 		copy(x.Data[i*f:(i+1)*f], feats[s.Identity][s.Image].Data)

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,16 @@ func TestPruneDropsImagesThatFailToAlign(t *testing.T) {
 	}
 	if _, err := ds.Raw(1, 1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFeatureBatchKeepsMaps: precomputed activation maps (a fine-tuned
+// tail's input) are stacked as maps, not flattened.
+func TestFeatureBatchKeepsMaps(t *testing.T) {
+	feats := [][]*tensor.Tensor{{tensor.New(1, 3, 3, 2), tensor.New(1, 3, 3, 2)}}
+	feats[0][1].Data[17] = 5
+	x, labels := featureBatch(feats, []Sample{{Identity: 0, Image: 1}, {Identity: 0, Image: 0}})
+	if want := []int{2, 3, 3, 2}; !slices.Equal(x.Shape, want) || x.Data[17] != 5 || len(labels) != 2 {
+		t.Fatalf("batch of shape %v (want %v), value %v, labels %v", x.Shape, want, x.Data[17], labels)
 	}
 }

@@ -93,14 +93,9 @@ func trainCmd() *cobra.Command {
 			// A network from a checkpoint brings its own input format,
 			// and its chips' crop.
 			size, grey = net.Config.Input, net.Config.Channels == 1
-			if pf.opt.Align == "" && net.Config.Align != "" {
-				pf.opt.Align = face.Alignment(net.Config.Align)
-			}
 			fromFile := resume != "" || init != ""
-			if pf.opt.Align == "" && (fromFile || net.Config.Kind == model.KindPretrainedHead) {
-				// The backbone's crop, and the one inference gives a
-				// checkpoint that does not name its own.
-				pf.opt.Align = face.AlignDlib
+			if pf.opt.Align == "" && (fromFile || pretrained) {
+				pf.opt.Align = face.TrainedAlignment(net.Config) // the crop inference will give it
 			}
 			dcfg := train.DatasetConfig{Root: data, Size: size, Grey: grey, Aligned: aligned, MinImages: 2}
 			if people != "" {
@@ -119,11 +114,12 @@ func trainCmd() *cobra.Command {
 					return err
 				}
 				dcfg.Align = train.AlignFunc(cmd.Context(), pl)
-				if a := string(pl.Options().Align); net.Config.Align == "" {
-					if !fromFile { // a resumed network keeps the architecture it was saved with
-						net.Config.Align = a // the checkpoint says which crop it reads
-					}
-				} else if net.Config.Align != a {
+				// The checkpoint says which crop it reads; a resumed network
+				// keeps the architecture it was saved with.
+				switch a := string(pl.Options().Align); {
+				case net.Config.Align == "" && !fromFile:
+					net.Config.Align = a
+				case net.Config.Align != "" && net.Config.Align != a:
 					return fmt.Errorf("the network was trained on %s chips, not --align %s", net.Config.Align, a)
 				}
 				if cache == "" {
