@@ -36,7 +36,7 @@ func (d SubjectDescriber) Key() string {
 	var parts []string
 	for _, p := range d.Pipelines {
 		o := p.Options()
-		parts = append(parts, fmt.Sprintf("%s;%s;%s;%d;%v;%d;%v;%g", p.Model().ID(), o.Detector, o.Align, o.InputSize, o.Flip, o.Jitter, o.TinyLandmarks, o.MinScore))
+		parts = append(parts, fmt.Sprintf("%s;%+v", p.Model().ID(), o))
 	}
 	if d.Quality != nil {
 		parts = append(parts, "quality")

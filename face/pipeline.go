@@ -35,7 +35,10 @@ type Options struct {
 	// Detector is DetectorTiny (default) or DetectorSSD.
 	Detector Detector
 	// InputSize is the tiny detector's input side, a multiple of 32
-	// (default 416). Larger finds smaller faces.
+	// (default 416). Larger finds smaller faces. A photo smaller than it
+	// is not upscaled (unless Upscale): its first pass runs at its longer
+	// side rounded up to a multiple of 32 and at least 256 (a 250×250
+	// photo at 256, a 600×400 one at 416).
 	InputSize int
 	// CoarseInputSize is a second, coarser pass of the tiny detector that
 	// adds the faces the first pass missed (those overlapping none of its
@@ -43,9 +46,16 @@ type Options struct {
 	// fill a large part of the frame (a portrait, a selfie, a tight crop)
 	// and finds them at 160. Where both passes see a face, the first pass's
 	// box is kept: it fits the landmark net better. 0 means DefaultCoarseInputSize (off
-	// when InputSize is not larger); negative turns the pass off. It costs
+	// when InputSize is not larger); negative turns the pass off. It does
+	// not run where the first pass is not larger (a small photo). It costs
 	// about a sixth of the first pass.
 	CoarseInputSize int
+	// Upscale runs the tiny detector's first pass at InputSize even over
+	// a smaller photo, as face-api does. Upscaling adds no detail: it
+	// finds only faces under about 40 pixels, too small to recognise,
+	// and costs up to 2.6 times as much (a 250×250 photo at 416; see
+	// docs/door.md#speed).
+	Upscale bool
 	// SmallFaceSize is the width, in image pixels, of the smallest face
 	// the tiny detector looks for in a frame too large for its whole-frame
 	// pass to see such a face: that frame is also searched at finer
@@ -472,7 +482,8 @@ const mergeIoU = 0.4
 // small bystander near the centre never displaces the subject the
 // whole-frame passes found.
 func (p *Pipeline) detectWithRetry(ctx context.Context, arena *tensor.Arena, img *tensor.Tensor, onlyIfNone bool) ([]model.Detection, error) {
-	dets, err := p.detect(arena, img, p.opt.InputSize, p.opt.MinScore)
+	first := p.firstPassSize(img)
+	dets, err := p.detect(arena, img, first, p.opt.MinScore)
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +494,7 @@ func (p *Pipeline) detectWithRetry(ctx context.Context, arena *tensor.Arena, img
 		}
 	}
 	if len(dets) > 0 || len(small) > 0 {
-		if p.det.multiScale() && p.opt.CoarseInputSize > 0 {
+		if p.det.multiScale() && p.opt.CoarseInputSize > 0 && p.opt.CoarseInputSize < first {
 			coarse, err := p.detect(arena, img, p.opt.CoarseInputSize, p.opt.MinScore)
 			if err != nil {
 				return nil, err
@@ -505,8 +516,10 @@ func (p *Pipeline) detectWithRetry(ctx context.Context, arena *tensor.Arena, img
 		tiers = append(tiers, smallerThan(retryTiers[1], p.opt.InputSize))
 	}
 	for _, sizes := range tiers {
+		// A small photo's first pass ran below InputSize: the retry
+		// looks at InputSize too, for its smallest faces.
 		for _, s := range sizes {
-			if s == p.opt.InputSize {
+			if s == first {
 				continue // done above
 			}
 			if dets, err = p.detect(arena, img, s, p.opt.MinScore); err != nil || len(dets) > 0 {
@@ -540,6 +553,21 @@ func addNew(dets, more []model.Detection) []model.Detection {
 		}
 	}
 	return dets
+}
+
+// minFirstPass is the smallest input the first pass over a small photo
+// gets: below it the tiny detector's grid (8×8 at 256) is too coarse to
+// place a box well; AT&T's 92×112 photos at 128 gave looser chips.
+const minFirstPass = 256
+
+// firstPassSize is the tiny detector's input size for the first pass over
+// img: InputSize, or for a smaller photo (without Upscale) its longer side
+// rounded up to a multiple of 32, at least minFirstPass.
+func (p *Pipeline) firstPassSize(img *tensor.Tensor) int {
+	if p.opt.Upscale {
+		return p.opt.InputSize
+	}
+	return min(p.opt.InputSize, max(minFirstPass, roundUp32(float64(max(img.Shape[0], img.Shape[1])))))
 }
 
 // smallerThan returns the sizes below limit.

@@ -83,7 +83,7 @@ func readPNG(t testing.TB, path string) image.Image {
 // compares the box, the integer descriptor crop and the descriptor with
 // what face-api computed.
 func TestPipelineMatchesFaceAPI(t *testing.T) {
-	p := testPipeline(t, Options{Detector: DetectorTiny, Descriptor: DescriptorDlib, Align: AlignFaceAPI, FallbackScore: -1, CoarseInputSize: -1, MaxShapeError: -1})
+	p := testPipeline(t, Options{Detector: DetectorTiny, Descriptor: DescriptorDlib, Align: AlignFaceAPI, FallbackScore: -1, CoarseInputSize: -1, Upscale: true, MaxShapeError: -1})
 	dir := sharedtest.Path(t, "oracle", "testdata", "crops")
 	checked := 0
 	for _, o := range readOracleBatch(t, "expected_batch_tiny_wasm.jsonl") {
@@ -157,8 +157,9 @@ func BenchmarkPipeline(b *testing.B) {
 		opt  Options
 	}{
 		{"default", Options{}},
+		{"upscaled", Options{Upscale: true}}, // the default before the photo's own size
 		{"dlib", Options{Descriptor: DescriptorDlib}},
-		{"faceapi", Options{Descriptor: DescriptorDlib, Align: AlignFaceAPI}},
+		{"faceapi", Options{Descriptor: DescriptorDlib, Align: AlignFaceAPI, Upscale: true}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			p := testPipeline(b, c.opt)
@@ -191,20 +192,22 @@ func BenchmarkPipeline(b *testing.B) {
 // TestCoarsePassFindsLargeFaces: in LFW's Woody_Allen_0004 the tiny
 // detector at 416 finds only the woman at the edge and misses the large
 // face in the middle, the one the image is labelled with; the coarse pass
-// at 160 finds it, and the merge keeps the woman once.
+// at 160 finds it, and the merge keeps the woman once. (The photo is
+// upscaled to 416, as in a frame of that size: at its own size, 256, the
+// first pass finds both faces, TestSmallPhotoNotUpscaled.)
 func TestCoarsePassFindsLargeFaces(t *testing.T) {
 	img := readLFW(t, "Woody_Allen", 4)
 	covers := func(f Face) bool {
 		return f.Box.X < 125 && f.Box.Right() > 125 && f.Box.Y < 125 && f.Box.Bottom() > 125
 	}
-	one, err := testPipeline(t, Options{CoarseInputSize: -1}).Detect(ctx, img)
+	one, err := testPipeline(t, Options{CoarseInputSize: -1, Upscale: true}).Detect(ctx, img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(one) != 1 || covers(one[0]) {
 		t.Fatalf("416 alone: %d faces %+v; the test expects it to miss the centre face", len(one), one)
 	}
-	both, err := testPipeline(t, Options{}).Detect(ctx, img)
+	both, err := testPipeline(t, Options{Upscale: true}).Detect(ctx, img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,18 +220,19 @@ func TestCoarsePassFindsLargeFaces(t *testing.T) {
 // 416 box is kept: the coarse pass's boxes are looser, and with them the
 // landmarks and the alignment are worse (on AT&T's one-shot protocol,
 // taking the higher-scoring box of either pass cost 3.5 points of rank-1).
-// In AT&T s11/2.pgm the coarse box scores higher than the fine one.
+// In AT&T s11/2.pgm (upscaled to 416: at its own size, 128, there is no
+// coarser pass) the coarse box scores higher than the fine one.
 func TestCoarsePassKeepsFineBoxes(t *testing.T) {
 	path := sharedtest.Path(t, "data", "att", "s11", "2.pgm")
 	im, _, err := photo.DecodeFile(path, photo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fine, err := testPipeline(t, Options{CoarseInputSize: -1}).Detect(ctx, im)
+	fine, err := testPipeline(t, Options{CoarseInputSize: -1, Upscale: true}).Detect(ctx, im)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testPipeline(t, Options{})
+	p := testPipeline(t, Options{Upscale: true})
 	coarse, err := p.detect(nil, photo.ToTensor(im), DefaultCoarseInputSize, p.opt.MinScore)
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +246,33 @@ func TestCoarsePassKeepsFineBoxes(t *testing.T) {
 	}
 	if len(both) != 1 || both[0].Box != fine[0].Box {
 		t.Errorf("416 + 160 gave %+v, want the 416 box %+v", both, fine[0].Box)
+	}
+}
+
+// TestSmallPhotoNotUpscaled: a photo smaller than InputSize is searched at
+// its own size (not below minFirstPass), which sees the large faces that the photo upscaled to 416
+// misses (Woody_Allen_0004's man in the middle, Mesut_Yilmaz_0001's laughing
+// man: TestCoarsePassFindsLargeFaces, TestSubject).
+func TestSmallPhotoNotUpscaled(t *testing.T) {
+	p, up := testPipeline(t, Options{}), testPipeline(t, Options{Upscale: true})
+	for _, c := range []struct{ h, w, want, up int }{
+		{250, 250, 256, 416}, {300, 200, 320, 416}, {112, 92, minFirstPass, 416}, {480, 640, 416, 416}, {416, 300, 416, 416}, {20, 10, minFirstPass, 416},
+	} {
+		img := &tensor.Tensor{Shape: []int{c.h, c.w, 3}}
+		if got, gotUp := p.firstPassSize(img), up.firstPassSize(img); got != c.want || gotUp != c.up {
+			t.Errorf("%d×%d photo: first pass at %d (%d with Upscale), want %d (%d)", c.w, c.h, got, gotUp, c.want, c.up)
+		}
+	}
+	for _, name := range []string{"Woody_Allen", "Mesut_Yilmaz"} {
+		n := map[string]int{"Woody_Allen": 4, "Mesut_Yilmaz": 1}[name]
+		opt := Options{CoarseInputSize: -1, FallbackScore: -1}
+		own, err := testPipeline(t, opt).Detect(ctx, readLFW(t, name, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(own, func(f Face) bool { return covers(f.Box, 125, 125) }) {
+			t.Errorf("%s_%04d at its own size: %d faces, none covering the centre", name, n, len(own))
+		}
 	}
 }
 
@@ -282,7 +313,7 @@ func readLFW(t testing.TB, name string, n int) image.Image {
 // laughing man in the middle, with his descriptor. A blank image has no
 // subject.
 func TestSubject(t *testing.T) {
-	p := testPipeline(t, Options{})
+	p := testPipeline(t, Options{Upscale: true}) // at its own size the first pass finds him (TestSmallPhotoNotUpscaled)
 	img := readLFW(t, "Mesut_Yilmaz", 1)
 	faces, err := p.Detect(ctx, img)
 	if err != nil {
@@ -335,9 +366,11 @@ func TestRetryFindsWashedOutFace(t *testing.T) {
 // tilted head, with a box so loose that the landmarks shrink onto one eye.
 // Subject must pass over both for a face-sized box with a face's shape;
 // with the shape check off it picks them, so the images still test it.
+// Both photos are upscaled to 416, where the detector makes these boxes
+// (at Jiang_Zemin_0007's own size it does not box the glasses).
 func TestSubjectSkipsMisshapenFace(t *testing.T) {
-	on := testPipeline(t, Options{})
-	off := testPipeline(t, Options{MaxShapeError: -1})
+	on := testPipeline(t, Options{Upscale: true})
+	off := testPipeline(t, Options{MaxShapeError: -1, Upscale: true})
 	for _, c := range []struct {
 		name string
 		n    int

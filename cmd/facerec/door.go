@@ -84,8 +84,12 @@ probes the gate would answer "try again". The quality measures are cached with t
 			var probe, enrol []*face.Pipeline
 			for _, n := range names {
 				o := pf.opt
-				o.Descriptor = n
-				o.Align = ""
+				o.Descriptor, o.Align = n, ""
+				if strings.HasSuffix(n, ".safetensors") {
+					// A trained network (facerec train): it brings
+					// its own crop.
+					o.Descriptor, o.Model = "", n
+				}
 				p, err := face.Load(cmd.Context(), dir, o, os.Stderr)
 				if err != nil {
 					return err
@@ -250,7 +254,7 @@ probes the gate would answer "try again". The quality measures are cached with t
 					return err
 				}
 			}
-			enc := json.NewEncoder(os.Stdout)
+			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
 		},
@@ -263,7 +267,7 @@ probes the gate would answer "try again". The quality measures are cached with t
 	fl := cmd.Flags()
 	fl.StringVar(&lfw, "lfw", "", "LFW folder holding deepfunneled/, peopleDevTrain.txt and peopleDevTest.txt (`DIR`)")
 	fl.StringVar(&root, "root", "", "folder of <person>/<photos> (e.g. AT&T's s1..s40) (`DIR`)")
-	fl.StringVar(&descriptors, "descriptors", "dlib,mobilefacenet", "descriptor models to score, a comma-separated `LIST` (each alone, and fused when two)")
+	fl.StringVar(&descriptors, "descriptors", "dlib,mobilefacenet", "descriptor models to score, a comma-separated `LIST` of dlib, mobilefacenet or a network of facerec train (a .safetensors path), each alone, and fused when two")
 	fl.StringVar(&out, "out", "", "folder for summary.json, det.png, probes.csv and the calibration-*.json files (`PATH`)")
 	fl.StringSliceVar(&pairsFiles, "pairs", []string{"pairsDevTest.txt", "pairs.txt"}, "with --lfw: also score these pairs `FILES` (in the --lfw folder) with each model and the fusion, 10-fold")
 	fl.StringVar(&cache, "cache", "", "folder to keep computed descriptors in between runs (empty: none) (`DIR`)")
