@@ -627,7 +627,11 @@ func (r *doorReport) pairs(path, root string, pipes []*face.Pipeline, describe f
 		return pipes[m].Model().Metric().Distance(va, vb)
 	}
 	for m, p := range pipes {
-		if err := score(p.Options().Descriptor, func(a, b int) float64 { return modelDist(m, a, b) }); err != nil {
+		name := p.Options().Descriptor
+		if o := p.Options(); o.Model != "" {
+			name = o.Model // a trained network, named as --descriptors named it
+		}
+		if err := score(name, func(a, b int) float64 { return modelDist(m, a, b) }); err != nil {
 			return err
 		}
 	}
