@@ -250,9 +250,10 @@ func TestCoarsePassKeepsFineBoxes(t *testing.T) {
 }
 
 // TestSmallPhotoNotUpscaled: a photo smaller than InputSize is searched at
-// its own size (not below minFirstPass), which sees the large faces that the photo upscaled to 416
-// misses (Woody_Allen_0004's man in the middle, Mesut_Yilmaz_0001's laughing
-// man: TestCoarsePassFindsLargeFaces, TestSubject).
+// its own size (not below minFirstPass), which sees the large faces that
+// the photo upscaled to 416 misses (Woody_Allen_0004's man in the middle,
+// Mesut_Yilmaz_0001's laughing man: TestCoarsePassFindsLargeFaces,
+// TestSubject).
 func TestSmallPhotoNotUpscaled(t *testing.T) {
 	p, up := testPipeline(t, Options{}), testPipeline(t, Options{Upscale: true})
 	for _, c := range []struct{ h, w, want, up int }{
@@ -263,15 +264,17 @@ func TestSmallPhotoNotUpscaled(t *testing.T) {
 			t.Errorf("%d×%d photo: first pass at %d (%d with Upscale), want %d (%d)", c.w, c.h, got, gotUp, c.want, c.up)
 		}
 	}
-	for _, name := range []string{"Woody_Allen", "Mesut_Yilmaz"} {
-		n := map[string]int{"Woody_Allen": 4, "Mesut_Yilmaz": 1}[name]
-		opt := Options{CoarseInputSize: -1, FallbackScore: -1}
-		own, err := testPipeline(t, opt).Detect(ctx, readLFW(t, name, n))
+	single := testPipeline(t, Options{CoarseInputSize: -1, FallbackScore: -1})
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"Woody_Allen", 4}, {"Mesut_Yilmaz", 1}} {
+		own, err := single.Detect(ctx, readLFW(t, c.name, c.n))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.ContainsFunc(own, func(f Face) bool { return covers(f.Box, 125, 125) }) {
-			t.Errorf("%s_%04d at its own size: %d faces, none covering the centre", name, n, len(own))
+			t.Errorf("%s_%04d at its own size: %d faces, none covering the centre", c.name, c.n, len(own))
 		}
 	}
 }

@@ -190,9 +190,9 @@ func benchPipelines(cmd *cobra.Command, path string, runs int, r *benchReport) e
 		name string
 		opt  face.Options
 	}{
-		{"default: mobilefacenet (tiny at the photo's size up to 416, + 160, 2 landmark passes, arcface alignment)", face.Options{}},
+		{"default: mobilefacenet (tiny at the photo's size, 256 to 416, + 160, 2 landmark passes, arcface alignment)", face.Options{}},
 		{"face-api chain (tiny 416, 1 landmark pass, face-api crop, dlib descriptor)", face.Options{Descriptor: face.DescriptorDlib, Align: face.AlignFaceAPI, CoarseInputSize: -1, Upscale: true, MaxShapeError: -1}},
-		{"dlib (tiny at the photo's size up to 416, + 160, 2 landmark passes, dlib alignment)", face.Options{Descriptor: face.DescriptorDlib}},
+		{"dlib (tiny at the photo's size, 256 to 416, + 160, 2 landmark passes, dlib alignment)", face.Options{Descriptor: face.DescriptorDlib}},
 		{"default with the photo upscaled to 416 (--upscale)", face.Options{Upscale: true}},
 	} {
 		p, err := load(c.opt)

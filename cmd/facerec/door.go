@@ -244,7 +244,7 @@ probes the gate would answer "try again". The quality measures are cached with t
 				if qa != nil {
 					all.Quality = qa.Quality // the same cache as the door's
 				}
-				if err := rep.pairs(filepath.Join(lfw, pf), filepath.Join(lfw, "deepfunneled"), probe, func(files []string) ([][][]float32, error) {
+				if err := rep.pairs(filepath.Join(lfw, pf), filepath.Join(lfw, "deepfunneled"), names, probe, func(files []string) ([][][]float32, error) {
 					d, err := describe(all, files, "describing")
 					if err != nil {
 						return nil, err
@@ -575,7 +575,7 @@ type doorPairs struct {
 
 // pairs scores a pairs file with each model's distance and with the
 // fusion, from the same plain descriptors the door used.
-func (r *doorReport) pairs(path, root string, pipes []*face.Pipeline, describe func([]string) ([][][]float32, error)) error {
+func (r *doorReport) pairs(path, root string, names []string, pipes []*face.Pipeline, describe func([]string) ([][][]float32, error)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -626,12 +626,8 @@ func (r *doorReport) pairs(path, root string, pipes []*face.Pipeline, describe f
 		}
 		return pipes[m].Model().Metric().Distance(va, vb)
 	}
-	for m, p := range pipes {
-		name := p.Options().Descriptor
-		if o := p.Options(); o.Model != "" {
-			name = o.Model // a trained network, named as --descriptors named it
-		}
-		if err := score(name, func(a, b int) float64 { return modelDist(m, a, b) }); err != nil {
+	for m := range pipes {
+		if err := score(names[m], func(a, b int) float64 { return modelDist(m, a, b) }); err != nil {
 			return err
 		}
 	}
